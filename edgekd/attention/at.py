@@ -1,0 +1,89 @@
+"""AT, attention transfer (Zagoruyko and Komodakis, ICLR 2017): the baseline.
+
+Per captured layer, the attention vector is ``Q = normalize(mean_c(A^2).flatten(1))``
+(per-sample L2 normalisation), as in the authors' code (``at(x)`` in
+szagoruyko/attention-transfer) and RepDistiller. Teacher and student layers are paired
+in order; when a pair's spatial sizes differ, the larger *feature map* ``A`` is
+adaptive-average-pooled to the smaller size before ``Q`` is computed (RepDistiller's
+convention). Per pair:
+
+- ``form="official"`` (the default, what the authors' code and RepDistiller train
+  with): ``(Q_S - Q_T).pow(2).mean()``, a mean over batch and positions;
+- ``form="paper"``: the paper's un-squared p=2 norm,
+  ``|| Q_S/||Q_S|| - Q_T/||Q_T|| ||_2`` per sample, averaged over the batch.
+
+The pair losses are summed. The weight (beta = 1000 in the official code; the paper's
+beta/2) is applied by the caller, not here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from edgekd.attention.capture import Attention, at_default_layers, run_with_features
+from edgekd.errors import EdgekdError
+
+__all__ = ["AT_FORMS", "at_attention", "at_loss", "at_map", "match_size"]
+
+AT_FORMS = ("official", "paper")
+
+
+def at_map(a: Tensor) -> Tensor:
+    """``Q = normalize(mean_c A^2)`` flattened: B x (H*W), unit L2 norm per sample."""
+    return F.normalize(a.float().pow(2).mean(dim=1).flatten(1), dim=1)
+
+
+def match_size(a_s: Tensor, a_t: Tensor) -> tuple[Tensor, Tensor]:
+    """Adaptive-average-pool the spatially larger of two feature maps to the other's size."""
+    hs, ws = a_s.shape[-2:]
+    ht, wt = a_t.shape[-2:]
+    if (hs, ws) == (ht, wt):
+        return a_s, a_t
+    if hs * ws > ht * wt:
+        return F.adaptive_avg_pool2d(a_s, (ht, wt)), a_t
+    return a_s, F.adaptive_avg_pool2d(a_t, (hs, ws))
+
+
+def at_loss(
+    student_features: Sequence[Tensor],
+    teacher_features: Sequence[Tensor],
+    form: str = "official",
+) -> Tensor:
+    """Sum over in-order layer pairs of the AT distance (see the module docstring)."""
+    if form not in AT_FORMS:
+        raise EdgekdError(f"unknown AT form {form!r}: use one of {list(AT_FORMS)}")
+    if len(student_features) != len(teacher_features) or not student_features:
+        raise EdgekdError(
+            f"AT pairs layers in order but got {len(student_features)} student and "
+            f"{len(teacher_features)} teacher layers: pass lists of equal length"
+        )
+    total: Tensor | None = None
+    for a_s, a_t in zip(student_features, teacher_features):
+        a_s, a_t = match_size(a_s, a_t)
+        diff = at_map(a_s) - at_map(a_t)
+        if form == "official":
+            term = diff.pow(2).mean()
+        else:
+            term = diff.norm(p=2, dim=1).mean()
+        total = term if total is None else total + term
+    assert total is not None
+    return total
+
+
+def at_attention(
+    model: nn.Module,
+    x: Tensor,
+    y: Tensor | None = None,
+    *,
+    layers: Sequence[str] | None = None,
+    size: tuple[int, int] | None = None,
+    create_graph: bool = False,
+) -> Attention:
+    """Forward ``model`` and capture its AT layers (default: every stage after the
+    first). ``map`` is None: AT compares per-layer maps, see :func:`at_loss`."""
+    layers = list(layers) if layers is not None else at_default_layers(model)
+    logits, features = run_with_features(model, x, layers)
+    return Attention(logits, None, features)

@@ -1,0 +1,99 @@
+"""CAM, class activation maps (Zhou, Khosla, Lapedriza, Oliva, Torralba, CVPR 2016).
+
+For a network whose classifier is a linear layer on the global-average-pooled output
+``F`` (B x C x h x w) of its last stage, the map of class ``c`` is
+``M_c = sum_k w[c, k] * F_k`` (weights of the classifier row ``c``).
+
+Choices, following Zhou et al.'s definition and reference code (``returnCAM``):
+- no ReLU: the raw weighted sum, then min-max normalisation (negative evidence ends
+  near 0 after normalisation instead of being clipped);
+- the classifier bias is left out (it is constant over space);
+- class ``c``: the given target, else the predicted class (argmax of the logits).
+The map is resized to the input size (bilinear, align_corners=False) *before* the
+per-sample min-max normalisation, so the exported map spans exactly [0, 1] as FMA /
+MIP do (Zhou's code normalises first, then upsamples).
+
+Why: CAM is forward-only (one gather and one weighted sum), so any student, including
+a SALS-trained one, can export it as its attention head. The code obeys the same
+export rules as ``maps.py`` (explicit sizes, amin / amax, no data-dependent Python).
+The identity ``mean_hw(M_c) + b_c = z_c`` (the logit) holds for the unresized,
+unnormalised map from :func:`class_activation`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from torch import Tensor, nn
+
+from edgekd.attention.capture import Attention, run_with_features, stages_of, unwrap
+from edgekd.attention.maps import minmax, resize
+from edgekd.errors import EdgekdError
+
+__all__ = ["cam_attention", "cam_map", "class_activation", "classifier_of"]
+
+
+def classifier_of(model: nn.Module) -> nn.Linear:
+    """The final ``nn.Linear`` named by ``model.classifier`` (EdgekdError otherwise)."""
+    inner = unwrap(model)
+    name = getattr(inner, "classifier", None)
+    layer = None
+    if isinstance(name, str):
+        try:
+            layer = inner.get_submodule(name)
+        except AttributeError:
+            layer = None
+    if not isinstance(layer, nn.Linear):
+        raise EdgekdError(
+            f"{type(inner).__name__}.classifier must name its final nn.Linear for CAM "
+            f"(got {name!r}): set it, or pick another attention head (fma, mip)"
+        )
+    return layer
+
+
+def class_activation(features: Tensor, weight: Tensor, target: Tensor) -> Tensor:
+    """Raw CAM ``sum_k weight[target, k] * features[:, k]``: B x h x w, no resize or norm."""
+    if features.dim() != 4 or weight.dim() != 2 or features.shape[1] != weight.shape[1]:
+        raise EdgekdError(
+            f"CAM needs B x C x H x W features and a K x C classifier weight, got "
+            f"{tuple(features.shape)} and {tuple(weight.shape)}: capture the last stage"
+        )
+    w = weight.float()[target.long()]  # B x C: one classifier row per sample
+    return (features.float() * w[:, :, None, None]).sum(dim=1)
+
+
+def cam_map(
+    features: Tensor,
+    weight: Tensor,
+    size: tuple[int, int],
+    *,
+    logits: Tensor | None = None,
+    target: Tensor | None = None,
+) -> Tensor:
+    """Normalised CAM of ``target`` (else of ``logits.argmax(1)``), resized to ``size``."""
+    if target is None:
+        if logits is None:
+            raise EdgekdError("CAM needs a target class or the logits to pick one: pass either")
+        target = logits.argmax(dim=1)
+    return minmax(resize(class_activation(features, weight, target), size))
+
+
+def cam_attention(
+    model: nn.Module,
+    x: Tensor,
+    y: Tensor | None = None,
+    *,
+    layers: Sequence[str] | None = None,
+    size: tuple[int, int] | None = None,
+    create_graph: bool = False,
+) -> Attention:
+    """Forward ``model``: logits and the CAM of ``y`` (else the predicted class).
+
+    ``layers`` defaults to the last stage (the one the classifier pools); passing a
+    list uses its last entry. ``create_graph`` is unused (CAM is forward-only).
+    """
+    layer = list(layers)[-1] if layers else stages_of(model)[-1]
+    logits, (features,) = run_with_features(model, x, [layer])
+    size = tuple(size) if size is not None else (x.shape[-2], x.shape[-1])
+    weight = classifier_of(model).weight
+    return Attention(logits, cam_map(features, weight, size, logits=logits, target=y), [features])
