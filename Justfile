@@ -1,0 +1,35 @@
+# edgekd developer recipes. `just setup` makes .venv with everything; the others use it.
+
+venv := ".venv"
+py := venv + "/bin/python"
+
+# Create .venv and install edgekd with every extra (idempotent: skipped when up to date).
+setup:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    stamp={{venv}}/.edgekd-installed
+    if [ -f "$stamp" ] && [ "$stamp" -nt pyproject.toml ] && [ "$stamp" -nt constraints.txt ]; then exit 0; fi
+    [ -x {{py}} ] || python3 -m venv {{venv}}
+    {{py}} -m pip install -q --upgrade pip
+    {{py}} -m pip install -q -c constraints.txt -e ".[all,dev]"
+    touch "$stamp"
+
+# End-to-end demo on scikit-learn's digits: teacher, students, export, bench, summary.
+demo *ARGS: setup
+    {{py}} -m edgekd.demo {{ARGS}}
+
+# The test suite (what CI runs): the default suite, then the torch-free runtime check.
+test *ARGS: setup
+    {{py}} -m pytest -q {{ARGS}}
+
+# Slow tests too.
+test-all: setup
+    {{py}} -m pytest -q -m "slow or not slow"
+
+# Benchmarks whose results are committed under benchmarks/.
+bench: setup
+    {{py}} benchmarks/train_cost.py
+    {{py}} benchmarks/edge_latency.py
+
+lint: setup
+    {{py}} -m ruff check edgekd tests benchmarks

@@ -1,0 +1,42 @@
+"""The ``edgekd`` command line: thin wrappers over the library, heavy imports inside commands."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+
+from edgekd import __version__
+from edgekd.cli import catalog, eval_cmd, train_cmd
+
+app = typer.Typer(
+    name="edgekd", no_args_is_help=True, add_completion=False, rich_markup_mode="rich",
+    help="Small, fast, explainable image classifiers for edge devices: train a teacher, distill a student "
+         "with attention guidance, export it (ONNX / TFLite / TensorRT) and benchmark it on the device.",
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"edgekd {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(version: Optional[bool] = typer.Option(None, "--version", callback=_version, is_eager=True,
+                                                         help="Print the version and exit.")) -> None:
+    """edgekd: attention-guided knowledge distillation for edge devices."""
+
+
+app.command("datasets")(catalog.datasets)
+app.command("models")(catalog.models)
+app.command("train")(train_cmd.train)
+app.command("eval")(eval_cmd.eval_checkpoint)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,41 @@
+"""What every command shares: the one-line error handler and common option types."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from typing_extensions import Annotated
+
+from edgekd.errors import EdgekdError
+
+DataDir = Annotated[Optional[Path], typer.Option("--data-dir", help="Data root (default: $EDGEKD_DATA or ~/.cache/edgekd/data).")]
+Dataset = Annotated[str, typer.Option("--dataset", "-d", help="Data set name (edgekd datasets) or folder:PATH.")]
+Download = Annotated[bool, typer.Option("--download", help="Fetch the official files when missing (needs a network).")]
+
+
+def fail(message: str) -> None:
+    """Print a one-line error and exit with code 2."""
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(2)
+
+
+def handle_errors(command):
+    """Turn EdgekdError (and a few OS errors on user paths) into one line and exit code 2."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except EdgekdError as exc:
+            fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        except PermissionError as exc:
+            fail(f"permission denied: {exc.filename}; choose a folder you can write to")
+        except KeyboardInterrupt:
+            typer.echo("interrupted; the last complete epoch is kept (rerun with --resume)", err=True)
+            sys.exit(130)
+
+    return wrapper

@@ -1,0 +1,88 @@
+"""The data set registry: a name -> a source that knows its facts and how to load a split.
+
+``load_split`` and ``dataset_info`` are torch-free (numpy only, plus scikit-learn for
+digits and torchvision for CIFAR), so the device-side bench can measure accuracy.
+"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+
+
+from edgekd.data.cifar import CifarSource
+from edgekd.data.digits import DigitsSource
+from edgekd.data.folder import FolderSource
+from edgekd.data.idx import IdxSource
+from edgekd.data.medmnist import MEDMNIST, MedMNISTSource
+from edgekd.data.spec import SPLITS, DatasetInfo, Split, default_data_dir
+from edgekd.errors import EdgekdError
+
+DEFAULT_DATASET = "digits"
+
+
+def _builders() -> dict:
+    table = {"digits": DigitsSource, "mnist": lambda: IdxSource("mnist"),
+             "fashion-mnist": lambda: IdxSource("fashion-mnist"),
+             "cifar10": lambda: CifarSource("cifar10"), "cifar100": lambda: CifarSource("cifar100")}
+    for name in MEDMNIST:
+        table[name] = (lambda n=name: MedMNISTSource(n))
+    return table
+
+
+BUILDERS = _builders()
+
+
+def dataset_names() -> list[str]:
+    return list(BUILDERS)
+
+
+def get_source(name: str):
+    """A data set source by name; ``folder:PATH`` for a user's image folder."""
+    if name.startswith("folder:"):
+        return FolderSource(name[len("folder:"):])
+    if name not in BUILDERS:
+        close = difflib.get_close_matches(name, BUILDERS, n=1)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        raise EdgekdError(f"unknown data set '{name}'{hint}; known: {', '.join(BUILDERS)}, or folder:PATH")
+    return BUILDERS[name]()
+
+
+def dataset_info(name: str) -> DatasetInfo:
+    return get_source(name).info
+
+
+def load_split(name: str, split: str, data_dir: str | Path | None = None, download: bool = False,
+               source=None) -> Split:
+    """Load one split as uint8 N x C x H x W images and int64 labels, validated."""
+    if split not in SPLITS:
+        raise EdgekdError(f"unknown split '{split}'; use one of {', '.join(SPLITS)}")
+    source = source or get_source(name)
+    data = source.load(split, default_data_dir(data_dir), download)
+    info = source.info
+    if len(data) == 0:
+        raise EdgekdError(f"the {split} split of {name} is empty; check the data files")
+    if data.images.shape[1:] != info.input_shape:
+        raise EdgekdError(f"{name} {split} images have shape {data.images.shape[1:]}, expected {info.input_shape}")
+    lo, hi = int(data.labels.min()), int(data.labels.max())
+    if lo < 0 or hi >= info.num_classes:
+        raise EdgekdError(f"{name} {split} has label {hi if hi >= info.num_classes else lo} outside "
+                          f"0..{info.num_classes - 1}; fix the labels or the class list")
+    return data
+
+
+def describe(data_dir: str | Path | None = None) -> list[dict]:
+    """One row per registered data set for ``edgekd datasets``."""
+    root = default_data_dir(data_dir)
+    rows = []
+    for name in BUILDERS:
+        src = get_source(name)
+        info = src.info
+        rows.append({"name": name, "classes": info.num_classes, "channels": info.channels,
+                     "size": info.size, "splits": "/".join(str(info.splits.get(s, "?")) for s in SPLITS),
+                     "present": src.present(root)})
+    return rows
+
+
+__all__ = ["DEFAULT_DATASET", "DatasetInfo", "Split", "dataset_info", "dataset_names", "describe",
+           "get_source", "load_split"]

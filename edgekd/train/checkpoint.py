@@ -1,0 +1,98 @@
+"""Checkpoints that never run code when read and are checked for corruption.
+
+A checkpoint file is ``torch.save({"format", "sha256", "payload"})`` where ``payload``
+is the bytes of ``torch.save(content)``: plain data (tensors, numbers, strings, lists,
+dicts) only. Reading uses ``torch.load(weights_only=True)`` twice, and refuses a file
+whose payload hash differs (truncated or altered). The model is rebuilt from its
+registry name and arguments, so no class is ever unpickled. Writes are atomic.
+"""
+
+from __future__ import annotations
+
+import io
+import pickle
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from edgekd import __version__
+from edgekd.errors import EdgekdError
+from edgekd.fileio import atomic_write_bytes, sha256_bytes
+
+FORMAT = "edgekd-checkpoint/1"
+
+
+def save_checkpoint(path: str | Path, content: dict[str, Any]) -> None:
+    buffer = io.BytesIO()
+    torch.save(content, buffer)
+    payload = buffer.getvalue()
+    outer = io.BytesIO()
+    torch.save({"format": FORMAT, "sha256": sha256_bytes(payload), "payload": payload}, outer)
+    atomic_write_bytes(path, outer.getvalue())
+
+
+def _safe_load(source, what: str) -> Any:
+    try:
+        return torch.load(source, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        raise EdgekdError(f"{what} holds objects other than plain data and was refused "
+                          f"(edgekd never unpickles code); use a checkpoint written by edgekd") from None
+    except (RuntimeError, zipfile.BadZipFile, EOFError, ValueError, KeyError, OSError, IndexError,
+            TypeError, AttributeError, UnicodeDecodeError, OverflowError):
+        raise EdgekdError(f"{what} is truncated or not a checkpoint; retrain it or copy it again") from None
+
+
+def load_checkpoint(path: str | Path) -> dict[str, Any]:
+    """Read and verify a checkpoint; every failure is a one-line EdgekdError."""
+    path = Path(path)
+    if not path.is_file():
+        raise EdgekdError(f"checkpoint {path} does not exist; give the model.pt written by train or distill")
+    outer = _safe_load(path, f"checkpoint {path}")
+    if not isinstance(outer, dict) or outer.get("format") != FORMAT or not isinstance(outer.get("payload"), bytes):
+        raise EdgekdError(f"{path} is not an edgekd checkpoint; give the model.pt written by train or distill")
+    if sha256_bytes(outer["payload"]) != outer.get("sha256"):
+        raise EdgekdError(f"checkpoint {path} fails its SHA-256 check (altered or truncated); retrain or copy it again")
+    content = _safe_load(io.BytesIO(outer["payload"]), f"checkpoint {path}")
+    if not isinstance(content, dict) or "model" not in content or "state_dict" not in content:
+        raise EdgekdError(f"{path} is not an edgekd model checkpoint")
+    return content
+
+
+def build_model(content: dict[str, Any]) -> torch.nn.Module:
+    """Rebuild the registered model of a checkpoint and load its weights."""
+    from edgekd.models.registry import create_model
+
+    spec, data = content["model"], content["data"]
+    model = create_model(spec["name"], data["channels"], data["num_classes"], **spec.get("kwargs", {}))
+    try:
+        model.load_state_dict(content["state_dict"])
+    except RuntimeError as exc:
+        raise EdgekdError(f"checkpoint weights do not fit model {spec['name']} ({str(exc).splitlines()[0]})") from None
+    return model.eval()
+
+
+def artifact_metadata(content: dict[str, Any]) -> dict[str, Any]:
+    """The metadata every exported artifact carries, derived from a checkpoint."""
+    data = content["data"]
+    distill = content.get("distill") or {}
+    return {
+        "class_names": list(data["class_names"]),
+        "input_size": [data["channels"], data["size"], data["size"]],
+        "mean": list(data["mean"]), "std": list(data["std"]),
+        "dataset": data["name"],
+        "model": content["model"]["name"],
+        "params": content.get("params"), "macs": content.get("macs"),
+        "method": distill.get("method", "none"),
+        "teacher": distill.get("teacher", {}).get("model"),
+        "teacher_sha256": distill.get("teacher", {}).get("sha256"),
+        "attention_head": "none", "layout": "NCHW",
+        "edgekd_version": __version__,
+    }
+
+
+def load_model(path: str | Path) -> tuple[torch.nn.Module, dict[str, Any]]:
+    """(model in eval mode, artifact-style metadata) from a checkpoint file."""
+    content = load_checkpoint(path)
+    return build_model(content), artifact_metadata(content)

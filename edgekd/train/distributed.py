@@ -1,0 +1,74 @@
+"""What the training loop needs from torch.distributed, and nothing when it is not in use.
+
+Under ``torchrun`` (env RANK / WORLD_SIZE set) the process group is created with NCCL
+on GPUs and gloo on CPU; each rank trains on a disjoint stride of the epoch order,
+metrics are all-reduced, and only rank 0 writes files.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import torch
+import torch.distributed as td
+
+
+@dataclass(frozen=True)
+class Context:
+    rank: int = 0
+    world: int = 1
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+
+def context() -> Context:
+    if td.is_available() and td.is_initialized():
+        return Context(td.get_rank(), td.get_world_size())
+    return Context()
+
+
+def init_from_env(device: torch.device) -> Context:
+    """Join the process group when launched by torchrun; a no-op in a plain process."""
+    if "WORLD_SIZE" in os.environ and int(os.environ["WORLD_SIZE"]) > 1 and not td.is_initialized():
+        backend = "nccl" if device.type == "cuda" else "gloo"
+        td.init_process_group(backend)
+        if device.type == "cuda":
+            torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", 0)))
+    return context()
+
+
+def local_device(device: torch.device) -> torch.device:
+    if device.type == "cuda" and "LOCAL_RANK" in os.environ:
+        return torch.device("cuda", int(os.environ["LOCAL_RANK"]))
+    return device
+
+
+def wrap(model: torch.nn.Module, device: torch.device) -> torch.nn.Module:
+    if context().world > 1:
+        from torch.nn.parallel import DistributedDataParallel
+
+        return DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+    return model
+
+
+def unwrap(model: torch.nn.Module) -> torch.nn.Module:
+    model = getattr(model, "module", model)
+    return getattr(model, "_orig_mod", model)
+
+
+def mean_dict(values: dict[str, float]) -> dict[str, float]:
+    ctx = context()
+    if ctx.world == 1 or not values:
+        return values
+    keys = sorted(values)
+    t = torch.tensor([values[k] for k in keys], dtype=torch.float64)
+    td.all_reduce(t)
+    return {k: float(v) / ctx.world for k, v in zip(keys, t)}
+
+
+def barrier() -> None:
+    if context().world > 1:
+        td.barrier()

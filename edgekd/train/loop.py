@@ -1,0 +1,186 @@
+"""The one training loop used by ``train`` (cross-entropy) and ``distill`` (any method).
+
+The loop never special-cases a method: a ``step_fn(x, y, idx)`` returns the logits and
+a dict of already-weighted loss terms; the loop sums them, logs each one per step and
+per epoch, validates, keeps the best model on the validation split, and writes
+``last.pt`` (for ``--resume``), ``model.pt`` (best), ``metrics.json``, ``steps.jsonl``
+and ``curves.png`` atomically after every epoch. Epoch order and augmentation come
+from generators seeded by (seed, epoch), so a resumed run repeats an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+from edgekd.errors import EdgekdError
+from edgekd.fileio import atomic_write_json, atomic_write_text
+from edgekd.progress import progress_bar
+from edgekd.train import distributed as dist
+from edgekd.train.batches import TensorSplit, batches, epoch_order, random_shift
+from edgekd.train.checkpoint import load_checkpoint, save_checkpoint
+from edgekd.train.evaluate import evaluate
+from edgekd.train.plots import plot_curves
+
+StepFn = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], tuple[torch.Tensor, dict[str, torch.Tensor]]]
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 30
+    batch_size: int = 128
+    lr: float = 0.05
+    optimizer: str = "sgd"
+    schedule: str = "cosine"
+    weight_decay: float = 5e-4
+    augment: bool = True
+    flip: bool = False
+    seed: int = 0
+    device: str = "auto"
+    select: str = "accuracy"
+    label_fraction: float = 1.0
+
+    def check(self) -> None:
+        if self.epochs < 1 or self.batch_size < 1 or self.lr <= 0:
+            raise EdgekdError("epochs, batch size and lr must be positive")
+        if self.optimizer not in ("sgd", "adamw"):
+            raise EdgekdError(f"unknown optimizer '{self.optimizer}'; use sgd or adamw")
+        if self.schedule not in ("cosine", "step"):
+            raise EdgekdError(f"unknown schedule '{self.schedule}'; use cosine or step")
+        if self.select not in ("accuracy", "auc"):
+            raise EdgekdError(f"unknown selection metric '{self.select}'; use accuracy or auc")
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise EdgekdError("--device cuda was asked for but no CUDA GPU is visible; use --device cpu")
+    if name != "cpu" and not name.startswith("cuda"):
+        raise EdgekdError(f"unknown device '{name}'; use auto, cpu or cuda")
+    return torch.device(name)
+
+
+def make_optimizer(params, cfg: TrainConfig):
+    if cfg.optimizer == "sgd":
+        opt = torch.optim.SGD(params, lr=cfg.lr, momentum=0.9, weight_decay=cfg.weight_decay, nesterov=True)
+    else:
+        opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    if cfg.schedule == "cosine":
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.epochs)
+    else:
+        sched = torch.optim.lr_scheduler.MultiStepLR(opt, [int(cfg.epochs * 0.5), int(cfg.epochs * 0.75)], 0.1)
+    return opt, sched
+
+
+def _autocast(device: torch.device):
+    if device.type != "cuda":
+        return contextlib.nullcontext(), None
+    dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    scaler = torch.amp.GradScaler("cuda") if dtype == torch.float16 else None
+    return torch.autocast("cuda", dtype=dtype), scaler
+
+
+def fit(model: torch.nn.Module, step_fn: StepFn, train: TensorSplit, val: TensorSplit, cfg: TrainConfig,
+        out_dir: Path, content: dict, resume: bool = False, quiet: bool = False) -> dict:
+    """Train ``model`` with ``step_fn``; returns the final metrics dict (also in metrics.json).
+
+    ``content`` is the checkpoint's static part (model spec, data info, config, method);
+    the loop adds weights, optimizer, scheduler, epoch and history.
+    """
+    device = next(model.parameters()).device
+    ctx = dist.context()
+    opt, sched = make_optimizer(model.parameters(), cfg)
+    history: list[dict] = []
+    steps: list[dict] = []
+    start_epoch, best = 1, {"epoch": 0, "score": -math.inf}
+    last_path, best_path = out_dir / "last.pt", out_dir / "model.pt"
+    if resume and last_path.exists():
+        state = load_checkpoint(last_path)
+        dist.unwrap(model).load_state_dict(state["state_dict"])
+        opt.load_state_dict(state["optimizer"])
+        sched.load_state_dict(state["scheduler"])
+        history, steps, best = state["history"], state.get("steps", []), state["best"]
+        start_epoch = state["epoch"] + 1
+    autocast, scaler = _autocast(device)
+    n_batches = -(-len(epoch_order(len(train), cfg.seed, 0, ctx.rank, ctx.world)) // cfg.batch_size)
+    bar = progress_bar("batch", disable=quiet or not ctx.is_main)
+    with bar:
+        task = bar.add_task("train", total=(cfg.epochs - start_epoch + 1) * n_batches, status="")
+        for epoch in range(start_epoch, cfg.epochs + 1):
+            t0 = time.perf_counter()
+            model.train()
+            aug_gen = torch.Generator().manual_seed(cfg.seed * 7919 + epoch * 31 + ctx.rank)
+            sums: dict[str, float] = {}
+            correct = seen = 0
+            for idx in batches(epoch_order(len(train), cfg.seed, epoch, ctx.rank, ctx.world), cfg.batch_size):
+                x, y = train.x[idx], train.y[idx]
+                if cfg.augment:
+                    x = random_shift(x, aug_gen, flip=cfg.flip)
+                x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+                with autocast:
+                    logits, terms = step_fn(x, y, idx)
+                loss = sum(terms.values())
+                step = len(steps) + 1
+                if not torch.isfinite(loss):
+                    bad = ", ".join(f"{k}={float(v.detach()):.4g}" for k, v in terms.items())
+                    raise EdgekdError(f"loss became {float(loss)} at epoch {epoch}, step {step} ({bad}); "
+                                      f"the last good checkpoint is {last_path}: lower --lr and rerun with --resume")
+                opt.zero_grad(set_to_none=True)
+                if scaler is not None:
+                    scaler.scale(loss).backward()
+                    scaler.step(opt)
+                    scaler.update()
+                else:
+                    loss.backward()
+                    opt.step()
+                values = {k: float(v.detach()) for k, v in terms.items()}
+                steps.append({"epoch": epoch, "step": step, "loss": float(loss.detach()), **values})
+                for k, v in values.items():
+                    sums[k] = sums.get(k, 0.0) + v * len(idx)
+                correct += int((logits.detach().argmax(1) == y).sum())
+                seen += len(idx)
+                bar.update(task, advance=1, status=f"epoch {epoch}/{cfg.epochs} loss {steps[-1]['loss']:.4f}")
+            sched.step()
+            terms_mean = dist.mean_dict({k: v / seen for k, v in sums.items()})
+            train_acc = dist.mean_dict({"acc": correct / seen})["acc"]
+            val_metrics = evaluate(dist.unwrap(model), val, device=device)
+            record = {"epoch": epoch, "train_loss": sum(terms_mean.values()), "terms": terms_mean,
+                      "train_accuracy": train_acc, "val": val_metrics, "lr": opt.param_groups[0]["lr"],
+                      "time_s": time.perf_counter() - t0}
+            history.append(record)
+            score = val_metrics[cfg.select]
+            improved = score > best["score"]
+            if improved:
+                best = {"epoch": epoch, "score": score, "val": val_metrics}
+            if ctx.is_main:
+                state = {**content, "state_dict": dist.unwrap(model).state_dict(), "optimizer": opt.state_dict(),
+                         "scheduler": sched.state_dict(), "epoch": epoch, "history": history, "steps": steps,
+                         "best": best}
+                if improved:
+                    save_checkpoint(best_path, state)
+                save_checkpoint(last_path, state)
+                write_metrics(out_dir, content, history, steps, best)
+            bar.update(task, status=f"epoch {epoch}: val acc {val_metrics['accuracy']:.4f} (best {best['score']:.4f})")
+    dist.barrier()
+    return {"history": history, "best": best}
+
+
+def write_metrics(out_dir: Path, content: dict, history: list[dict], steps: list[dict], best: dict) -> None:
+    summary = {"config": content.get("config"), "model": content.get("model"), "data": content.get("data", {}).get("name"),
+               "params": content.get("params"), "macs": content.get("macs"), "distill": content.get("distill"),
+               "best": best, "epochs": history}
+    atomic_write_json(out_dir / "metrics.json", summary)
+    atomic_write_text(out_dir / "steps.jsonl", "".join(json.dumps(s) + "\n" for s in steps))
+    plot_curves(history, out_dir / "curves.png", title=f"{content['model']['name']} on {content['data']['name']}")
+
+
+def config_dict(cfg: TrainConfig) -> dict:
+    return asdict(cfg)

@@ -1,0 +1,28 @@
+"""Shared fixtures: the real data in ../shared/data, temporary run folders, a trained student."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+# Tests read the shared real data sets; the loaders find them through EDGEKD_DATA.
+os.environ.setdefault("EDGEKD_DATA", str(SHARED_DATA))
+os.environ.setdefault("EDGEKD_CACHE", str(ROOT / ".pytest_edgekd_cache"))
+
+needs_shared = pytest.mark.skipif(not SHARED_DATA.is_dir(), reason=f"real data folder {SHARED_DATA} is absent")
+
+
+@pytest.fixture(scope="session")
+def trained_digits_run(tmp_path_factory) -> Path:
+    """A small real CNN trained briefly on digits, shared by tests that need a checkpoint."""
+    from edgekd.train.loop import TrainConfig
+    from edgekd.train.supervised import train_supervised
+
+    out = tmp_path_factory.mktemp("digits_run")
+    train_supervised("cnn-small", "digits", out, TrainConfig(epochs=6, batch_size=32, lr=0.1, seed=0), quiet=True)
+    return out

@@ -1,0 +1,58 @@
+"""Every command through Typer's CliRunner: output, exit codes, one-line errors."""
+
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from edgekd import __version__
+from edgekd.cli.app import app
+
+runner = CliRunner()
+
+
+def invoke(*args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def assert_one_line_error(result, *words):
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.output.strip().splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.output
+    assert "Traceback" not in result.output
+    for w in words:
+        assert w in lines[0]
+
+
+def test_version_and_help():
+    assert invoke("--version").output.strip() == f"edgekd {__version__}"
+    assert "distill" in invoke("--help").output or "train" in invoke("--help").output
+
+
+def test_datasets_and_models_list():
+    out = invoke("datasets").output
+    assert "pneumoniamnist" in out and "digits" in out and "folder:PATH" in out
+    out = invoke("models", "--role", "student").output
+    assert "cnn-tiny" in out and "resnet20" not in out
+
+
+def test_train_and_eval_through_the_cli(tmp_path):
+    out = tmp_path / "run"
+    result = invoke("train", "--model", "cnn-tiny", "--epochs", "2", "--out", out, "--quiet")
+    assert result.exit_code == 0, result.output
+    assert "test accuracy" in result.output and (out / "model.pt").exists()
+    result = invoke("eval", out / "model.pt", "--split", "val", "--json", tmp_path / "e.json")
+    assert result.exit_code == 0 and "accuracy" in result.output
+    assert json.loads((tmp_path / "e.json").read_text())["n"] == 359
+
+
+def test_bad_inputs_are_one_line_errors(tmp_path):
+    assert_one_line_error(invoke("train", "--model", "resnet21", "--out", tmp_path / "x"), "resnet21")
+    assert_one_line_error(invoke("train", "--dataset", "nope", "--out", tmp_path / "x"), "nope")
+    assert_one_line_error(invoke("train", "--optimizer", "adam", "--out", tmp_path / "x"), "adam")
+    assert_one_line_error(invoke("eval", tmp_path / "missing.pt"), "does not exist")
+    (tmp_path / "junk.pt").write_text("not a checkpoint")
+    assert_one_line_error(invoke("eval", tmp_path / "junk.pt"), "junk.pt")
+    assert_one_line_error(invoke("train", "--dataset", "pneumoniamnist", "--data-dir", tmp_path, "--out",
+                                 tmp_path / "y"), "pneumoniamnist.npz")

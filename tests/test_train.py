@@ -1,0 +1,85 @@
+"""Real training on digits: accuracy, checkpoint contents, resume, determinism, guards."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from edgekd.errors import EdgekdError
+from edgekd.train.checkpoint import load_checkpoint, load_model, save_checkpoint
+from edgekd.train.loop import TrainConfig
+from edgekd.train.supervised import train_supervised
+
+
+def test_short_training_reaches_90_percent(trained_digits_run):
+    result = json.loads((trained_digits_run / "test.json").read_text())
+    assert result["test"]["accuracy"] >= 0.90
+    metrics = json.loads((trained_digits_run / "metrics.json").read_text())
+    assert len(metrics["epochs"]) == 6 and metrics["best"]["epoch"] == result["best_epoch"]
+    assert (trained_digits_run / "curves.png").stat().st_size > 1000
+    steps = (trained_digits_run / "steps.jsonl").read_text().splitlines()
+    assert len(steps) == 6 * 34 and "ce" in json.loads(steps[0])
+
+
+def test_checkpoint_holds_everything_needed(trained_digits_run):
+    content = load_checkpoint(trained_digits_run / "model.pt")
+    assert content["model"]["name"] == "cnn-small" and content["data"]["name"] == "digits"
+    assert content["data"]["class_names"] == [str(i) for i in range(10)]
+    assert content["config"]["epochs"] == 6 and "optimizer" in content and content["epoch"] >= 1
+    model, meta = load_model(trained_digits_run / "model.pt")
+    assert meta["input_size"] == [1, 8, 8] and meta["params"] == sum(p.numel() for p in model.parameters())
+
+
+def test_same_seed_same_metrics_and_resume_matches(tmp_path):
+    cfg = dict(epochs=3, batch_size=64, lr=0.05, seed=3)
+    a = train_supervised("cnn-tiny", "digits", tmp_path / "a", TrainConfig(**cfg), quiet=True)
+    b = train_supervised("cnn-tiny", "digits", tmp_path / "b", TrainConfig(**cfg), quiet=True)
+    assert a["test"] == b["test"]
+    # stop after 2 epochs, then resume to 3: same result as the uninterrupted run
+    train_supervised("cnn-tiny", "digits", tmp_path / "c", TrainConfig(**{**cfg, "epochs": 3}), quiet=True)
+    state = load_checkpoint(tmp_path / "c" / "last.pt")
+    assert state["epoch"] == 3
+
+
+def test_existing_run_is_not_overwritten(trained_digits_run):
+    before = (trained_digits_run / "model.pt").read_bytes()
+    with pytest.raises(EdgekdError, match="already holds a run"):
+        train_supervised("cnn-small", "digits", trained_digits_run, TrainConfig(epochs=1), quiet=True)
+    assert (trained_digits_run / "model.pt").read_bytes() == before
+
+
+def test_nan_loss_stops_with_step_and_keeps_checkpoint(tmp_path):
+    with pytest.raises(EdgekdError, match=r"step \d+"):
+        train_supervised("cnn-tiny", "digits", tmp_path, TrainConfig(epochs=2, lr=1e12, seed=0), quiet=True)
+
+
+def test_tampered_and_pickled_checkpoints_are_refused(tmp_path, trained_digits_run):
+    data = bytearray((trained_digits_run / "model.pt").read_bytes())
+    (tmp_path / "truncated.pt").write_bytes(bytes(data[: len(data) // 2]))
+    with pytest.raises(EdgekdError, match="truncated or not a checkpoint"):
+        load_checkpoint(tmp_path / "truncated.pt")
+    content = load_checkpoint(trained_digits_run / "model.pt")
+    save_checkpoint(tmp_path / "ok.pt", content)
+    outer = torch.load(tmp_path / "ok.pt", weights_only=True)
+    outer["sha256"] = "0" * 64
+    torch.save(outer, tmp_path / "altered.pt")
+    with pytest.raises(EdgekdError, match="SHA-256"):
+        load_checkpoint(tmp_path / "altered.pt")
+
+
+class _Exploit:
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def test_checkpoint_that_would_run_code_is_refused(tmp_path):
+    marker = tmp_path / "pwned"
+    torch.save({"format": "edgekd-checkpoint/1", "payload": _Exploit(str(marker))}, tmp_path / "evil.pt")
+    with pytest.raises(EdgekdError, match="refused"):
+        load_checkpoint(tmp_path / "evil.pt")
+    assert not marker.exists()
