@@ -1,0 +1,97 @@
+"""Evaluation data for a benchmark, torch-free: load a split once, share it with child processes.
+
+A data set is either a name known to ``edgekd.data.arrays.load_split`` (the data
+registry; it returns a ``Split`` with ``.images`` / ``.labels``, or a tuple) or a path to an ``.npz`` file holding ``<split>_images`` / ``<split>_labels``
+(the MedMNIST layout) or ``images`` / ``labels``. Images are uint8, returned as
+N x C x H x W; labels int64 N.
+
+The parent saves the split once as ``.npy`` files (:func:`save_shared`); each child
+memory-maps them (:func:`open_shared`), so a model's peak RSS measured during timing
+does not include the data set, and only the pages the evaluation touches are read.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from edgekd.errors import EdgekdError
+
+
+def to_nchw(images: np.ndarray) -> np.ndarray:
+    """N x H x W -> N x 1 x H x W; N x H x W x C (C in 1, 3) -> N x C x H x W; NCHW unchanged."""
+    if images.ndim == 3:
+        return images[:, None, :, :]
+    if images.ndim == 4 and images.shape[-1] in (1, 3) and images.shape[1] not in (1, 3):
+        return np.ascontiguousarray(images.transpose(0, 3, 1, 2))
+    if images.ndim == 4:
+        return images
+    raise EdgekdError(f"images of shape {images.shape} are not N x C x H x W or N x H x W: check the data set")
+
+
+def _load_npz(path: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
+    with np.load(path) as npz:
+        for ik, lk in ((f"{split}_images", f"{split}_labels"), ("images", "labels")):
+            if ik in npz.files and lk in npz.files:
+                return npz[ik], npz[lk]
+    raise EdgekdError(f"{path} has no {split}_images/{split}_labels (or images/labels) arrays: pick another --split")
+
+
+def load_data(dataset: str, split: str = "test", data_dir: str | Path | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(uint8 N x C x H x W images, int64 N labels) of ``split`` of ``dataset``."""
+    if dataset.endswith(".npz"):
+        path = Path(dataset).expanduser()
+        if not path.is_file():
+            raise EdgekdError(f"data file {path} does not exist: check --dataset")
+        images, labels = _load_npz(path, split)
+    else:
+        try:
+            from edgekd.data.arrays import load_split
+        except ImportError as exc:
+            raise EdgekdError(f"cannot load data set {dataset!r}: edgekd.data.arrays is unavailable ({exc})") from None
+        data = load_split(dataset, split, data_dir=data_dir)
+        images, labels = (data.images, data.labels) if hasattr(data, "images") else data
+    images = to_nchw(np.asarray(images))
+    labels = np.asarray(labels).reshape(-1).astype(np.int64)
+    if images.dtype != np.uint8:
+        raise EdgekdError(f"data set {dataset!r} gave {images.dtype} images; edgekd expects uint8")
+    if images.shape[0] != labels.shape[0]:
+        raise EdgekdError(f"data set {dataset!r}: {images.shape[0]} images but {labels.shape[0]} labels")
+    return images, labels
+
+
+def preprocess(images: np.ndarray, mean: Sequence[float], std: Sequence[float]) -> np.ndarray:
+    """uint8 NCHW -> float32 ``(x/255 - mean) / std`` per channel (the data registry's rule)."""
+    try:
+        from edgekd.data.arrays import preprocess as registry_preprocess
+    except ImportError:
+        registry_preprocess = None
+    if registry_preprocess is not None:
+        return np.asarray(registry_preprocess(images, mean, std), dtype=np.float32)
+    c = images.shape[1]
+    m = np.asarray(mean, dtype=np.float32).reshape(-1)
+    s = np.asarray(std, dtype=np.float32).reshape(-1)
+    if m.size not in (1, c) or s.size not in (1, c):
+        raise EdgekdError(f"mean/std have {m.size}/{s.size} values for {c}-channel images: check the metadata")
+    x = images.astype(np.float32) / 255.0
+    return (x - m.reshape(1, -1, 1, 1)) / s.reshape(1, -1, 1, 1)
+
+
+def save_shared(images: np.ndarray, labels: np.ndarray, folder: str | Path) -> dict[str, str]:
+    """Save a split as .npy files in ``folder`` for children; returns their paths."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {"images": str(folder / "images.npy"), "labels": str(folder / "labels.npy")}
+    np.save(paths["images"], np.ascontiguousarray(images))
+    np.save(paths["labels"], np.ascontiguousarray(labels))
+    return paths
+
+
+def open_shared(paths: dict[str, str]) -> tuple[np.ndarray, np.ndarray]:
+    """Memory-map the arrays written by :func:`save_shared`."""
+    try:
+        return np.load(paths["images"], mmap_mode="r"), np.load(paths["labels"], mmap_mode="r")
+    except (OSError, KeyError, ValueError) as exc:
+        raise EdgekdError(f"cannot open the shared evaluation data ({exc}): rerun the benchmark") from None

@@ -1,0 +1,251 @@
+"""Measure ONE model in this process: load time, first inference, latency, memory, accuracy.
+
+Order of work (so each number means one thing):
+
+1. RSS before loading; load the model (``load_ms``); RSS after loading.
+2. Check the model's input shape against the evaluation data, if any (an
+   :class:`EdgekdError` before any timing).
+3. First inference (``first_inference_ms``: lazy initialisation, XNNPACK packing...).
+4. ``warmup`` untimed runs, then ``iters`` timed runs; with ``min_time`` instead, timed
+   runs until that many seconds have passed (``iters`` is ignored then; at least 1 run).
+   Each run is timed alone with ``time.perf_counter_ns``.
+5. Peak RSS of the process so far (``rss_peak_mb``: interpreter + numpy + runtime +
+   model + one batch; the data set is memory-mapped and not yet read).
+6. Accuracy (and ROC AUC for 2-class models) over the split, in chunks; the RSS
+   high-water mark after it is ``rss_peak_eval_mb``.
+7. Optionally the machine's MatMul peak (:mod:`edgekd.bench.peak`) and the model's
+   achieved GFLOP/s at its p50 latency.
+
+Use :func:`edgekd.bench.child.measure_in_child` to get a model's memory on its own.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edgekd.bench.data import load_data, open_shared, preprocess
+from edgekd.bench.metrics import accuracy, positive_score, roc_auc
+from edgekd.bench.stats import latency_stats, throughput
+from edgekd.errors import EdgekdError
+from edgekd.runtime.base import LOGITS, Runner
+from edgekd.runtime.registry import create_runner
+
+#: upper bound on timed runs with ``min_time`` (a guard against a broken clock)
+MAX_ITERS = 1_000_000
+#: evaluation chunk for models with a dynamic (or batch-1) input
+EVAL_CHUNK = 256
+
+
+def rss_mb() -> float:
+    """Current resident set size of this process in MiB."""
+    try:
+        import psutil
+
+        return psutil.Process().memory_info().rss / 2**20
+    except ImportError:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def peak_rss_mb() -> float:
+    """High-water mark of this process's resident set size in MiB (``ru_maxrss``)."""
+    try:
+        import resource
+    except ImportError:  # Windows: psutil's peak working set
+        import psutil
+
+        info = psutil.Process().memory_info()
+        return getattr(info, "peak_wset", info.rss) / 2**20
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 1024  # bytes on macOS, KiB on Linux
+
+
+def model_size_bytes(path: Path) -> int:
+    """Size of the model file plus an ONNX external-data file beside it, if any."""
+    size = path.stat().st_size
+    for extra in (path.with_name(path.name + ".data"), path.with_suffix(".data")):
+        if extra.is_file():
+            size += extra.stat().st_size
+            break
+    return size
+
+
+def model_chw(runner: Runner) -> tuple[int, int, int]:
+    """The model's (C, H, W), from the input tensor, else from the metadata's input_size."""
+    shape = runner.input_shape
+    if len(shape) == 4 and all(d is not None for d in shape[1:]):
+        return tuple(int(d) for d in shape[1:])  # type: ignore[return-value]
+    size = runner.metadata.get("input_size")
+    if size and len(size) == 3:
+        return tuple(int(d) for d in size)  # type: ignore[return-value]
+    raise EdgekdError(f"{runner.path}: cannot tell the input size (dynamic shape, no metadata): re-export with edgekd")
+
+
+def check_input_shape(chw: tuple[int, ...], images: np.ndarray, model: Path, dataset: str) -> None:
+    """EdgekdError when uint8 NCHW ``images`` do not fit a model taking ``chw``."""
+    got = tuple(int(d) for d in images.shape[1:])
+    if got != tuple(chw):
+        raise EdgekdError(
+            f"{model.name} expects input {'x'.join(map(str, chw))} (CxHxW) but data set {dataset} gives "
+            f"{'x'.join(map(str, got))}: benchmark it on the data set it was trained for"
+        )
+
+
+def time_runs(runner: Runner, x: np.ndarray, iters: int, min_time: float | None) -> np.ndarray:
+    """Per-run durations in seconds: ``iters`` runs, or runs for ``min_time`` seconds."""
+    times: list[int] = []
+    clock = time.perf_counter_ns
+    if min_time:
+        deadline = clock() + int(min_time * 1e9)
+        while (not times or clock() < deadline) and len(times) < MAX_ITERS:
+            t0 = clock()
+            runner.run(x)
+            times.append(clock() - t0)
+    else:
+        for _ in range(iters):
+            t0 = clock()
+            runner.run(x)
+            times.append(clock() - t0)
+    return np.asarray(times, dtype=np.float64) * 1e-9
+
+
+def evaluate(runner: Runner, images: np.ndarray, labels: np.ndarray, mean: Any, std: Any) -> dict[str, Any]:
+    """Accuracy (and ROC AUC for 2 classes) of ``runner`` on uint8 NCHW ``images``."""
+    fixed = runner.input_shape[0] if runner.input_shape else None
+    chunk = fixed if fixed and fixed > 1 else EVAL_CHUNK
+    parts = []
+    n = images.shape[0]
+    for start in range(0, n, chunk):
+        x = preprocess(np.asarray(images[start:start + chunk]), mean, std)
+        real = x.shape[0]
+        if fixed and fixed > 1 and real < fixed:  # pad the last chunk of a fixed-batch model
+            x = np.concatenate([x, np.repeat(x[-1:], fixed - real, axis=0)])
+        parts.append(runner.run(x)[LOGITS][:real])
+    logits = np.concatenate(parts).reshape(n, -1)
+    labels = np.asarray(labels).reshape(-1)
+    out: dict[str, Any] = {"accuracy": accuracy(logits, labels), "auc": None, "eval_samples": int(n)}
+    if logits.shape[1] == 2 and np.unique(labels).size == 2:
+        out["auc"] = roc_auc(labels, positive_score(logits))
+    return out
+
+
+def measure(
+    model: str | Path,
+    runtime: str = "auto",
+    threads: int | None = None,
+    batch: int = 1,
+    warmup: int = 10,
+    iters: int = 100,
+    min_time: float | None = None,
+    dataset: str | None = None,
+    split: str = "test",
+    data_dir: str | Path | None = None,
+    shared_data: dict[str, str] | None = None,
+    limit: int | None = None,
+    peak: bool = False,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Benchmark one model file; return a plain JSON-able record (keys: see the README/report).
+
+    Data: ``shared_data`` (paths from :func:`edgekd.bench.data.save_shared`) or
+    ``dataset``/``split``/``data_dir``; without either, the timing input is seeded noise
+    and accuracy is ``None``. ``limit`` evaluates only the first N samples.
+    """
+    if batch < 1 or warmup < 0 or iters < 1 or (min_time is not None and min_time <= 0):
+        raise EdgekdError("batch and iters must be at least 1, warmup at least 0, min_time positive")
+    path = Path(model)
+    rss_baseline = rss_mb()
+    t0 = time.perf_counter_ns()
+    runner = create_runner(path, runtime, threads)
+    load_ms = (time.perf_counter_ns() - t0) / 1e6
+    rss_load = rss_mb()
+    meta = runner.metadata
+    chw = model_chw(runner)
+
+    images = labels = None
+    if shared_data:
+        images, labels = open_shared(shared_data)
+    elif dataset:
+        images, labels = load_data(dataset, split, data_dir)
+    if images is not None:
+        check_input_shape(chw, images, path, dataset or "(shared)")
+        if limit:
+            images, labels = images[:limit], labels[:limit]
+    mean = meta.get("mean", [0.0] * chw[0])
+    std = meta.get("std", [1.0] * chw[0])
+    notes = list(runner.notes)
+    if "mean" not in meta and images is not None:
+        notes.append("no normalisation in the model metadata: inputs scaled to [0, 1] only")
+
+    if images is not None and images.shape[0] > 0:
+        idx = np.arange(batch) % images.shape[0]
+        x = preprocess(np.asarray(images[idx]), mean, std)
+    else:
+        x = np.random.default_rng(seed).standard_normal((batch, *chw), dtype=np.float32)
+
+    t0 = time.perf_counter_ns()
+    runner.run(x)
+    first_ms = (time.perf_counter_ns() - t0) / 1e6
+    for _ in range(warmup):
+        runner.run(x)
+    times = time_runs(runner, x, iters, min_time)
+    rss_peak = peak_rss_mb()
+    lat = latency_stats(times)
+
+    quality: dict[str, Any] = {"accuracy": None, "auc": None, "eval_samples": 0}
+    if images is not None:
+        quality = evaluate(runner, images, labels, mean, std)
+    rss_peak_eval = peak_rss_mb()
+
+    record: dict[str, Any] = {
+        "model": str(path),
+        "name": path.stem,
+        "format": path.suffix.lstrip(".").lower(),
+        "size_bytes": model_size_bytes(path),
+        "runtime": runner.name,
+        "runtime_version": runner.version,
+        "notes": notes,
+        "threads": threads,
+        "batch": batch,
+        "input_shape": [batch, *chw],
+        "outputs": runner.output_names,
+        "params": meta.get("params"),
+        "macs": meta.get("macs"),
+        "attention_head": meta.get("attention_head"),
+        "metadata": meta,
+        "load_ms": load_ms,
+        "first_inference_ms": first_ms,
+        "warmup": warmup,
+        "iters": int(times.size),
+        "min_time": min_time,
+        "latency": lat,
+        "throughput_ips": throughput(times, batch),
+        "rss_baseline_mb": rss_baseline,
+        "rss_load_mb": rss_load,
+        "rss_peak_mb": rss_peak,
+        "rss_peak_eval_mb": rss_peak_eval,
+        "dataset": dataset,
+        "split": split if images is not None else None,
+        **quality,
+        "peak": None,
+        "achieved_gflops": None,
+        "peak_fraction": None,
+        "pid": os.getpid(),
+        "python": platform.python_version(),
+        "timestamp": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    runner.close()
+    if peak:
+        from edgekd.bench.peak import efficiency, peak_gflops
+
+        record["peak"] = peak_gflops(threads)
+        record.update(efficiency(record["macs"], batch, lat["p50_ms"] / 1e3, record["peak"]["gflops"]))
+    return record

@@ -1,0 +1,162 @@
+"""TFLite models on LiteRT (``ai-edge-litert``), or the legacy ``tflite-runtime``.
+
+LiteRT's interpreter uses the XNNPACK delegate by default; ``threads`` is its
+``num_threads``. edgekd's TFLite exports are batch-1, so a larger batch runs sample by
+sample. The input layout comes from the metadata (``layout: "NHWC"`` -> the NCHW batch
+is transposed); without metadata it is inferred from the input tensor's shape.
+
+``tflite-runtime`` is a fallback only (it needs numpy<2, lacks newer op versions and
+gave wrong logits on one dynamic-range model): the runner adds a note a report must show.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edgekd.errors import EdgekdError, MissingDependency
+from edgekd.runtime.base import Runner, name_outputs, stack_runs
+from edgekd.runtime.metadata import first_line, read_metadata
+
+FALLBACK_NOTE = (
+    "tflite-runtime is a legacy fallback: it may lack newer op versions and has given wrong "
+    "results on some models; prefer ai-edge-litert"
+)
+
+
+def _interpreter_class(module: str) -> Any:
+    if module == "ai_edge_litert":
+        from ai_edge_litert.interpreter import Interpreter
+    else:
+        from tflite_runtime.interpreter import Interpreter
+    return Interpreter
+
+
+def _quantize(x: np.ndarray, detail: dict[str, Any]) -> np.ndarray:
+    """float32 -> the input tensor's dtype, with its (scale, zero point) when integer."""
+    dtype = np.dtype(detail["dtype"])
+    if dtype == np.float32:
+        return x
+    if dtype.kind in "iu":
+        scale, zero = detail.get("quantization", (0.0, 0))
+        if not scale:
+            raise EdgekdError(f"TFLite input is {dtype.name} without quantisation parameters: re-export it")
+        info = np.iinfo(dtype)
+        return np.clip(np.round(x / scale) + zero, info.min, info.max).astype(dtype)
+    return x.astype(dtype)
+
+
+def _dequantize(y: np.ndarray, detail: dict[str, Any]) -> np.ndarray:
+    """An output tensor as float32, undoing integer quantisation."""
+    if y.dtype.kind in "iu":
+        scale, zero = detail.get("quantization", (0.0, 0))
+        if scale:
+            return ((y.astype(np.float32) - zero) * scale).astype(np.float32)
+    return np.asarray(y, dtype=np.float32)
+
+
+def _model_order(outputs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Outputs in the PyTorch model's order: litert-torch names them ``..._output_<k>...``."""
+    keys = [re.search(r"output_(\d+)", o["name"]) for o in outputs]
+    if all(keys):
+        return [o for _, o in sorted(zip((int(k.group(1)) for k in keys), outputs), key=lambda t: t[0])]
+    return list(outputs)
+
+
+class LiteRTRunner(Runner):
+    """``module`` is ``"ai_edge_litert"`` (default) or ``"tflite_runtime"``."""
+
+    extra = "tflite"
+
+    def __init__(self, module: str = "ai_edge_litert") -> None:
+        super().__init__()
+        self.module = module
+        self.name = "litert" if module == "ai_edge_litert" else "tflite-runtime"
+        self._interp: Any = None
+        self._in: dict[str, Any] = {}
+        self._outs: list[dict[str, Any]] = []
+        self._names: list[str] = []
+        self._nhwc = False
+        self._shape: tuple[int | None, ...] = ()
+
+    def load(self, path: str | Path, threads: int | None = None) -> None:
+        try:
+            Interpreter = _interpreter_class(self.module)
+        except ImportError:
+            dist = "ai-edge-litert" if self.module == "ai_edge_litert" else "tflite-runtime"
+            raise MissingDependency(dist, "tflite") from None
+        path = Path(path)
+        if self.module == "tflite_runtime":
+            self.notes.append(FALLBACK_NOTE)
+        try:
+            self._interp = Interpreter(model_path=str(path), num_threads=threads or None)
+            self._interp.allocate_tensors()
+        except Exception as exc:
+            raise EdgekdError(f"{path} is not a valid TFLite model ({first_line(exc)}): re-export it") from None
+        self.path, self.threads = path, threads
+        self.metadata = read_metadata(path)
+        inputs = self._interp.get_input_details()
+        if len(inputs) != 1:
+            raise EdgekdError(f"{path} has {len(inputs)} inputs; edgekd models have one input named 'input'")
+        self._in = inputs[0]
+        self._outs = _model_order(self._interp.get_output_details())
+        self._names = name_outputs([o["name"] for o in self._outs], [tuple(o["shape"]) for o in self._outs])
+        shape = tuple(int(d) for d in self._in["shape"])
+        self._nhwc = self._is_nhwc(shape)
+        if self._nhwc:
+            shape = (shape[0], shape[3], shape[1], shape[2])
+        self._shape = shape
+
+    def _is_nhwc(self, shape: tuple[int, ...]) -> bool:
+        if len(shape) != 4:
+            return False
+        layout = self.metadata.get("layout")
+        if layout in ("NCHW", "NHWC"):
+            return layout == "NHWC"
+        size = self.metadata.get("input_size")
+        if size:  # [C, H, W]
+            return list(shape[1:]) != list(size) and list(shape[1:]) == [size[1], size[2], size[0]]
+        return shape[3] in (1, 3) and shape[1] not in (1, 3)
+
+    @property
+    def input_shape(self) -> tuple[int | None, ...]:
+        return self._shape
+
+    @property
+    def output_names(self) -> list[str]:
+        return list(self._names)
+
+    @property
+    def version(self) -> str:
+        from importlib import metadata
+
+        dist = "ai-edge-litert" if self.module == "ai_edge_litert" else "tflite-runtime"
+        try:
+            return metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            return "unknown"
+
+    def _run_one(self, x: np.ndarray) -> dict[str, np.ndarray]:
+        self._interp.set_tensor(self._in["index"], x)
+        self._interp.invoke()
+        return {n: _dequantize(self._interp.get_tensor(o["index"]), o) for n, o in zip(self._names, self._outs)}
+
+    def run(self, batch: np.ndarray) -> dict[str, np.ndarray]:
+        if self._interp is None:
+            raise EdgekdError("litert runner: call load() before run()")
+        x = self._check_batch(batch)
+        if self._nhwc:
+            x = np.ascontiguousarray(x.transpose(0, 2, 3, 1))
+        x = _quantize(x, self._in)
+        fixed = self._shape[0]
+        if fixed == x.shape[0]:
+            return self._run_one(x)
+        if fixed == 1:
+            return stack_runs([self._run_one(x[i:i + 1]) for i in range(x.shape[0])])
+        raise EdgekdError(f"{self.path} has a fixed batch of {fixed} but got {x.shape[0]}: use --batch {fixed}")
+
+    def close(self) -> None:
+        self._interp = None

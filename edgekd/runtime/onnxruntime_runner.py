@@ -1,0 +1,95 @@
+"""ONNX models on onnxruntime's CPU execution provider.
+
+Threads set ``intra_op_num_threads`` (``inter_op_num_threads`` stays 1, sequential
+execution), so a benchmark's thread count is the one the model really uses. A model
+exported with a fixed batch of 1 runs a larger batch sample by sample; a dynamic batch
+axis runs it in one call.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from edgekd.errors import EdgekdError, MissingDependency
+from edgekd.runtime.base import Runner, name_outputs, stack_runs
+from edgekd.runtime.metadata import first_line, read_onnx_session_metadata
+
+
+def _dim(d: object) -> int | None:
+    return d if isinstance(d, int) and d > 0 else None
+
+
+class OnnxRuntimeRunner(Runner):
+    name = "onnxruntime"
+    extra = "onnx"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._session = None
+        self._input_name = "input"
+        self._raw_outputs: list[str] = []
+        self._names: list[str] = []
+        self._shape: tuple[int | None, ...] = ()
+
+    def load(self, path: str | Path, threads: int | None = None) -> None:
+        try:
+            import onnxruntime as ort
+        except ImportError:
+            raise MissingDependency("onnxruntime", "onnx") from None
+        path = Path(path)
+        opts = ort.SessionOptions()
+        if threads:
+            opts.intra_op_num_threads = int(threads)
+        opts.inter_op_num_threads = 1
+        opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        opts.log_severity_level = 3
+        try:
+            self._session = ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
+        except Exception as exc:
+            raise EdgekdError(f"{path} is not a valid ONNX model ({first_line(exc)}): re-export it") from None
+        self.path, self.threads = path, threads
+        self.metadata = read_onnx_session_metadata(self._session, path)
+        inputs = self._session.get_inputs()
+        if len(inputs) != 1:
+            raise EdgekdError(f"{path} has {len(inputs)} inputs; edgekd models have one input named 'input'")
+        self._input_name = inputs[0].name
+        self._shape = tuple(_dim(d) for d in inputs[0].shape)
+        outs = self._session.get_outputs()
+        self._raw_outputs = [o.name for o in outs]
+        self._names = name_outputs(self._raw_outputs, [tuple(o.shape) for o in outs])
+
+    @property
+    def input_shape(self) -> tuple[int | None, ...]:
+        return self._shape
+
+    @property
+    def output_names(self) -> list[str]:
+        return list(self._names)
+
+    @property
+    def version(self) -> str:
+        import onnxruntime as ort
+
+        return ort.__version__
+
+    def _run_one(self, x: np.ndarray) -> dict[str, np.ndarray]:
+        outs = self._session.run(self._raw_outputs, {self._input_name: x})
+        return dict(zip(self._names, outs))
+
+    def run(self, batch: np.ndarray) -> dict[str, np.ndarray]:
+        if self._session is None:
+            raise EdgekdError("onnxruntime runner: call load() before run()")
+        x = self._check_batch(batch)
+        fixed = self._shape[0]
+        if fixed is None or fixed == x.shape[0]:
+            return self._run_one(x)
+        if fixed == 1:
+            return stack_runs([self._run_one(x[i:i + 1]) for i in range(x.shape[0])])
+        raise EdgekdError(
+            f"{self.path} has a fixed batch of {fixed} but got {x.shape[0]}: use --batch {fixed} or --batch 1"
+        )
+
+    def close(self) -> None:
+        self._session = None
