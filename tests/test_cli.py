@@ -56,3 +56,14 @@ def test_bad_inputs_are_one_line_errors(tmp_path):
     assert_one_line_error(invoke("eval", tmp_path / "junk.pt"), "junk.pt")
     assert_one_line_error(invoke("train", "--dataset", "pneumoniamnist", "--data-dir", tmp_path, "--out",
                                  tmp_path / "y"), "pneumoniamnist.npz")
+
+
+def test_distill_through_the_cli(trained_digits_run, tmp_path):
+    result = invoke("distill", "--teacher", trained_digits_run / "model.pt", "--student", "cnn-tiny", "--method",
+                    "mip", "--epochs", "1", "--out", tmp_path / "d", "--quiet")
+    assert result.exit_code == 0, result.output
+    assert "cnn-tiny (mip) on digits" in result.output and (tmp_path / "d" / "attention.png").exists()
+    assert_one_line_error(invoke("distill", "--teacher", trained_digits_run / "model.pt", "--method", "fmaa",
+                                 "--out", tmp_path / "e"), "fma")
+    assert_one_line_error(invoke("distill", "--teacher", trained_digits_run / "model.pt", "--teacher-cache",
+                                 tmp_path / "c", "--out", tmp_path / "f"), "--no-augment")

@@ -7,7 +7,8 @@ from typing import Optional
 import typer
 
 from edgekd import __version__
-from edgekd.cli import catalog, eval_cmd, train_cmd
+from edgekd.cli import catalog, distill_cmd, eval_cmd, train_cmd
+from edgekd.cli.bench import bench
 
 app = typer.Typer(
     name="edgekd", no_args_is_help=True, add_completion=False, rich_markup_mode="rich",
@@ -32,6 +33,8 @@ app.command("datasets")(catalog.datasets)
 app.command("models")(catalog.models)
 app.command("train")(train_cmd.train)
 app.command("eval")(eval_cmd.eval_checkpoint)
+app.command("distill")(distill_cmd.distill)
+app.command("bench")(bench)
 
 
 def main() -> None:

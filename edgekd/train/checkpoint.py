@@ -57,6 +57,7 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     content = _safe_load(io.BytesIO(outer["payload"]), f"checkpoint {path}")
     if not isinstance(content, dict) or "model" not in content or "state_dict" not in content:
         raise EdgekdError(f"{path} is not an edgekd model checkpoint")
+    content["checkpoint_sha256"] = outer["sha256"]
     return content
 
 

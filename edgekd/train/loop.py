@@ -131,7 +131,7 @@ def fit(model: torch.nn.Module, step_fn: StepFn, train: TensorSplit, val: Tensor
                 step = len(steps) + 1
                 if not torch.isfinite(loss):
                     bad = ", ".join(f"{k}={float(v.detach()):.4g}" for k, v in terms.items())
-                    raise EdgekdError(f"loss became {float(loss)} at epoch {epoch}, step {step} ({bad}); "
+                    raise EdgekdError(f"loss became {float(loss.detach())} at epoch {epoch}, step {step} ({bad}); "
                                       f"the last good checkpoint is {last_path}: lower --lr and rerun with --resume")
                 opt.zero_grad(set_to_none=True)
                 if scaler is not None:

@@ -1,0 +1,73 @@
+"""``edgekd distill``: train a small student from a trained teacher checkpoint."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from edgekd.cli.common import DataDir, Download, handle_errors
+
+
+def _layers(value: Optional[str]) -> Optional[list[str]]:
+    return [v.strip() for v in value.split(",") if v.strip()] if value else None
+
+
+@handle_errors
+def distill(
+    teacher: Path = typer.Option(..., "--teacher", "-t", help="Teacher checkpoint (model.pt from edgekd train)."),
+    student: str = typer.Option("cnn-small", "--student", "-s", help="Student model name (edgekd models)."),
+    method: str = typer.Option("fma", help="none | kd | at | fma | mip | sals (the attention term)."),
+    dataset: Optional[str] = typer.Option(None, "--dataset", "-d", help="Data set (default: the teacher's own)."),
+    data_dir: DataDir = None,
+    download: Download = False,
+    alpha: Optional[float] = typer.Option(None, help="KD weight: L = (1-alpha) CE + alpha KD + beta L_att. "
+                                          "Default 0.9 for kd, else 0."),
+    temperature: float = typer.Option(4.0, help="KD temperature T."),
+    beta: Optional[float] = typer.Option(None, help="Attention-loss weight (default 1000 for at, 1 for fma/mip/sals)."),
+    att_loss: str = typer.Option("mse", "--att-loss", help="mse | bce | dice between student and teacher maps."),
+    att_size: Optional[int] = typer.Option(None, "--att-size", help="Common map size (default: input size)."),
+    teacher_layers: Optional[str] = typer.Option(None, "--teacher-layers", help="Comma-separated module names."),
+    student_layers: Optional[str] = typer.Option(None, "--student-layers", help="Comma-separated module names."),
+    at_form: str = typer.Option("official", "--at-form", help="AT loss: official (squared) or paper (L2 norm)."),
+    teacher_cache: Optional[Path] = typer.Option(None, "--teacher-cache", help="Folder of reusable teacher outputs "
+                                                 "(needs --no-augment)."),
+    epochs: int = typer.Option(30, help="Training epochs."),
+    batch_size: int = typer.Option(128, "--batch-size", help="Batch size (global)."),
+    lr: float = typer.Option(0.05, help="Peak learning rate."),
+    optimizer: str = typer.Option("sgd", help="sgd or adamw."),
+    schedule: str = typer.Option("cosine", help="cosine or step."),
+    weight_decay: float = typer.Option(5e-4, "--weight-decay"),
+    augment: bool = typer.Option(True, "--augment/--no-augment", help="Random shifts of up to 2 px."),
+    seed: int = typer.Option(0),
+    device: str = typer.Option("auto", help="auto, cpu or cuda."),
+    select: str = typer.Option("accuracy", help="Validation metric for the best epoch: accuracy or auc."),
+    label_fraction: float = typer.Option(1.0, "--label-fraction", help="Stratified fraction of training labels."),
+    model_arg: Optional[List[str]] = typer.Option(None, "--model-arg", help="Student argument name=value."),
+    out: Path = typer.Option(Path("runs/distill"), "--out", "-o", help="Run folder."),
+    resume: bool = typer.Option(False, help="Continue the run in --out."),
+    force: bool = typer.Option(False, help="Start over in an --out that holds a run."),
+    quiet: bool = typer.Option(False, help="No progress bar."),
+) -> None:
+    """Distill a student from a frozen teacher: CE, Hinton KD, AT, or attention-guided (FMA / MIP / SALS)."""
+    from edgekd.cli.train_cmd import print_result
+    from edgekd.distill.run import DistillConfig
+    from edgekd.distill.run import distill as run_distill
+    from edgekd.train.checkpoint import load_checkpoint
+    from edgekd.train.loop import TrainConfig
+    from edgekd.train.supervised import parse_model_args
+
+    dataset = dataset or load_checkpoint(teacher)["data"]["name"]
+    cfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer, schedule=schedule,
+                      weight_decay=weight_decay, augment=augment, seed=seed, device=device, select=select,
+                      label_fraction=label_fraction)
+    dcfg = DistillConfig(method, alpha, temperature, beta, att_loss, att_size, _layers(teacher_layers),
+                         _layers(student_layers), at_form, parse_model_args(model_arg))
+    result = run_distill(teacher, student, dataset, out, cfg, dcfg, data_dir and str(data_dir), teacher_cache,
+                         resume, force, download, quiet)
+    if result:
+        print_result(f"{student} ({method}) on {dataset}", result)
+        t = result["teacher"]["test"]
+        typer.echo(f"teacher {result['teacher']['model']}: test accuracy {t['accuracy']:.4f}; "
+                   f"attention figure: {out}/attention.png")

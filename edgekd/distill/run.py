@@ -1,0 +1,131 @@
+"""``distill``: train a student from a frozen teacher checkpoint with any method.
+
+Everything ``train`` does (progress, resume, validation selection, metrics, curves,
+checkpoint) plus: the checkpoint records the method, its hyper-parameters and the
+teacher (name, checkpoint hash, accuracy); an optional teacher cache; and an attention
+figure (teacher vs student maps on validation images) at the end.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from edgekd import __version__
+from edgekd.distill.cache import TeacherCache, data_fingerprint
+from edgekd.distill.distiller import Distiller
+from edgekd.distill.figures import attention_grid
+from edgekd.errors import EdgekdError
+from edgekd.fileio import atomic_write_json
+from edgekd.models.registry import create_model
+from edgekd.models.stats import count_macs, count_params
+from edgekd.train import distributed as dist
+from edgekd.train.checkpoint import build_model, load_checkpoint
+from edgekd.train.evaluate import evaluate
+from edgekd.train.loop import TrainConfig, config_dict, fit, resolve_device
+from edgekd.train.run import RunData, finish, load_run_data, prepare_out_dir, seed_everything
+
+
+@dataclass
+class DistillConfig:
+    """The method and its hyper-parameters (None = the Distiller's documented default)."""
+
+    method: str = "fma"
+    alpha: float | None = None
+    temperature: float = 4.0
+    beta: float | None = None
+    att_loss: str = "mse"
+    att_size: int | None = None
+    teacher_layers: list[str] | None = None
+    student_layers: list[str] | None = None
+    at_form: str = "official"
+    model_kwargs: dict = field(default_factory=dict)
+
+
+def check_compatible(teacher: dict, data: RunData, teacher_path: Path) -> None:
+    t, info = teacher["data"], data.info
+    if (t["channels"], t["size"]) != (info.channels, info.size):
+        raise EdgekdError(f"teacher {teacher_path} takes {t['channels']}x{t['size']}x{t['size']} inputs but "
+                          f"{info.name} has {info.channels}x{info.size}x{info.size}; use a teacher trained on it")
+    if t["num_classes"] != info.num_classes:
+        raise EdgekdError(f"teacher {teacher_path} has {t['num_classes']} classes but {info.name} has "
+                          f"{info.num_classes}; use a teacher trained on it")
+
+
+def distill(teacher_path: Path, student_name: str, dataset: str, out: Path, cfg: TrainConfig, dcfg: DistillConfig,
+            data_dir: str | None = None, teacher_cache: Path | None = None, resume: bool = False,
+            force: bool = False, download: bool = False, quiet: bool = False, figure_images: int = 8) -> dict:
+    """Run a distillation; returns {"best_epoch", "val", "test", "params", "macs", "teacher", "out"}."""
+    cfg.check()
+    device = dist.local_device(resolve_device(cfg.device))
+    ctx = dist.init_from_env(device)
+    teacher_content = load_checkpoint(teacher_path)
+    data = load_run_data(dataset, data_dir, download, cfg.label_fraction, cfg.seed)
+    check_compatible(teacher_content, data, teacher_path)
+    if ctx.is_main:
+        prepare_out_dir(out, resume, force)
+    dist.barrier()
+    seed_everything(cfg.seed)
+    teacher = build_model(teacher_content).to(device)
+    student = create_model(student_name, data.info.channels, data.info.num_classes, **dcfg.model_kwargs)
+    params, macs = count_params(student), count_macs(student, data.info.input_shape)
+    student = student.to(device)
+    wrapped = dist.wrap(student, device)
+    distiller = Distiller(teacher, wrapped, dcfg.method, dcfg.alpha, dcfg.temperature, dcfg.beta, dcfg.att_loss,
+                          dcfg.att_size, dcfg.teacher_layers, dcfg.student_layers, dcfg.at_form)
+    teacher_record = {"model": teacher_content["model"]["name"], "checkpoint": str(teacher_path),
+                      "sha256": teacher_content["checkpoint_sha256"], "params": teacher_content.get("params"),
+                      "macs": teacher_content.get("macs"), "val": teacher_content.get("best", {}).get("val")}
+    cache = None
+    if teacher_cache is not None:
+        identity = {"dataset": data.info.name, "train_sha256": data_fingerprint(data.train),
+                    "mean": list(data.info.mean), "std": list(data.info.std), "teacher_sha256": teacher_record["sha256"]}
+        cache = TeacherCache.open_or_build(Path(teacher_cache), distiller, data.train, identity, cfg.augment,
+                                           quiet=quiet or not ctx.is_main)
+    method_record = {"method": distiller.method, "alpha": distiller.alpha, "temperature": distiller.temperature,
+                     "beta": distiller.beta, "att_loss": distiller.att_loss, "att_size": dcfg.att_size,
+                     "teacher_layers": distiller.teacher_layers, "student_layers": distiller.student_layers,
+                     "at_form": distiller.at_form, "teacher_cache": str(teacher_cache) if teacher_cache else None,
+                     "teacher": teacher_record}
+    content = {"kind": "distill", "model": {"name": student_name, "kwargs": dcfg.model_kwargs},
+               "data": data.info.to_dict(), "config": config_dict(cfg), "params": params, "macs": macs,
+               "distill": method_record, "edgekd_version": __version__}
+
+    def step(x: torch.Tensor, y: torch.Tensor, idx: torch.Tensor):
+        return distiller.forward_train(x, y, cache.lookup(idx) if cache else None)
+
+    fit(wrapped, step, data.train, data.val, cfg, out, content, resume=resume, quiet=quiet)
+    if not ctx.is_main:
+        return {}
+    result = finish(out, data, device)
+    teacher_test = evaluate(teacher, data.test, device=device)
+    result["teacher"] = {**teacher_record, "test": teacher_test}
+    atomic_write_json(out / "test.json", result)
+    if figure_images:
+        write_attention_figure(out, distiller, data, figure_images, device)
+    return {**result, "params": params, "macs": macs, "out": str(out)}
+
+
+def write_attention_figure(out: Path, distiller: Distiller, data: RunData, n: int, device: torch.device) -> None:
+    """attention.png: N validation images (spread over classes), teacher vs best student maps."""
+    best = build_model(load_checkpoint(out / "model.pt")).to(device)
+    order = np.argsort(data.val.y.numpy(), kind="stable")
+    pick = order[np.linspace(0, len(order) - 1, min(n, len(order))).astype(int)]
+    x, y = data.val.x[pick].to(device), data.val.y[pick].to(device)
+    kind = distiller.method if distiller.method in ("fma", "mip", "sals") else "fma"
+    same_layers = distiller.method in ("fma", "mip")
+    figure = Distiller(distiller.teacher, best, kind, att_size=distiller.att_size,
+                       teacher_layers=distiller.teacher_layers if same_layers else None,
+                       student_layers=distiller.student_layers if same_layers else None)
+    t_maps = figure.teacher_targets(x, y)["map"].float().cpu().numpy()
+    s_maps = figure.student_map(x, y).float().cpu().numpy()
+    with torch.no_grad():
+        preds = best(x).argmax(1).cpu().numpy()
+    info = data.info
+    mean, std = np.array(info.mean).reshape(1, -1, 1, 1), np.array(info.std).reshape(1, -1, 1, 1)
+    images = np.clip((data.val.x[pick].numpy() * std + mean) * 255, 0, 255).astype(np.uint8)
+    attention_grid(images, t_maps, s_maps, y.cpu().numpy(), preds, list(info.class_names), out / "attention.png",
+                   title=f"{kind.upper()} maps: teacher vs student ({distiller.method} distillation)")

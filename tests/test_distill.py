@@ -1,0 +1,97 @@
+"""Real distillation runs on digits with every method, the teacher cache, and the figure."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from edgekd.distill.cache import TeacherCache, data_fingerprint
+from edgekd.distill.distiller import Distiller
+from edgekd.distill.run import DistillConfig, distill
+from edgekd.errors import EdgekdError
+from edgekd.models.registry import create_model
+from edgekd.train.checkpoint import build_model, load_checkpoint
+from edgekd.train.loop import TrainConfig
+from edgekd.train.run import load_run_data
+
+FAST = dict(epochs=2, batch_size=64, lr=0.05, seed=0)
+
+
+@pytest.mark.parametrize("method", ["none", "kd", "at", "fma", "mip", "sals"])
+def test_each_method_runs_and_records_itself(method, trained_digits_run, tmp_path):
+    teacher = trained_digits_run / "model.pt"
+    result = distill(teacher, "cnn-tiny", "digits", tmp_path, TrainConfig(**FAST), DistillConfig(method=method),
+                     quiet=True, figure_images=2 if method in ("fma", "sals") else 0)
+    assert 0.0 <= result["test"]["accuracy"] <= 1.0 and result["teacher"]["test"]["accuracy"] >= 0.9
+    content = load_checkpoint(tmp_path / "model.pt")
+    record = content["distill"]
+    assert record["method"] == method and record["teacher"]["model"] == "cnn-small"
+    assert record["teacher"]["sha256"] == load_checkpoint(teacher)["checkpoint_sha256"]
+    terms = json.loads((tmp_path / "metrics.json").read_text())["epochs"][0]["terms"]
+    expected = {"none": {"ce"}, "kd": {"ce", "kd"}}.get(method, {"ce", "att"})
+    assert set(terms) == expected
+    if method in ("fma", "sals"):
+        assert (tmp_path / "attention.png").stat().st_size > 2000
+
+
+def test_distillation_beats_chance_clearly(trained_digits_run, tmp_path):
+    cfg = TrainConfig(epochs=6, batch_size=32, lr=0.1, seed=0)
+    result = distill(trained_digits_run / "model.pt", "cnn-small", "digits", tmp_path, cfg,
+                     DistillConfig(method="fma", alpha=0.5), quiet=True, figure_images=0)
+    assert result["test"]["accuracy"] >= 0.85
+
+
+def _setup(trained_digits_run, method="fma"):
+    data = load_run_data("digits", None)
+    teacher = build_model(load_checkpoint(trained_digits_run / "model.pt"))
+    torch.manual_seed(0)
+    student = create_model("cnn-tiny", 1, 10)
+    return data, Distiller(teacher, student, method, alpha=0.5)
+
+
+def test_cached_teacher_gives_the_live_loss(trained_digits_run, tmp_path):
+    data, distiller = _setup(trained_digits_run)
+    identity = {"dataset": "digits", "train_sha256": data_fingerprint(data.train), "teacher_sha256": "t"}
+    cache = TeacherCache.open_or_build(tmp_path, distiller, data.train, identity, augment=False, quiet=True)
+    idx = torch.arange(10, 74)
+    x, y = data.train.x[idx], data.train.y[idx]
+    distiller.eval()
+    _, live = distiller.forward_train(x, y)
+    _, cached = distiller.forward_train(x, y, cache.lookup(idx))
+    for key in live:
+        assert torch.allclose(live[key], cached[key], rtol=2e-3, atol=2e-3), key
+    # a second student reads the same files: nothing is recomputed
+    mtime = (tmp_path / "logits.npy").stat().st_mtime_ns
+    TeacherCache.open_or_build(tmp_path, distiller, data.train, identity, augment=False, quiet=True)
+    assert (tmp_path / "logits.npy").stat().st_mtime_ns == mtime
+
+
+def test_stale_or_augmented_cache_is_refused(trained_digits_run, tmp_path):
+    data, distiller = _setup(trained_digits_run)
+    identity = {"dataset": "digits", "train_sha256": data_fingerprint(data.train), "teacher_sha256": "t"}
+    TeacherCache.open_or_build(tmp_path, distiller, data.train, identity, augment=False, quiet=True)
+    with pytest.raises(EdgekdError, match="stale: its teacher_sha256"):
+        TeacherCache.open_or_build(tmp_path, distiller, data.train, {**identity, "teacher_sha256": "other"},
+                                   augment=False, quiet=True)
+    with pytest.raises(EdgekdError, match="--no-augment"):
+        TeacherCache.open_or_build(tmp_path, distiller, data.train, identity, augment=True, quiet=True)
+    _, at = _setup(trained_digits_run, "at")
+    with pytest.raises(EdgekdError, match="AT needs"):
+        TeacherCache.open_or_build(tmp_path, at, data.train, identity, augment=False, quiet=True)
+
+
+def test_distill_with_cache_matches_live_run(trained_digits_run, tmp_path):
+    cfg = TrainConfig(**{**FAST, "augment": False})
+    live = distill(trained_digits_run / "model.pt", "cnn-tiny", "digits", tmp_path / "live", cfg,
+                   DistillConfig(method="kd"), quiet=True, figure_images=0)
+    cached = distill(trained_digits_run / "model.pt", "cnn-tiny", "digits", tmp_path / "cached", cfg,
+                     DistillConfig(method="kd"), teacher_cache=tmp_path / "cache", quiet=True, figure_images=0)
+    assert abs(live["test"]["accuracy"] - cached["test"]["accuracy"]) <= 0.02
+
+
+def test_mismatched_teacher_is_refused(trained_digits_run, tmp_path):
+    with pytest.raises(EdgekdError, match="takes 1x8x8 inputs"):
+        distill(trained_digits_run / "model.pt", "cnn-tiny", "breastmnist", tmp_path, TrainConfig(**FAST),
+                DistillConfig(method="kd"), quiet=True)
