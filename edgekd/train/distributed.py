@@ -72,3 +72,18 @@ def mean_dict(values: dict[str, float]) -> dict[str, float]:
 def barrier() -> None:
     if context().world > 1:
         td.barrier()
+
+
+def shard_summary(order: torch.Tensor) -> dict:
+    """How one epoch's samples were split over ranks: sizes, and samples seen by more than one rank.
+
+    Only the padding that DistributedSampler also adds (so every rank gets as many) may overlap.
+    """
+    ctx = context()
+    if ctx.world == 1:
+        return {"world_size": 1, "shard_sizes": [len(order)], "overlap": 0}
+    gathered = [torch.empty_like(order) for _ in range(ctx.world)]
+    td.all_gather(gathered, order)
+    sizes = [len(g) for g in gathered]
+    flat = torch.cat(gathered)
+    return {"world_size": ctx.world, "shard_sizes": sizes, "overlap": int(len(flat) - len(torch.unique(flat)))}

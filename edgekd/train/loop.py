@@ -110,7 +110,10 @@ def fit(model: torch.nn.Module, step_fn: StepFn, train: TensorSplit, val: Tensor
         history, steps, best = state["history"], state.get("steps", []), state["best"]
         start_epoch = state["epoch"] + 1
     autocast, scaler = _autocast(device)
-    n_batches = -(-len(epoch_order(len(train), cfg.seed, 0, ctx.rank, ctx.world)) // cfg.batch_size)
+    # the global batch is cfg.batch_size: each of the world's ranks takes its share
+    local_batch = max(1, cfg.batch_size // ctx.world)
+    n_batches = -(-len(epoch_order(len(train), cfg.seed, 0, ctx.rank, ctx.world)) // local_batch)
+    content = {**content, "world": dist.shard_summary(epoch_order(len(train), cfg.seed, start_epoch, ctx.rank, ctx.world))}
     bar = progress_bar("batch", disable=quiet or not ctx.is_main)
     with bar:
         task = bar.add_task("train", total=(cfg.epochs - start_epoch + 1) * n_batches, status="")
@@ -120,7 +123,7 @@ def fit(model: torch.nn.Module, step_fn: StepFn, train: TensorSplit, val: Tensor
             aug_gen = torch.Generator().manual_seed(cfg.seed * 7919 + epoch * 31 + ctx.rank)
             sums: dict[str, float] = {}
             correct = seen = 0
-            for idx in batches(epoch_order(len(train), cfg.seed, epoch, ctx.rank, ctx.world), cfg.batch_size):
+            for idx in batches(epoch_order(len(train), cfg.seed, epoch, ctx.rank, ctx.world), local_batch):
                 x, y = train.x[idx], train.y[idx]
                 if cfg.augment:
                     x = random_shift(x, aug_gen, flip=cfg.flip)
@@ -174,7 +177,7 @@ def fit(model: torch.nn.Module, step_fn: StepFn, train: TensorSplit, val: Tensor
 
 
 def write_metrics(out_dir: Path, content: dict, history: list[dict], steps: list[dict], best: dict) -> None:
-    summary = {"config": content.get("config"), "model": content.get("model"), "data": content.get("data", {}).get("name"),
+    summary = {"world": content.get("world"), "config": content.get("config"), "model": content.get("model"), "data": content.get("data", {}).get("name"),
                "params": content.get("params"), "macs": content.get("macs"), "distill": content.get("distill"),
                "best": best, "epochs": history}
     atomic_write_json(out_dir / "metrics.json", summary)
