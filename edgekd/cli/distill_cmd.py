@@ -48,6 +48,7 @@ def distill(
     out: Path = typer.Option(Path("runs/distill"), "--out", "-o", help="Run folder."),
     resume: bool = typer.Option(False, help="Continue the run in --out."),
     force: bool = typer.Option(False, help="Start over in an --out that holds a run."),
+    compile: bool = typer.Option(False, "--compile", help="torch.compile the trained model (GPU runs)."),
     quiet: bool = typer.Option(False, help="No progress bar."),
 ) -> None:
     """Distill a student from a frozen teacher: CE, Hinton KD, AT, or attention-guided (FMA / MIP / SALS)."""
@@ -61,7 +62,7 @@ def distill(
     dataset = dataset or load_checkpoint(teacher)["data"]["name"]
     cfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer, schedule=schedule,
                       weight_decay=weight_decay, augment=augment, seed=seed, device=device, select=select,
-                      label_fraction=label_fraction)
+                      label_fraction=label_fraction, compile=compile)
     dcfg = DistillConfig(method, alpha, temperature, beta, att_loss, att_size, _layers(teacher_layers),
                          _layers(student_layers), at_form, parse_model_args(model_arg))
     result = run_distill(teacher, student, dataset, out, cfg, dcfg, data_dir and str(data_dir), teacher_cache,

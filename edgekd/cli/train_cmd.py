@@ -35,6 +35,7 @@ def train(
     out: Path = typer.Option(Path("runs/train"), "--out", "-o", help="Run folder."),
     resume: bool = typer.Option(False, help="Continue the run in --out from its last complete epoch."),
     force: bool = typer.Option(False, help="Start over in an --out that already holds a run."),
+    compile: bool = typer.Option(False, "--compile", help="torch.compile the trained model (GPU runs)."),
     quiet: bool = typer.Option(False, help="No progress bar."),
 ) -> None:
     """Train a model from scratch with cross-entropy; keeps the best epoch on the validation split."""
@@ -43,7 +44,7 @@ def train(
 
     cfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer, schedule=schedule,
                       weight_decay=weight_decay, augment=augment, seed=seed, device=device, select=select,
-                      label_fraction=label_fraction)
+                      label_fraction=label_fraction, compile=compile)
     result = train_supervised(model, dataset, out, cfg, data_dir and str(data_dir), parse_model_args(model_arg),
                               resume, force, download, quiet)
     if result.get("test"):

@@ -64,16 +64,20 @@ def distill(teacher_path: Path, student_name: str, dataset: str, out: Path, cfg:
     ctx = dist.init_from_env(device)
     teacher_content = load_checkpoint(teacher_path)
     data = load_run_data(dataset, data_dir, download, cfg.label_fraction, cfg.seed)
+    dist.pin(data.train, device)
     check_compatible(teacher_content, data, teacher_path)
     if ctx.is_main:
         prepare_out_dir(out, resume, force)
     dist.barrier()
     seed_everything(cfg.seed)
     teacher = build_model(teacher_content).to(device)
-    student = create_model(student_name, data.info.channels, data.info.num_classes, **dcfg.model_kwargs)
+    try:
+        student = create_model(student_name, data.info.channels, data.info.num_classes, **dcfg.model_kwargs)
+    except ValueError as exc:  # e.g. --model-arg width=0
+        raise EdgekdError(f"bad arguments for model '{student_name}': {exc}") from None
     params, macs = count_params(student), count_macs(student, data.info.input_shape)
     student = student.to(device)
-    wrapped = dist.wrap(student, device)
+    wrapped = dist.wrap(student, device, cfg.compile)
     distiller = Distiller(teacher, wrapped, dcfg.method, dcfg.alpha, dcfg.temperature, dcfg.beta, dcfg.att_loss,
                           dcfg.att_size, dcfg.teacher_layers, dcfg.student_layers, dcfg.at_form)
     teacher_record = {"model": teacher_content["model"]["name"], "checkpoint": str(teacher_path),

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import io
 import pickle
-import zipfile
+import re
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -35,28 +36,46 @@ def save_checkpoint(path: str | Path, content: dict[str, Any]) -> None:
 
 def _safe_load(source, what: str) -> Any:
     try:
-        return torch.load(source, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError:
-        raise EdgekdError(f"{what} holds objects other than plain data and was refused "
-                          f"(edgekd never unpickles code); use a checkpoint written by edgekd") from None
-    except (RuntimeError, zipfile.BadZipFile, EOFError, ValueError, KeyError, OSError, IndexError,
-            TypeError, AttributeError, UnicodeDecodeError, OverflowError):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # e.g. "Detected pickle protocol N": a second line on stderr
+            return torch.load(source, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        if re.search("global", str(exc), re.IGNORECASE):  # a class or function: code, not data
+            raise EdgekdError(f"{what} holds objects other than plain data and was refused "
+                              f"(edgekd never unpickles code); use a checkpoint written by edgekd") from None
         raise EdgekdError(f"{what} is truncated or not a checkpoint; retrain it or copy it again") from None
+    except Exception:  # noqa: BLE001 - any parser failure on an untrusted file (zip, EOF, struct, memory...)
+        raise EdgekdError(f"{what} is truncated or not a checkpoint; retrain it or copy it again") from None
+
+
+def _well_formed(content: Any) -> bool:
+    """Whether a verified payload has the model, data and weights that rebuilding a model reads."""
+    if not isinstance(content, dict):
+        return False
+    model, data, weights = content.get("model"), content.get("data"), content.get("state_dict")
+    return (isinstance(model, dict) and isinstance(model.get("name"), str)
+            and isinstance(model.get("kwargs", {}), dict) and isinstance(data, dict)
+            and isinstance(data.get("name"), str)
+            and all(isinstance(data.get(k), int) and data[k] > 0 for k in ("channels", "size", "num_classes"))
+            and all(isinstance(data.get(k), list) for k in ("class_names", "mean", "std"))
+            and isinstance(weights, dict)
+            and all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in weights.items()))
 
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
     """Read and verify a checkpoint; every failure is a one-line EdgekdError."""
     path = Path(path)
     if not path.is_file():
-        raise EdgekdError(f"checkpoint {path} does not exist; give the model.pt written by train or distill")
+        what = "is a folder" if path.is_dir() else "does not exist"
+        raise EdgekdError(f"checkpoint {path} {what}; give the model.pt written by train or distill")
     outer = _safe_load(path, f"checkpoint {path}")
     if not isinstance(outer, dict) or outer.get("format") != FORMAT or not isinstance(outer.get("payload"), bytes):
         raise EdgekdError(f"{path} is not an edgekd checkpoint; give the model.pt written by train or distill")
     if sha256_bytes(outer["payload"]) != outer.get("sha256"):
         raise EdgekdError(f"checkpoint {path} fails its SHA-256 check (altered or truncated); retrain or copy it again")
     content = _safe_load(io.BytesIO(outer["payload"]), f"checkpoint {path}")
-    if not isinstance(content, dict) or "model" not in content or "state_dict" not in content:
-        raise EdgekdError(f"{path} is not an edgekd model checkpoint")
+    if not _well_formed(content):
+        raise EdgekdError(f"{path} is not an edgekd model checkpoint (model, data or weights missing or malformed)")
     content["checkpoint_sha256"] = outer["sha256"]
     return content
 
@@ -66,10 +85,13 @@ def build_model(content: dict[str, Any]) -> torch.nn.Module:
     from edgekd.models.registry import create_model
 
     spec, data = content["model"], content["data"]
-    model = create_model(spec["name"], data["channels"], data["num_classes"], **spec.get("kwargs", {}))
+    try:
+        model = create_model(spec["name"], data["channels"], data["num_classes"], **spec.get("kwargs", {}))
+    except ValueError as exc:
+        raise EdgekdError(f"checkpoint model {spec['name']} cannot be built ({exc})") from None
     try:
         model.load_state_dict(content["state_dict"])
-    except RuntimeError as exc:
+    except (RuntimeError, ValueError, TypeError) as exc:
         raise EdgekdError(f"checkpoint weights do not fit model {spec['name']} ({str(exc).splitlines()[0]})") from None
     return model.eval()
 

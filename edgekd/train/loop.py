@@ -46,6 +46,7 @@ class TrainConfig:
     device: str = "auto"
     select: str = "accuracy"
     label_fraction: float = 1.0
+    compile: bool = False
 
     def check(self) -> None:
         if self.epochs < 1 or self.batch_size < 1 or self.lr <= 0:
@@ -103,12 +104,7 @@ def fit(model: torch.nn.Module, step_fn: StepFn, train: TensorSplit, val: Tensor
     start_epoch, best = 1, {"epoch": 0, "score": -math.inf}
     last_path, best_path = out_dir / "last.pt", out_dir / "model.pt"
     if resume and last_path.exists():
-        state = load_checkpoint(last_path)
-        dist.unwrap(model).load_state_dict(state["state_dict"])
-        opt.load_state_dict(state["optimizer"])
-        sched.load_state_dict(state["scheduler"])
-        history, steps, best = state["history"], state.get("steps", []), state["best"]
-        start_epoch = state["epoch"] + 1
+        history, steps, best, start_epoch = restore(load_checkpoint(last_path), content, model, opt, sched, last_path)
     autocast, scaler = _autocast(device)
     # the global batch is cfg.batch_size: each of the world's ranks takes its share
     local_batch = max(1, cfg.batch_size // ctx.world)
@@ -174,6 +170,28 @@ def fit(model: torch.nn.Module, step_fn: StepFn, train: TensorSplit, val: Tensor
             bar.update(task, status=f"epoch {epoch}: val acc {val_metrics['accuracy']:.4f} (best {best['score']:.4f})")
     dist.barrier()
     return {"history": history, "best": best}
+
+
+def restore(state: dict, content: dict, model: torch.nn.Module, opt, sched, path: Path) -> tuple:
+    """Load last.pt into model, optimizer and scheduler; a one-line error when it belongs to another run."""
+    config, was = content.get("config") or {}, state.get("config") or {}
+    pairs = {"model": (state["model"], content["model"]), "data set": (state["data"]["name"], content["data"]["name"]),
+             "optimizer": (was.get("optimizer"), config.get("optimizer")),
+             "schedule": (was.get("schedule"), config.get("schedule")),
+             "method": ((state.get("distill") or {}).get("method"), (content.get("distill") or {}).get("method"))}
+    shown = {k: [v.get("name") if isinstance(v, dict) else v for v in pair] for k, pair in pairs.items()}
+    changed = [f"{k} {shown[k][0]} -> {shown[k][1]}" for k, (a, b) in pairs.items() if a != b]
+    if changed:
+        raise EdgekdError(f"{path} belongs to another run ({'; '.join(changed)}); resume with the options it was "
+                          f"started with, or use --force to start over")
+    try:
+        dist.unwrap(model).load_state_dict(state["state_dict"])
+        opt.load_state_dict(state["optimizer"])
+        sched.load_state_dict(state["scheduler"])
+        return state["history"], state.get("steps", []), state["best"], state["epoch"] + 1
+    except (RuntimeError, KeyError, ValueError, TypeError) as exc:
+        raise EdgekdError(f"{path} cannot be resumed ({type(exc).__name__}: {str(exc).splitlines()[0][:120]}); "
+                          f"use --force to start over") from None
 
 
 def write_metrics(out_dir: Path, content: dict, history: list[dict], steps: list[dict], best: dict) -> None:

@@ -53,6 +53,8 @@ def load_run_data(dataset: str, data_dir: str | None, download: bool = False, la
 
 def prepare_out_dir(out: Path, resume: bool, force: bool) -> None:
     """Refuse to overwrite an existing run unless --resume (continue) or --force (start over)."""
+    if out.exists() and not out.is_dir():
+        raise EdgekdError(f"--out {out} is a file, not a folder; give a folder for the run")
     has_run = (out / "last.pt").exists() or (out / "model.pt").exists()
     if has_run and not (resume or force):
         raise EdgekdError(f"{out} already holds a run; use --resume to continue it, --force to start over, "

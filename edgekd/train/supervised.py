@@ -8,6 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from edgekd import __version__
+from edgekd.errors import EdgekdError
 from edgekd.models.registry import create_model
 from edgekd.models.stats import count_macs, count_params
 from edgekd.train import distributed as dist
@@ -47,13 +48,17 @@ def train_supervised(model_name: str, dataset: str, out: Path, cfg: TrainConfig,
     dist.barrier()
     seed_everything(cfg.seed)
     data = load_run_data(dataset, data_dir, download, cfg.label_fraction, cfg.seed)
-    model = create_model(model_name, data.info.channels, data.info.num_classes, **(model_kwargs or {}))
+    dist.pin(data.train, device)
+    try:
+        model = create_model(model_name, data.info.channels, data.info.num_classes, **(model_kwargs or {}))
+    except ValueError as exc:  # e.g. --model-arg width=0
+        raise EdgekdError(f"bad arguments for model '{model_name}': {exc}") from None
     params, macs = count_params(model), count_macs(model, data.info.input_shape)
     model = model.to(device)
     content = {"kind": "train", "model": {"name": model_name, "kwargs": model_kwargs or {}},
                "data": data.info.to_dict(), "config": config_dict(cfg), "params": params, "macs": macs,
                "edgekd_version": __version__}
-    trained = dist.wrap(model, device)
+    trained = dist.wrap(model, device, cfg.compile)
 
     def step(x: torch.Tensor, y: torch.Tensor, idx: torch.Tensor):
         logits = trained(x)
