@@ -1,0 +1,136 @@
+"""Bookkeeping of benchmarks/study.py: resume, aggregation, paired intervals (tiny digits runs)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def study():
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny models: one thread avoids oversubscribing a shared machine
+    spec = importlib.util.spec_from_file_location("edgekd_study", ROOT / "benchmarks" / "study.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    yield mod
+    torch.set_num_threads(threads)
+
+
+def tiny_profile(root: Path) -> dict:
+    return {
+        "root": root,
+        "datasets": {"digits": {"binary": False, "seeds": [0, 1], "full_fraction": 1.0, "batch": 64,
+                                "teacher_epochs": 1, "teacher_batch": 64, "epochs": {"full": 1, "low": 1}}},
+        "regimes": {"full": 1.0},
+        "students": ["cnn-tiny"], "methods": ["ce", "fma+kd"], "teacher": "cnn-small",
+        "lr": 0.05, "teacher_lr": 0.05,
+    }
+
+
+def test_paired_interval_matches_hand_computation(study):
+    a = [0.80, 0.82, 0.85, 0.81, 0.83]
+    b = [0.78, 0.80, 0.84, 0.80, 0.80]
+    p = study.paired(a, b)
+    # d = .02 .02 .01 .01 .03: mean .018, sd sqrt(280e-6 / 4) = .0083666, t(.975, 4) = 2.776445
+    half = 2.776445 * math.sqrt(70e-6) / math.sqrt(5)
+    assert p["n"] == 5 and p["wins"] == 5 and p["losses"] == 0
+    assert p["mean"] == pytest.approx(0.018)
+    assert p["sd"] == pytest.approx(math.sqrt(70e-6))
+    assert p["ci"] == pytest.approx([0.018 - half, 0.018 + half], abs=1e-6)
+    assert p["beats"] and not p["worse"]
+    lo, hi = p["boot_ci"]
+    assert 0.01 <= lo <= 0.018 <= hi <= 0.03  # bootstrap of means stays within the range of d
+    # a difference whose interval straddles zero does not "beat"
+    q = study.paired([0.5, 0.6, 0.4], [0.5, 0.5, 0.5])
+    assert q["mean"] == pytest.approx(0.0) and not q["beats"] and not q["worse"]
+    assert study.paired([0.7], [0.6])["beats"] is False  # one seed: no interval, no claim
+
+
+def test_method_configs(study):
+    d = study.DEFAULTS
+    ce, kd, at, fk = (study.method_config(m) for m in ("ce", "kd", "at+kd", "fma+kd"))
+    assert (ce.method, ce.alpha, ce.beta) == ("none", 0.0, 0.0)
+    assert (kd.method, kd.alpha) == ("kd", d["alpha"])
+    assert (at.method, at.alpha, at.beta) == ("at", d["alpha"], d["beta"]["at"])
+    assert (fk.method, fk.alpha, fk.beta) == ("fma", d["alpha"], d["beta"]["fma"])
+    assert study.method_config("sals").alpha == 0.0
+    assert not study.uses_cache("at+kd") and study.uses_cache("sals+kd")
+
+
+def test_plan_is_paired_and_low_data_fraction(study, tmp_path):
+    prof = study.PROFILES["full"]
+    specs = study.plan(prof, ["pneumoniamnist"], ["low"], ["cnn-tiny"])
+    assert specs[0]["kind"] == "teacher" and specs[0]["train"].label_fraction == 1.0
+    students = specs[1:]
+    assert len(students) == 5 * len(study.METHODS)
+    assert {s["train"].label_fraction for s in students} == {0.1}
+    assert all(not s["train"].augment for s in students)
+    by_seed = {}
+    for s in students:
+        by_seed.setdefault(s["seed"], set()).add(s["method"])
+    assert all(v == set(study.METHODS) for v in by_seed.values())
+    assert all((s["cache"] is None) == s["method"].startswith("at") for s in students)
+
+
+def test_resume_skips_finished_runs_and_aggregates(study, tmp_path, monkeypatch):
+    prof = tiny_profile(tmp_path / "st")
+    specs = study.plan(prof)
+    assert len(specs) == 1 + 2 * 2
+    counts = study.run_plan(specs, log=lambda s: None)
+    assert counts == {"new": 5}
+    for s in specs:
+        assert (s["out"] / "test.json").exists() and study.run_state(s) == "done"
+    mtimes = {s["out"]: (s["out"] / "test.json").stat().st_mtime_ns for s in specs}
+
+    def boom(*a, **k):
+        raise AssertionError("a finished run was trained again")
+
+    monkeypatch.setattr(study, "distill", boom)
+    monkeypatch.setattr(study, "train_supervised", boom)
+    assert study.run_plan(specs, log=lambda s: None) == {"done": 5}
+    assert all((s["out"] / "test.json").stat().st_mtime_ns == mtimes[s["out"]] for s in specs)
+
+    # a changed config is not silently skipped
+    changed = study.student_spec({**prof, "lr": 0.01}, "digits", "full", "cnn-tiny", "fma+kd", 0)
+    assert study.run_state(changed) == "mismatch"
+    with pytest.raises(SystemExit):
+        study.execute(changed)
+
+    res = study.aggregate(prof)
+    g = res["datasets"]["digits"]["groups"]["full/cnn-tiny"]
+    accs = []
+    for seed in (0, 1):
+        accs.append(json.loads((tmp_path / "st/runs/digits/full/cnn-tiny/fma+kd" / f"s{seed}" / "test.json")
+                               .read_text())["test"]["accuracy"])
+    assert g["fma+kd"]["n"] == 2
+    assert g["fma+kd"]["test_acc"]["mean"] == pytest.approx(sum(accs) / 2)
+    assert g["fma+kd"]["test_acc"]["sd"] == pytest.approx(abs(accs[0] - accs[1]) / math.sqrt(2))
+    ce = [g["ce"]["test_acc"]["values"][s] for s in (0, 1)]
+    assert g["fma+kd"]["vs_ce"]["acc"]["mean"] == pytest.approx((accs[0] - ce[0] + accs[1] - ce[1]) / 2)
+    assert g["fma+kd"]["vs_ce"]["seeds"] == [0, 1]
+    assert res["datasets"]["digits"]["teacher"]["params"] > g["fma+kd"]["params"]
+
+    # the report renders without crashing, with the targets section
+    res = study.report(prof, tmp_path / "r.md", tmp_path / "rep", "t", figures=False)
+    text = (tmp_path / "r.md").read_text()
+    assert "| fma+kd | 2/2 |" in text and "Targets" in text
+    assert json.loads((tmp_path / "rep" / "results.json").read_text())["targets"]
+
+
+def test_partial_seed_coverage_pairs_only_common_seeds(study):
+    run = lambda acc: {"test_acc": acc, "test_auc": acc, "val_acc": acc, "val_auc": acc, "params": 1, "macs": 1,
+                       "s_per_epoch": 1.0}
+    runs = {"ce": {0: run(0.5), 1: run(0.6), 2: run(0.7)}, "kd": {0: run(0.6), 2: run(0.9)}}
+    out = study.summarise(runs, [0, 1, 2])
+    assert out["kd"]["vs_ce"]["seeds"] == [0, 2]
+    assert out["kd"]["vs_ce"]["acc"]["mean"] == pytest.approx((0.1 + 0.2) / 2)
+    assert out["ce"]["n"] == 3 and "vs_ce" not in out["ce"]
