@@ -1,0 +1,129 @@
+"""Training cost per method: per-step time of CE, KD, AT, FMA, MIP, SALS (teacher live and cached),
+as ratios to the KD step measured in the same run (median of interleaved repetitions).
+
+Targets (issue 3): FMA and MIP <= 1.10x the KD step; SALS <= 2.5x; with the teacher cached,
+a student epoch >= 3x faster than with the live teacher, for a teacher of >= 20x the
+student's MACs. Writes benchmarks/train_cost.json and .md. Timing wants a quiet machine.
+
+    python benchmarks/train_cost.py [--dataset pneumoniamnist] [--reps 7] [--steps 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+from edgekd.distill.cache import TeacherCache, data_fingerprint
+from edgekd.distill.distiller import Distiller
+from edgekd.models.registry import create_model
+from edgekd.models.stats import count_macs, count_params
+from edgekd.train.run import load_run_data
+
+HERE = Path(__file__).resolve().parent
+CASES = [  # (label, method, alpha, cached)
+    ("CE only", "none", None, False), ("KD", "kd", None, False), ("AT", "at", None, False),
+    ("FMA", "fma", None, False), ("MIP", "mip", None, False), ("SALS", "sals", None, False),
+    ("KD, cached teacher", "kd", None, True), ("FMA, cached teacher", "fma", None, True),
+    ("MIP, cached teacher", "mip", None, True), ("SALS, cached teacher", "sals", None, True),
+]
+TARGETS = {"FMA": 1.10, "MIP": 1.10, "SALS": 2.5}
+
+
+def time_steps(distiller: Distiller, opt, x, y, idx, cache, steps: int) -> float:
+    """Median seconds of one optimisation step (forward_train + backward + update)."""
+    samples = []
+    for _ in range(steps):
+        t0 = time.perf_counter()
+        _, terms = distiller.forward_train(x, y, cache.lookup(idx) if cache else None)
+        opt.zero_grad(set_to_none=True)
+        sum(terms.values()).backward()
+        opt.step()
+        samples.append(time.perf_counter() - t0)
+    return statistics.median(samples)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--dataset", default="pneumoniamnist")
+    parser.add_argument("--teacher", default="resnet56")
+    parser.add_argument("--student", default="cnn-tiny")
+    parser.add_argument("--batch", type=int, default=128)
+    parser.add_argument("--reps", type=int, default=7)
+    parser.add_argument("--steps", type=int, default=10)
+    parser.add_argument("--out", type=Path, default=HERE / "train_cost")
+    args = parser.parse_args()
+    torch.manual_seed(0)
+    data = load_run_data(args.dataset, None)
+    info = data.info
+    teacher = create_model(args.teacher, info.channels, info.num_classes).eval()
+    students = {}
+    for label, method, alpha, _ in CASES:
+        student = create_model(args.student, info.channels, info.num_classes)
+        d = Distiller(teacher, student, method, alpha)
+        students[label] = (d, torch.optim.SGD(student.parameters(), lr=0.01, momentum=0.9))
+    idx = torch.arange(args.batch)
+    x, y = data.train.x[idx], data.train.y[idx]
+    work = Path(tempfile.mkdtemp(prefix="edgekd_cost_"))
+    identity = {"dataset": info.name, "train_sha256": data_fingerprint(data.train), "teacher_sha256": "random-init"}
+    caches = {}
+    t0 = time.perf_counter()
+    for label, method, _, cached in CASES:
+        if cached:
+            caches[label] = TeacherCache.open_or_build(work / method, students[label][0], data.train, identity,
+                                                       augment=False, quiet=True)
+    cache_build_s = time.perf_counter() - t0
+    times: dict[str, list[float]] = {label: [] for label, *_ in CASES}
+    for _ in range(args.reps):  # interleaved, so drifts in machine load hit every case alike
+        for label, *_ in CASES:
+            d, opt = students[label]
+            times[label].append(time_steps(d, opt, x, y, idx, caches.get(label), args.steps))
+    step_ms = {label: 1e3 * statistics.median(v) for label, v in times.items()}
+    kd = step_ms["KD"]
+    teacher_macs = count_macs(teacher, info.input_shape)
+    student_model = students["KD"][0].student
+    result = {
+        "machine": {"cpu": platform.processor() or platform.machine(), "threads": torch.get_num_threads(),
+                    "torch": torch.__version__},
+        "setup": {**vars(args), "out": str(args.out), "teacher_params": count_params(teacher),
+                  "teacher_macs": teacher_macs, "student_params": count_params(student_model),
+                  "student_macs": count_macs(student_model, info.input_shape)},
+        "step_ms": step_ms, "ratio_to_kd": {k: v / kd for k, v in step_ms.items()},
+        "cache_build_s": cache_build_s,
+        "epoch_speedup_cached_vs_live": {m: step_ms[m] / step_ms[f"{m}, cached teacher"] for m in ("KD", "FMA", "MIP", "SALS")},
+    }
+    result["setup"]["macs_ratio"] = teacher_macs / result["setup"]["student_macs"]
+    result["targets"] = {
+        **{f"{m} <= {t}x KD": {"value": result["ratio_to_kd"][m], "met": result["ratio_to_kd"][m] <= t}
+           for m, t in TARGETS.items()},
+        "cached student epoch >= 3x faster (FMA)": {"value": result["epoch_speedup_cached_vs_live"]["FMA"],
+                                                      "met": result["epoch_speedup_cached_vs_live"]["FMA"] >= 3},
+    }
+    write(result, args.out)
+
+
+def write(result: dict, out: Path) -> None:
+    s = result["setup"]
+    out.with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n")
+    lines = ["# Training cost per method", "",
+             f"Teacher {s['teacher']} ({s['teacher_params']:,} params, {s['teacher_macs'] / 1e6:.1f}M MACs), student "
+             f"{s['student']} ({s['student_params']:,} params, {s['student_macs'] / 1e6:.2f}M MACs; teacher/student MACs "
+             f"{s['macs_ratio']:.0f}x), {s['dataset']}, batch {s['batch']}, {result['machine']['threads']} threads, "
+             f"median of {s['reps']} interleaved repetitions x {s['steps']} steps. Generated by benchmarks/train_cost.py.",
+             "", "| step | ms | x KD step |", "|---|---|---|"]
+    lines += [f"| {k} | {v:.2f} | {result['ratio_to_kd'][k]:.2f} |" for k, v in result["step_ms"].items()]
+    lines += ["", f"Building the teacher cache once: {result['cache_build_s']:.1f} s for the whole training split.", "",
+              "| target | value | met |", "|---|---|---|"]
+    lines += [f"| {k} | {v['value']:.2f} | {'yes' if v['met'] else 'MISSED'} |" for k, v in result["targets"].items()]
+    out.with_suffix(".md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
