@@ -1,0 +1,71 @@
+"""``edgekd explain`` and ``edgekd attention-agreement``: why a model decided, and whether students agree.
+
+Thin wrappers over :mod:`edgekd.explain.run` and :mod:`edgekd.explain.study`; imports
+happen inside the commands, and ``explain`` on an exported model never imports torch.
+Register with ``app.command("explain")(explain)`` and
+``app.command("attention-agreement")(attention_agreement)``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from edgekd.cli.common import DataDir, handle_errors
+
+
+@handle_errors
+def explain(
+    model: Path = typer.Argument(..., help="Checkpoint (.pt), or exported model (.onnx, .tflite) with an attention "
+                                 "head."),
+    inputs: list[str] = typer.Argument(..., help="Image files (.png, .jpg) and/or data set names (edgekd datasets)."),
+    map_name: str | None = typer.Option(None, "--map", "-m", help="fma | mip | cam | sals (checkpoint) or head "
+                                           "(exported model). Default: head for an export, fma for a checkpoint."),
+    out: Path = typer.Option(Path("explain"), "--out", "-o", help="Folder for the overlay PNGs and explain.json."),
+    split: str = typer.Option("test", help="Split of a data set input."),
+    n: int = typer.Option(8, "--n", "-n", help="Images per data set input, spread over classes."),
+    data_dir: DataDir = None,
+    runtime: str = typer.Option("auto", "--runtime", "-r", help="Runtime for an exported model (edgekd bench --help)."),
+    layers: str | None = typer.Option(None, "--layers", help="Checkpoint only: comma-separated module names."),
+) -> None:
+    """Overlay the attention map on each image, with the predicted class and its probability."""
+    from edgekd.explain.run import explain as run_explain
+
+    picked = [v.strip() for v in layers.split(",") if v.strip()] if layers else None
+    result = run_explain(model, inputs, map_name, out, split, n, data_dir, runtime, picked)
+    for rec in result["images"]:
+        true = f" (true {rec['true_class']})" if rec["true_class"] is not None else ""
+        typer.echo(f"{rec['file']}: {rec['predicted_class']} p={rec['probability']:.3f}{true}")
+    typer.echo(f"{result['n']} overlays of {result['map_label']} in {out}; details in {out / 'explain.json'}")
+
+
+@handle_errors
+def attention_agreement(
+    teacher: Path = typer.Option(..., "--teacher", "-t", help="Teacher checkpoint (.pt)."),
+    students: list[Path] = typer.Option(..., "--student", "-s", help="Student checkpoint (.pt); repeat for more."),
+    dataset: str | None = typer.Option(None, "--dataset", "-d", help="Data set (default: the teacher's own)."),
+    split: str = typer.Option("test", help="Split to compare on."),
+    map_name: str = typer.Option("fma", "--map", "-m", help="fma | mip | cam | sals, for every model."),
+    out: Path = typer.Option(Path("agreement"), "--out", "-o", help="Folder for agreement.json and the figures."),
+    data_dir: DataDir = None,
+    limit: int | None = typer.Option(None, "--limit", help="Use only the first N images of the split."),
+    steps: int = typer.Option(10, help="Deletion steps (10: 10 % of the pixels each)."),
+    top: float = typer.Option(0.2, "--top", help="Fraction of most-attended pixels for the IoU."),
+    seed: int = typer.Option(0, help="Seed of the random-map baseline and of tie-breaking."),
+) -> None:
+    """Agreement of student maps with the teacher's (Pearson r, top-region IoU) and deletion faithfulness."""
+    from edgekd.explain.study import attention_agreement as run_agreement
+
+    r = run_agreement(teacher, list(students), dataset, split, map_name, out, data_dir, limit, steps, top, seed)
+    t = r["teacher"]
+    typer.echo(f"{r['map'].upper()} maps on {r['dataset']} {r['split']} (n = {r['n']}); deletion AUC: lower is "
+               "more faithful")
+    typer.echo(f"teacher {t['label']}: accuracy {t['accuracy']:.4f}, deletion AUC {t['deletion']['auc']:.4f} "
+               f"(random {t['random']['auc']:.4f})")
+    for s in r["students"]:
+        pear = "n/a" if s["pearson"]["mean"] is None else f"{s['pearson']['mean']:.3f}"
+        typer.echo(f"student {s['label']}: accuracy {s['accuracy']:.4f}, Pearson r {pear}, "
+                   f"IoU top {r['top_fraction']:.0%} {s['iou']['mean']:.3f}, deletion AUC "
+                   f"{s['deletion']['auc']:.4f} (random {s['random']['auc']:.4f})")
+    typer.echo(f"written: {out / 'agreement.json'}, {out / 'deletion.png'}, {out / 'agreement.png'}")

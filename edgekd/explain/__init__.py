@@ -1,0 +1,13 @@
+"""Why did the model decide: attention overlays, teacher-student map agreement, run reports.
+
+* :mod:`edgekd.explain.run` -- ``edgekd explain``: PNG overlays and ``explain.json`` for image
+  files or a data set's images, from an exported model's attention head (torch-free) or
+  from a checkpoint (any map: fma, mip, cam, sals);
+* :mod:`edgekd.explain.agreement` -- Pearson r, top-region IoU, deletion curves (numpy);
+* :mod:`edgekd.explain.study` -- ``edgekd attention-agreement`` over a split (torch);
+* :mod:`edgekd.explain.report` -- ``edgekd report``: one self-contained HTML page per run.
+
+Nothing is imported here, so ``import edgekd.explain.run`` stays torch-free.
+"""
+
+from __future__ import annotations
