@@ -316,3 +316,15 @@ def test_registry_names_close_match_and_duplicates() -> None:
     assert registry.get("fma").compute is fma_attention
     assert [registry.get(n).exportable for n in ("fma", "mip", "cam", "sals", "at")] == [
         True, True, True, False, False]
+
+
+def test_one_by_one_layers_are_left_out_of_fma_and_mip():
+    """A 1x1 stage has no spatial information; it must not turn the map into rounding noise."""
+    from edgekd.attention.maps import fma, mip
+
+    torch.manual_seed(0)
+    spatial = torch.rand(2, 3, 4, 4)
+    pointwise = torch.rand(2, 5, 1, 1)
+    for combine_fn in (fma, mip):
+        assert torch.equal(combine_fn([spatial, pointwise], (8, 8)), combine_fn([spatial], (8, 8)))
+    assert torch.count_nonzero(fma([pointwise], (8, 8))) == 0

@@ -77,10 +77,21 @@ def layer_map(a: Tensor) -> Tensor:
 
 
 def layer_maps(features: Sequence[Tensor], size: tuple[int, int]) -> list[Tensor]:
-    """Steps 1-3 for every layer: reduced, resized, normalised B x H x W maps."""
+    """Steps 1-3 for every layer: reduced, resized, normalised B x H x W maps.
+
+    A 1 x 1 layer (a small input through a deep net, e.g. 8 x 8 digits) has no spatial
+    information: in exact arithmetic its map is constant and adds nothing, but the
+    bilinear upsampling of a 1 x 1 map is not bit-constant, and min-max would blow that
+    rounding up into an arbitrary pattern. Such layers are left out (a decision on
+    shapes, so it traces); when every layer is 1 x 1 the map is all zeros.
+    """
     if len(features) == 0:
         raise EdgekdError("no feature maps to combine: capture at least one layer")
-    return [minmax(resize(layer_map(a), size)) for a in features]
+    spatial = [a for a in features if a.shape[-2] * a.shape[-1] > 1]
+    if not spatial:
+        a = features[0]
+        return [a.new_zeros((a.shape[0], int(size[0]), int(size[1])), dtype=torch.float32)]
+    return [minmax(resize(layer_map(a), size)) for a in spatial]
 
 
 def combine(features: Sequence[Tensor], size: tuple[int, int], reduce: str) -> Tensor:

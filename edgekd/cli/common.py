@@ -24,7 +24,7 @@ def fail(message: str) -> None:
 
 
 def handle_errors(command):
-    """Turn EdgekdError (and a few OS errors on user paths) into one line and exit code 2."""
+    """Turn EdgekdError and OS errors on user paths (folder, disk full) into one line and exit code 2."""
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
@@ -34,6 +34,9 @@ def handle_errors(command):
             fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
         except PermissionError as exc:
             fail(f"permission denied: {exc.filename}; choose a folder you can write to")
+        except OSError as exc:  # a user path that is a folder, a full disk, a vanished file...
+            where = exc.filename2 or exc.filename
+            fail(f"{exc.strerror or exc}{f': {where}' if where else ''}")
         except KeyboardInterrupt:
             typer.echo("interrupted; the last complete epoch is kept (rerun with --resume)", err=True)
             sys.exit(130)
