@@ -1,0 +1,57 @@
+"""``edgekd export``: a checkpoint -> ONNX / TFLite / TensorRT artifact, parity-checked.
+
+A thin wrapper over :func:`edgekd.export.exporter.export`. Register with
+``app.command("export")(export_cmd.export)``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from edgekd.cli.common import DataDir, handle_errors
+
+
+@handle_errors
+def export(
+    checkpoint: Path = typer.Argument(..., help="A model.pt written by train or distill."),
+    fmt: str = typer.Option("onnx", "--format", "-f", help="onnx, tflite or tensorrt."),
+    head: str = typer.Option("none", "--attention-head", help="Second output 'attention': none, fma, mip or cam."),
+    quantize: str = typer.Option("none", "--quantize", "-q", help="none, fp16, int8 (calibrated) or dynamic."),
+    calib_dataset: Optional[str] = typer.Option(None, "--calib-dataset", help="int8 calibration images "
+                                                "(default: the checkpoint's data set, train split)."),
+    calib_samples: int = typer.Option(256, "--calib-samples", help="Number of calibration images (int8)."),
+    opset: Optional[int] = typer.Option(None, "--opset", help="ONNX opset (onnx, tensorrt; default 18)."),
+    dynamic_batch: bool = typer.Option(False, "--dynamic-batch", help="Dynamic batch axis (onnx, tensorrt)."),
+    nhwc: bool = typer.Option(False, "--nhwc", help="NHWC input (tflite)."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output file (default: beside the checkpoint, "
+                                       "named from format, head and quantization)."),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing output."),
+    no_verify: bool = typer.Option(False, "--no-verify", help="Skip the parity gate (warns)."),
+    data_dir: DataDir = None,
+    parity_samples: int = typer.Option(64, "--parity-samples", help="Test images for the max-difference checks."),
+    workspace_mb: int = typer.Option(1024, "--workspace-mb", help="TensorRT builder workspace limit (MiB)."),
+    dla_core: Optional[int] = typer.Option(None, "--dla-core", help="TensorRT: build for this Jetson DLA core."),
+) -> None:
+    """Export a checkpoint for edge devices and check it against PyTorch in the real runtime."""
+    from rich.console import Console
+
+    from edgekd.export.exporter import ExportOptions
+    from edgekd.export.exporter import export as run_export
+    from edgekd.export.verify import print_report
+
+    console = Console(stderr=True)
+    opts = ExportOptions(format=fmt, head=head, quantize=quantize, calib_dataset=calib_dataset,
+                         calib_samples=calib_samples, opset=opset, dynamic_batch=dynamic_batch, nhwc=nhwc,
+                         out=out, force=force, verify=not no_verify, data_dir=data_dir and str(data_dir),
+                         parity_samples=parity_samples, workspace_mb=workspace_mb, dla_core=dla_core)
+    result = run_export(checkpoint, opts, console=console)
+    for note in result.notes:
+        console.print(f"note: {note}")
+    if result.parity is not None:
+        print_report(result.parity, f"parity: {result.path.name} in {result.parity['runtime']}", console)
+    size = result.path.stat().st_size
+    typer.echo(f"exported {result.path} ({size / 1024:.1f} KiB, {result.seconds:.1f} s"
+               f"{'' if result.parity is None else f', verified in {result.verify_seconds:.1f} s'})")

@@ -1,0 +1,192 @@
+"""``export()``: checkpoint -> artifact, with validation first and the parity gate last.
+
+Order, so that bad requests cost nothing and failures leave nothing behind:
+
+1. the option combination against the format table (:func:`formats.validate`);
+2. the output path: refused if it exists (unless ``force``) or has the wrong suffix;
+3. the checkpoint (safe load, SHA-256), the head (e.g. a CAM needs a spatial last
+   stage) and the data: calibration images (int8) and the test split (parity gate);
+4. the export itself, into a temporary file beside the output (``atomic_path``);
+5. the parity gate on that temporary file in the real runtime: a failure raises, the
+   temporary file is deleted and the output name is never created;
+6. rename into place, then the ``<artifact>.json`` sidecar (TFLite, TensorRT) and
+   ``<artifact>.parity.json``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from edgekd.errors import EdgekdError
+from edgekd.export import formats
+from edgekd.export.onnx_export import DEFAULT_OPSET
+from edgekd.export.tensorrt_export import DEFAULT_MAX_BATCH, DEFAULT_WORKSPACE_MB
+
+DEFAULT_CALIB_SAMPLES = 256
+DEFAULT_PARITY_SAMPLES = 64
+ENGINE_SUFFIXES = (".engine", ".plan")
+
+
+@dataclass
+class ExportOptions:
+    format: str = "onnx"
+    head: str = "none"
+    quantize: str = "none"
+    calib_dataset: str | None = None  # default: the checkpoint's data set (train split)
+    calib_samples: int = DEFAULT_CALIB_SAMPLES
+    opset: int | None = None  # default DEFAULT_OPSET (onnx, tensorrt)
+    dynamic_batch: bool = False
+    nhwc: bool = False
+    out: Path | None = None
+    force: bool = False
+    verify: bool = True
+    data_dir: str | Path | None = None
+    parity_samples: int = DEFAULT_PARITY_SAMPLES
+    workspace_mb: int = DEFAULT_WORKSPACE_MB  # tensorrt
+    dla_core: int | None = None  # tensorrt on Jetson
+    max_batch: int = DEFAULT_MAX_BATCH  # tensorrt --dynamic-batch profile
+
+
+@dataclass
+class ExportResult:
+    path: Path
+    metadata: dict[str, Any]
+    parity: dict[str, Any] | None
+    seconds: float
+    verify_seconds: float
+    notes: list[str] = field(default_factory=list)
+
+
+def default_output(checkpoint: Path, opts: ExportOptions) -> Path:
+    """Beside the checkpoint: ``<stem>[-head][-quantize][-nhwc][-dynbatch]<suffix>``."""
+    parts = [Path(checkpoint).stem]
+    parts += [v for v in (opts.head, opts.quantize) if v != "none"]
+    parts += ["nhwc"] if opts.nhwc else []
+    parts += ["dynbatch"] if opts.dynamic_batch else []
+    return Path(checkpoint).with_name("-".join(parts) + formats.get_format(opts.format).suffix)
+
+
+def sidecar_paths(path: Path) -> tuple[Path, Path]:
+    """(``<artifact>.json`` metadata sidecar, ``<artifact>.parity.json``)."""
+    return path.with_name(path.name + ".json"), path.with_name(path.name + ".parity.json")
+
+
+def _check_output(path: Path, fmt: formats.ExportFormat, force: bool) -> None:
+    allowed = ENGINE_SUFFIXES if fmt.name == "tensorrt" else (fmt.suffix,)
+    if path.suffix.lower() not in allowed:
+        raise EdgekdError(f"--out {path} must end in {' or '.join(allowed)} for --format {fmt.name}")
+    if path.is_dir():
+        raise EdgekdError(f"--out {path} is a folder: give a file name")
+    if path.exists() and not force:
+        raise EdgekdError(f"{path} already exists: pass --force to overwrite it, or choose another --out")
+
+
+def _metadata(content: dict[str, Any], wrapper: Any, fmt: formats.ExportFormat, opts: ExportOptions,
+              opset: int | None) -> dict[str, Any]:
+    from edgekd.train.checkpoint import artifact_metadata
+
+    meta = artifact_metadata(content)
+    meta.update({"attention_head": opts.head, "attention": wrapper.description(),
+                 "attention_layers": list(wrapper.layers), "layout": "NHWC" if opts.nhwc else "NCHW",
+                 "format": fmt.name, "quantize": opts.quantize, "dynamic_batch": bool(opts.dynamic_batch),
+                 "outputs": wrapper.output_names, "input": "input"})
+    if opset is not None:
+        meta["opset"] = opset
+    return meta
+
+
+def export(checkpoint: str | Path, opts: ExportOptions, console: Any = None) -> ExportResult:
+    """Export ``checkpoint`` as ``opts`` asks; see the module doc for the order of checks."""
+    from edgekd.export.data import calibration_images, test_images
+    from edgekd.export.head import ExportHead
+    from edgekd.fileio import atomic_path, atomic_write_json, atomic_write_text
+    from edgekd.runtime.metadata import metadata_json
+    from edgekd.train.checkpoint import build_model, load_checkpoint
+
+    checkpoint = Path(checkpoint)
+    calib_n = opts.calib_samples if opts.quantize in formats.CALIBRATED else None
+    fmt = formats.validate(opts.format, opts.quantize, opts.head, opts.dynamic_batch, opts.nhwc, calib_n,
+                           opts.opset)
+    opset = (opts.opset or DEFAULT_OPSET) if fmt.name in ("onnx", "tensorrt") else None
+    out = Path(opts.out) if opts.out else default_output(checkpoint, opts)
+    _check_output(out, fmt, opts.force)
+    content = load_checkpoint(checkpoint)
+    model = build_model(content)
+    input_size = (content["data"]["channels"], content["data"]["size"], content["data"]["size"])
+    with ExportHead(model, opts.head, input_size, nhwc=opts.nhwc) as wrapper:
+        meta = _metadata(content, wrapper, fmt, opts, opset)
+        calib = None
+        if calib_n:
+            calib = calibration_images(opts.calib_dataset or meta["dataset"], calib_n, meta, opts.data_dir)
+        test = test_images(meta, opts.data_dir) if opts.verify else None
+        t0 = time.perf_counter()
+        notes: list[str] = []
+        parity: dict[str, Any] | None = None
+        verify_s = 0.0
+        with atomic_path(out) as tmp:
+            if fmt.name == "onnx":
+                from edgekd.export.onnx_export import export_onnx
+
+                notes += export_onnx(wrapper, tmp, meta, opset=opset, dynamic_batch=opts.dynamic_batch,
+                                     quantize_mode=opts.quantize, calib=calib)
+            elif fmt.name == "tflite":
+                from edgekd.export.tflite_export import export_tflite
+
+                notes += export_tflite(wrapper, tmp, meta, quantize_mode=opts.quantize, calib=calib)
+            else:
+                build = _tensorrt(wrapper, tmp, meta, opts, opset, calib, test, notes)
+                meta.update(build)
+            export_s = time.perf_counter() - t0
+            if opts.verify:
+                t1 = time.perf_counter()
+                parity = _gate(tmp, wrapper, opts.quantize, test, opts.parity_samples, fmt.runtime,
+                               f"{fmt.name} {opts.quantize} ({opts.head} head)")
+                verify_s = time.perf_counter() - t1
+        side, parity_path = sidecar_paths(out)
+        if fmt.name != "onnx":
+            atomic_write_text(side, metadata_json(meta) + "\n")
+        record = {"artifact": out.name, "format": fmt.name, "head": opts.head, "layout": meta["layout"],
+                  "bytes": out.stat().st_size, "export_seconds": round(export_s, 3), "notes": notes}
+        if parity is None:
+            record.update({"verified": False, "reason": "--no-verify: the parity gate was skipped"})
+        else:
+            record.update({"verified": True, **parity})
+        atomic_write_json(parity_path, record)
+    if parity is None and console is not None:
+        console.print("[yellow]warning:[/yellow] --no-verify: the artifact was not checked against PyTorch")
+    return ExportResult(out, meta, parity, export_s, verify_s, notes)
+
+
+def _gate(path: Path, wrapper: Any, quantize: str, test: tuple, samples: int, runtime: str, what: str) -> dict:
+    from edgekd.export.verify import check_parity, verdict_error
+
+    rep = check_parity(path, wrapper, quantize, test[0], test[1], samples, runtime)
+    if not rep["passed"]:
+        raise verdict_error(rep, what)
+    return rep
+
+
+def _tensorrt(wrapper: Any, tmp: Path, meta: dict, opts: ExportOptions, opset: int, calib: Any,
+              test: tuple | None, notes: list[str]) -> dict[str, Any]:
+    """ONNX (float32, gated in onnxruntime when installed) -> engine at ``tmp``."""
+    import onnx
+
+    from edgekd.export.onnx_export import export_onnx, head_nodes
+    from edgekd.export.tensorrt_export import build_engine, import_tensorrt
+
+    import_tensorrt()  # fail before the ONNX work when TensorRT is missing
+    with tempfile.TemporaryDirectory(prefix="edgekd-trt-") as work:
+        source = Path(work) / "model.onnx"
+        notes += export_onnx(wrapper, source, meta, opset=opset, dynamic_batch=opts.dynamic_batch)
+        if test is not None and importlib.util.find_spec("onnxruntime") is not None:
+            _gate(source, wrapper, "none", test, opts.parity_samples, "onnxruntime", "the engine's ONNX source")
+            notes.append("the engine's ONNX source passed the float32 parity gate in onnxruntime")
+        heads = head_nodes(onnx.load(str(source)))
+        return build_engine(source, tmp, meta["input_size"], quantize=opts.quantize, calib=calib,
+                            dynamic_batch=opts.dynamic_batch, max_batch=opts.max_batch,
+                            workspace_mb=opts.workspace_mb, dla_core=opts.dla_core, head_nodes=heads)

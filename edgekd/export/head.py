@@ -1,0 +1,163 @@
+"""The exported graph: the student's logits and, when asked, its attention map.
+
+:class:`ExportHead` wraps a trained student without editing it. Its forward runs the
+student once and returns ``logits`` (B x K), or ``(logits, attention)`` with
+``attention`` B x 1 x H x W in [0, 1] at the input's H x W, computed by the very
+functions training uses (``edgekd.attention.maps.fma`` / ``mip``,
+``edgekd.attention.cam.cam_map``) on stage outputs captured by forward hooks.
+
+How the features reach the graph: an :class:`~edgekd.attention.capture.ATCam` is
+entered when the wrapper is built (outside the traced forward), so ``torch.export``
+(ONNX dynamo, litert-torch) traces through the hooks and the maps become graph ops.
+The hooks stay on the student until :meth:`ExportHead.close` (or the ``with`` block
+ends); the student's own stage list is respected, so any registered model works.
+
+Which layers:
+- ``fma`` / ``mip``: the student's default captured stages (``default_layers``: first
+  and last ``k``), *minus stages whose output is 1 x 1 at the export input size*. Such
+  a map is a constant, so its min-max normalised map is 0 in exact arithmetic and
+  changes neither FMA (a mean with a 0 map is rescaled away by the final min-max) nor
+  MIP (maps are >= 0). In floating point it is not harmless: PyTorch's bilinear
+  upsampling of a 1 x 1 map is not bit-constant (measured: 3 distinct values), and
+  min-max then inflates that 1e-7 rounding into an arbitrary [0, 1] map that no other
+  runtime reproduces. If every default stage is 1 x 1 there is no map to export.
+- ``cam``: the last stage (the one the classifier pools), weighted by the classifier
+  row of the predicted class (``argmax`` of the logits). Refused when that stage is
+  1 x 1 at the export input size (the CAM is then a constant).
+- ``nhwc``: the wrapper takes B x H x W x C and permutes to NCHW first (TFLite).
+- :meth:`ExportHead.half`: a float16 copy of the student for the ONNX fp16 export. The
+  input is cast to float16 inside the graph and the logits back to float32; the maps
+  stay float32 because edgekd.attention computes them in float32 (``.float()``), so the
+  1e-8 eps of the min-max survives (it is 0 in float16).
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from edgekd.attention.cam import cam_map, classifier_of
+from edgekd.attention.capture import ATCam, default_layers, stages_of
+from edgekd.attention.maps import fma, mip
+from edgekd.errors import EdgekdError
+from edgekd.export.formats import HEADS
+
+
+def _stage_sizes(model: nn.Module, layers: list[str], input_size: tuple[int, int, int]) -> dict[str, tuple]:
+    """Spatial size of each layer's output for one input of ``input_size`` (C, H, W)."""
+    with torch.no_grad(), ATCam(model, layers) as cam:
+        model(torch.zeros(1, *input_size))
+    return {name: tuple(f.shape[-2:]) for name, f in zip(layers, cam.features)}
+
+
+def head_layers(model: nn.Module, head: str, input_size: tuple[int, int, int]) -> list[str]:
+    """The stages the ``head`` map is computed from at ``input_size`` (see module doc)."""
+    if head not in HEADS:
+        raise EdgekdError(f"unknown attention head {head!r}: choose one of {', '.join(HEADS)}")
+    if head == "none":
+        return []
+    if head == "cam":
+        classifier_of(model)  # one-line error when the model has no final nn.Linear
+        last = stages_of(model)[-1]
+        if _stage_sizes(model, [last], input_size)[last] == (1, 1):
+            raise EdgekdError(f"the CAM of this model is constant at {input_size[1]}x{input_size[2]} inputs "
+                              f"(its last stage {last!r} is 1x1): export an fma or mip head instead")
+        return [last]
+    layers = default_layers(model)
+    sizes = _stage_sizes(model, layers, input_size)
+    kept = [name for name in layers if sizes[name] != (1, 1)]
+    if not kept:
+        raise EdgekdError(f"every default stage {layers} is 1x1 at {input_size[1]}x{input_size[2]} inputs, so "
+                          f"the {head} map is constant: export without an attention head")
+    return kept
+
+
+def describe_head(head: str, layers: list[str], size: tuple[int, int]) -> str:
+    """One line for the artifact metadata: what the ``attention`` output is."""
+    h, w = size
+    if head == "none":
+        return "none: the model outputs logits only"
+    if head == "cam":
+        return (f"cam: class activation map of the predicted class (classifier row x stage {layers[0]!r}), "
+                f"bilinear to {h}x{w}, per-sample min-max to [0, 1]; output B x 1 x {h} x {w}")
+    across = "mean" if head == "fma" else "max"
+    return (f"{head}: per stage {layers} mean_c|A|, bilinear to {h}x{w}, per-sample min-max; {across} across "
+            f"stages, min-max again; output B x 1 x {h} x {w} in [0, 1]")
+
+
+class ExportHead(nn.Module):
+    """``forward(input)`` -> ``logits`` or ``(logits, attention)``; see the module doc.
+
+    Use as a context manager (or call :meth:`close`) so the capture hooks are removed
+    from the student afterwards.
+    """
+
+    def __init__(self, model: nn.Module, head: str, input_size: tuple[int, int, int], nhwc: bool = False,
+                 layers: list[str] | None = None):
+        super().__init__()
+        self.model = model.eval()
+        self.eval()
+        self.head = head
+        self.nhwc = bool(nhwc)
+        self.input_size = tuple(int(v) for v in input_size)
+        self.size = (self.input_size[1], self.input_size[2])
+        self.layers = list(layers) if layers is not None else head_layers(model, head, self.input_size)
+        self.dtype = next(model.parameters()).dtype
+        self._capture: ATCam | None = None
+        if self.layers:
+            self._capture = ATCam(model, self.layers)
+            self._capture.__enter__()
+
+    @property
+    def output_names(self) -> list[str]:
+        return ["logits"] if self.head == "none" else ["logits", "attention"]
+
+    def description(self) -> str:
+        return describe_head(self.head, self.layers, self.size)
+
+    def half(self) -> ExportHead:
+        """A new wrapper around a float16 copy of the student (same head, layers, layout).
+
+        The copy's forward hooks are cleared first: deepcopy would copy this wrapper's
+        capture hooks too, and they would write into this wrapper's capture.
+        """
+        twin = copy.deepcopy(self.model)
+        for module in twin.modules():
+            module._forward_hooks.clear()
+        return ExportHead(twin.half(), self.head, self.input_size, self.nhwc, self.layers)
+
+    def forward(self, input: Tensor) -> Any:  # noqa: A002 - the exported input is named "input"
+        x = input.permute(0, 3, 1, 2) if self.nhwc else input
+        logits = self.model(x.to(self.dtype)).float()
+        if self._capture is None:
+            return logits
+        features = self._capture.features
+        if self.head == "cam":
+            attention = cam_map(features[-1], classifier_of(self.model).weight, self.size, logits=logits)
+        elif self.head == "fma":
+            attention = fma(features, self.size)
+        else:
+            attention = mip(features, self.size)
+        return logits, attention.unsqueeze(1)
+
+    def close(self) -> None:
+        """Remove the capture hooks from the student (idempotent)."""
+        if self._capture is not None:
+            self._capture.remove()
+            self._capture.clear()
+
+    def __enter__(self) -> ExportHead:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def sample_input(input_size: tuple[int, int, int], batch: int = 1, nhwc: bool = False) -> Tensor:
+    """A deterministic tracing input of the export layout."""
+    c, h, w = input_size
+    shape = (batch, h, w, c) if nhwc else (batch, c, h, w)
+    return torch.rand(shape, generator=torch.Generator().manual_seed(0))
