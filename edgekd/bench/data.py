@@ -32,10 +32,13 @@ def to_nchw(images: np.ndarray) -> np.ndarray:
 
 
 def _load_npz(path: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
-    with np.load(path) as npz:
-        for ik, lk in ((f"{split}_images", f"{split}_labels"), ("images", "labels")):
-            if ik in npz.files and lk in npz.files:
-                return npz[ik], npz[lk]
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            for ik, lk in ((f"{split}_images", f"{split}_labels"), ("images", "labels")):
+                if ik in npz.files and lk in npz.files:
+                    return npz[ik], npz[lk]
+    except Exception as exc:  # noqa: BLE001 - truncated zip, bad CRC, pickled objects, not an npz at all
+        raise EdgekdError(f"{path} is not a readable .npz ({type(exc).__name__}): copy or build it again") from None
     raise EdgekdError(f"{path} has no {split}_images/{split}_labels (or images/labels) arrays: pick another --split")
 
 

@@ -131,6 +131,11 @@ def evaluate(runner: Runner, images: np.ndarray, labels: np.ndarray, mean: Any, 
         parts.append(runner.run(x)[LOGITS][:real])
     logits = np.concatenate(parts).reshape(n, -1)
     labels = np.asarray(labels).reshape(-1)
+    if labels.size and (labels.min() < 0 or labels.max() >= logits.shape[1]):
+        bad = int(labels.max() if labels.max() >= logits.shape[1] else labels.min())
+        name, k = getattr(runner.path, "name", "the model"), logits.shape[1]
+        raise EdgekdError(f"the data set has label {bad} but {name} has {k} classes (0..{k - 1}): "
+                          f"benchmark it on the data set it was trained for")
     out: dict[str, Any] = {"accuracy": accuracy(logits, labels), "auc": None, "eval_samples": int(n)}
     if logits.shape[1] == 2 and np.unique(labels).size == 2:
         out["auc"] = roc_auc(labels, positive_score(logits))

@@ -64,6 +64,8 @@ class FolderSource:
     def _read(self, files: list[tuple[Path, int]]) -> Split:
         mode = "L" if self.info.channels == 1 else "RGB"
         size = self.info.size
+        if not files:  # a split with no images: load_split reports it as empty
+            return Split(np.zeros((0, self.info.channels, size, size), np.uint8), np.zeros(0, np.int64))
         arrays = [np.asarray(self._open(f).convert(mode).resize((size, size))) for f, _ in files]
         images = np.stack(arrays).reshape(len(files), size, size, -1).transpose(0, 3, 1, 2)
         labels = np.array([label for _, label in files], dtype=np.int64)
