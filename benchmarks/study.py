@@ -160,7 +160,8 @@ def uses_cache(method: str) -> bool:
 
 def teacher_spec(profile: dict, dataset: str) -> dict:
     d = profile["datasets"][dataset]
-    cfg = TrainConfig(epochs=d["teacher_epochs"], batch_size=d["teacher_batch"], lr=d.get("teacher_lr", profile["teacher_lr"]),
+    cfg = TrainConfig(epochs=d["teacher_epochs"], batch_size=d["teacher_batch"],
+                      lr=d.get("teacher_lr", profile["teacher_lr"]),
                       augment=True, seed=0, device="auto", select="auc" if d["binary"] else "accuracy",
                       label_fraction=d.get("teacher_fraction", d["full_fraction"]))
     return {"kind": "teacher", "dataset": dataset, "model": profile["teacher"], "train": cfg,
@@ -286,7 +287,7 @@ def run_plan(specs: list[dict], force: bool = False, log=print) -> dict:
     for i, spec in enumerate(specs, 1):
         if spec["kind"] == "student" and not teacher_spec_for(spec).exists():
             raise SystemExit(f"teacher for {spec['dataset']} missing: it must come first in the plan")
-        state = execute(spec, force, log=lambda s: log(f"[{i}/{len(specs)}]{s}"))
+        state = execute(spec, force, log=lambda s, i=i: log(f"[{i}/{len(specs)}]{s}"))
         counts[state] = counts.get(state, 0) + 1
     return counts
 
@@ -488,7 +489,9 @@ def markdown(res: dict, tg: dict, latency: dict, title: str) -> str:
          f"`{_rel(res['profile']['root'])}/runs/`. Test metrics of the best-on-validation "
          "epoch, mean ± sd over seeds (in %); Δ = paired difference (method - reference) over seeds, in "
          "points, with the 95 % t-interval and wins/seeds; **beats** = interval above zero. Primary metric: "
-         "AUC on the binary sets, accuracy on MNIST. `-` = not run yet.", ""]
+         "AUC on the binary sets, accuracy on MNIST. `-` = not run yet. s/epoch and exported p50 (onnxruntime, "
+         "batch 1, 1 thread, `edgekd export` + `edgekd bench`) were measured on a 2-core machine shared with "
+         "3-4 other jobs (load 7-13): pessimistic.", ""]
     L += ["Defaults used (from `benchmarks/sweep.md`): `" + json.dumps(res["defaults"]) + "`", ""]
     for ds, e in res["datasets"].items():
         key = primary(e)
@@ -496,8 +499,10 @@ def markdown(res: dict, tg: dict, latency: dict, title: str) -> str:
         t = e.get("teacher")
         if t:
             L.append(f"Teacher {res['profile']['teacher']}: {t['params']:,} params, {t['macs'] / 1e6:.1f} MMACs, "
-                     f"test ACC {t['test_acc'] * 100:.1f}" + (f" / AUC {t['test_auc'] * 100:.1f}" if t['test_auc'] is not None else "")
-                     + f", {t['s_per_epoch']:.1f} s/epoch ({t['epochs']} epochs, augmented).")
+                     f"test ACC {t['test_acc'] * 100:.1f}"
+                     + (f" / AUC {t['test_auc'] * 100:.1f}" if t["test_auc"] is not None else "")
+                     + f", {t['s_per_epoch']:.1f} s/epoch ({t['epochs']} epochs, augmented), exported p50 "
+                     f"{latency.get(ds + '/teacher', 'not measured')}.")
         else:
             L.append("Teacher: not trained yet.")
         for name, acc, auc in PUBLISHED.get(ds, []):
@@ -515,7 +520,8 @@ def markdown(res: dict, tg: dict, latency: dict, title: str) -> str:
             for method in res["profile"]["methods"]:
                 m = g.get(method, {})
                 if not m.get("n"):
-                    L.append(f"| {method} | 0/{len(res['profile']['datasets'][ds]['seeds'])} | - | - | - | - | - | - | - | - |")
+                    planned = len(res["profile"]["datasets"][ds]["seeds"])
+                    L.append(f"| {method} | 0/{planned} | - | - | - | - | - | - | - | - |")
                     continue
                 L.append(f"| {method} | {m['n']}/{len(m['seeds_planned'])} | {fmt(m['test_acc'])} | "
                          f"{fmt(m['test_auc'])} | {fmt_diff(m.get('vs_ce', {}).get(key))} | "
@@ -564,7 +570,7 @@ def plot_params(res: dict, path: Path) -> None:
     if not dsets:
         return
     fig, axes = plt.subplots(1, len(dsets), figsize=(5 * len(dsets), 4), squeeze=False)
-    for ax, ds in zip(axes[0], dsets):
+    for ax, ds in zip(axes[0], dsets, strict=False):
         e = res["datasets"][ds]
         key = primary(e)
         for gname, g in e["groups"].items():
@@ -650,53 +656,44 @@ def attention_figure(profile: dict, path: Path, dataset: str = "pneumoniamnist",
 
 
 def export_latency(profile: dict, out_json: Path) -> dict:
-    """p50 of each exported student via ``edgekd export`` + ``edgekd bench``; 'not measured' otherwise."""
+    """p50 (ms, batch 1, 1 thread, onnxruntime on this machine) of the exported teacher and students:
+    ``edgekd export CKPT --format onnx`` + ``edgekd bench FILE --threads 1 --json``.  Latency depends on
+    the architecture only (every method exports the same graph), so one checkpoint per model is enough."""
     from edgekd.cli import app as cli_app
 
     names = {getattr(c, "name", None) or getattr(getattr(c, "callback", None), "__name__", "")
              for c in getattr(cli_app.app, "registered_commands", [])}
     result = {}
     for ds in profile["datasets"]:
-        for student in profile["students"]:
-            key = f"{ds}/{student}"
-            ckpt = next((p for p in sorted((profile["root"] / "runs" / ds).glob(f"*/{student}/ce/s*/model.pt"))), None)
+        runs = profile["root"] / "runs" / ds
+        for model in ["teacher"] + list(profile["students"]):
+            key = f"{ds}/{model}"
+            if model == "teacher":
+                ckpt = runs / "teacher" / "model.pt"
+                ckpt = ckpt if ckpt.exists() else None
+            else:
+                ckpt = next(iter(sorted(runs.glob(f"*/{model}/*/s*/model.pt"))), None)
             if ckpt is None:
                 result[key] = "not measured (no checkpoint yet)"
                 continue
             if "export" not in names:
                 result[key] = "not measured (edgekd export not in this tree yet)"
                 continue
-            work = profile["root"] / "export" / ds / student
+            work = profile["root"] / "export" / ds / model
             work.mkdir(parents=True, exist_ok=True)
             cli = [sys.executable, "-c", "from edgekd.cli.app import main; main()"]
             try:
-                subprocess.run(cli + ["export", str(ckpt), "--format", "onnx", "--out", str(work / "student.onnx")],
-                               check=True, capture_output=True, text=True, timeout=600)
-                subprocess.run(cli + ["bench", str(work / "student.onnx"), "--json", str(work / "bench.json")],
-                               check=True, capture_output=True, text=True, timeout=600)
-                b = json.loads((work / "bench.json").read_text())
-                p50 = _find_key(b, "p50")
-                result[key] = f"{p50:.3f} ms" if isinstance(p50, (int, float)) else "not measured (no p50 in bench.json)"
-            except (subprocess.SubprocessError, OSError, json.JSONDecodeError) as exc:
+                subprocess.run(cli + ["export", str(ckpt), "--format", "onnx", "--out", str(work / "model.onnx"),
+                                      "--force"], check=True, capture_output=True, text=True, timeout=600)
+                subprocess.run(cli + ["bench", str(work / "model.onnx"), "--threads", "1", "--json",
+                                      str(work / "bench.json")], check=True, capture_output=True, text=True,
+                               timeout=600)
+                row = json.loads((work / "bench.json").read_text())["rows"][0]
+                result[key] = f"{row['p50_ms']:.3f} ms"
+            except (subprocess.SubprocessError, OSError, json.JSONDecodeError, KeyError, IndexError) as exc:
                 result[key] = f"not measured (export/bench failed: {type(exc).__name__})"
     out_json.write_text(json.dumps(result, indent=1) + "\n")
     return result
-
-
-def _find_key(obj, key):
-    if isinstance(obj, dict):
-        for k, v in obj.items():
-            if key in str(k) and isinstance(v, (int, float)):
-                return v
-            found = _find_key(v, key)
-            if found is not None:
-                return found
-    elif isinstance(obj, list):
-        for v in obj:
-            found = _find_key(v, key)
-            if found is not None:
-                return found
-    return None
 
 
 def report(profile: dict, md_path: Path, out_dir: Path, title: str, figures: bool = True, bench: bool = False) -> dict:

@@ -31,7 +31,6 @@ import argparse
 import importlib.util
 import json
 import math
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -166,11 +165,13 @@ def report() -> None:
          "AUC (test never read). One factor at a time; see the docstring for the stages and the choice rule. "
          "Two seeds and 524 validation images: differences under ~0.5 AUC points are within noise, so "
          "these are defensible defaults, not optima.", "",
-         "| config | stage | val AUC seed 0 | seed 1 | mean | Δ vs CE (paired) | s/epoch |", "|---|---|---|---|---|---|---|"]
+         "| config | stage | val AUC seed 0 | seed 1 | mean | Δ vs CE (paired) | s/epoch |",
+         "|---|---|---|---|---|---|---|"]
     for n, r in table.items():
         vals = [f"{r['val_auc'].get(s, float('nan')) * 100:.2f}" for s in SEEDS]
         dce = f"{r['vs_ce'] * 100:+.2f}" if r["vs_ce"] is not None else "-"
-        L.append(f"| {n} | {r['stage']} | {' | '.join(vals)} | {r['mean'] * 100:.2f} | {dce} | {r['s_per_epoch']:.1f} |")
+        L.append(f"| {n} | {r['stage']} | {' | '.join(vals)} | {r['mean'] * 100:.2f} | {dce} "
+                 f"| {r['s_per_epoch']:.1f} |")
     L += ["", "## Decisions", ""]
     for k, v in d.items():
         L.append(f"- {k}: **{v.get('choice')}** ({v.get('reason')}; pooled seed sd "

@@ -127,8 +127,9 @@ def test_resume_skips_finished_runs_and_aggregates(study, tmp_path, monkeypatch)
 
 
 def test_partial_seed_coverage_pairs_only_common_seeds(study):
-    run = lambda acc: {"test_acc": acc, "test_auc": acc, "val_acc": acc, "val_auc": acc, "params": 1, "macs": 1,
-                       "s_per_epoch": 1.0}
+    def run(acc):
+        return {"test_acc": acc, "test_auc": acc, "val_acc": acc, "val_auc": acc, "params": 1, "macs": 1,
+                "s_per_epoch": 1.0}
     runs = {"ce": {0: run(0.5), 1: run(0.6), 2: run(0.7)}, "kd": {0: run(0.6), 2: run(0.9)}}
     out = study.summarise(runs, [0, 1, 2])
     assert out["kd"]["vs_ce"]["seeds"] == [0, 2]
