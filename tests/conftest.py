@@ -26,3 +26,13 @@ def trained_digits_run(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("digits_run")
     train_supervised("cnn-small", "digits", out, TrainConfig(epochs=6, batch_size=32, lr=0.1, seed=0), quiet=True)
     return out
+
+
+def assert_one_line_error(result, *words):
+    """A CLI result that failed the edgekd way: exit code 2, one line 'error: ...', no traceback."""
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.output.strip().splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.output
+    assert "Traceback" not in result.output
+    for w in words:
+        assert w in lines[0], lines[0]

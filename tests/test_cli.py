@@ -8,21 +8,13 @@ from typer.testing import CliRunner
 
 from edgekd import __version__
 from edgekd.cli.app import app
+from tests.conftest import assert_one_line_error
 
 runner = CliRunner()
 
 
 def invoke(*args):
     return runner.invoke(app, [str(a) for a in args])
-
-
-def assert_one_line_error(result, *words):
-    assert result.exit_code == 2, result.output
-    lines = [line for line in result.output.strip().splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.output
-    assert "Traceback" not in result.output
-    for w in words:
-        assert w in lines[0]
 
 
 def test_version_and_help():

@@ -16,7 +16,7 @@ from edgekd.explain.images import spread_over_classes
 from edgekd.explain.overlay import map_stats, title_for
 from edgekd.explain.run import explain
 from edgekd.train.loop import TrainConfig
-from tests.conftest import needs_shared
+from tests.conftest import assert_one_line_error, needs_shared
 
 runner = CliRunner()
 
@@ -26,15 +26,6 @@ def invoke(*args):
     app.command("explain")(explain_cmd)
     app.command("unused")(lambda: None)  # two commands: Typer then keeps the command name
     return runner.invoke(app, [str(a) for a in args])
-
-
-def assert_one_line_error(result, *words):
-    assert result.exit_code == 2, result.output
-    lines = [line for line in result.output.strip().splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.output
-    assert "Traceback" not in result.output
-    for w in words:
-        assert w in lines[0], lines[0]
 
 
 def train_once(tmp_path_factory, key: str, model: str, dataset: str, cfg: TrainConfig) -> Path:

@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from edgekd.cli.explain_cmd import attention_agreement
 from edgekd.errors import EdgekdError
 from edgekd.explain.agreement import curve_auc, deletion_curve, pearson, random_maps, topk_iou
+from tests.conftest import assert_one_line_error
 
 runner = CliRunner()
 
@@ -26,14 +27,6 @@ def _app() -> typer.Typer:
 
 def invoke(*args):
     return runner.invoke(_app(), [str(a) for a in args])
-
-
-def assert_one_line_error(result, *words):
-    assert result.exit_code == 2, result.output
-    lines = [line for line in result.output.strip().splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.output
-    for w in words:
-        assert w in lines[0], lines[0]
 
 
 # --- pearson and top-region IoU -------------------------------------------------------

@@ -13,6 +13,7 @@ import typer
 from typer.testing import CliRunner
 
 from edgekd.cli.export_cmd import export
+from tests.conftest import assert_one_line_error
 
 app = typer.Typer()
 app.command("export")(export)
@@ -22,15 +23,6 @@ runner = CliRunner()
 
 def invoke(*args):
     return runner.invoke(app, ["export", *[str(a) for a in args]])
-
-
-def assert_one_line_error(result, *words):
-    assert result.exit_code == 2, result.output
-    lines = [line for line in result.output.strip().splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.output
-    assert "Traceback" not in result.output
-    for w in words:
-        assert w in lines[0], lines[0]
 
 
 def test_export_through_the_cli(trained_digits_run, tmp_path):

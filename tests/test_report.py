@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 
 from edgekd.cli.report_cmd import report as report_cmd
 from edgekd.explain.report import build_report, write_report
+from tests.conftest import assert_one_line_error
 
 runner = CliRunner()
 HOSTILE = '<script>alert("x")</script><img src="https://evil.example/t.png">'
@@ -25,14 +26,6 @@ def invoke(*args):
     app.command("report")(report_cmd)
     app.command("unused")(lambda: None)  # two commands: Typer then keeps the command name
     return runner.invoke(app, [str(a) for a in args])
-
-
-def assert_one_line_error(result, *words):
-    assert result.exit_code == 2, result.output
-    lines = [line for line in result.output.strip().splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.output
-    for w in words:
-        assert w in lines[0], lines[0]
 
 
 def bench_json() -> dict:

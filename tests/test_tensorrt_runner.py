@@ -11,8 +11,8 @@ for real. The real engine path must still be checked on a Jetson (deploy/).
 from __future__ import annotations
 
 import ctypes
-import sys
 import importlib.machinery
+import sys
 import types
 
 import numpy as np
@@ -74,7 +74,7 @@ class FakeCuda:
 class FakeContext:
     """Computes logits = [sum(x), -sum(x)] per sample and attention = 2 * x."""
 
-    def __init__(self, engine: "FakeEngine") -> None:
+    def __init__(self, engine: FakeEngine) -> None:
         self.engine, self.shape, self.addr = engine, None, {}
 
     def set_input_shape(self, name, shape):

@@ -12,8 +12,8 @@ does not include the data set, and only the pages the evaluation touches are rea
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 

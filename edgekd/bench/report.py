@@ -8,8 +8,9 @@ output, never dropped.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from edgekd.fileio import atomic_path, atomic_write_json, atomic_write_text
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 import typer
 
 from edgekd import __version__
@@ -25,7 +23,7 @@ def _version(value: bool) -> None:
 
 
 @app.callback()
-def main_options(version: Optional[bool] = typer.Option(None, "--version", callback=_version, is_eager=True,
+def main_options(version: bool | None = typer.Option(None, "--version", callback=_version, is_eager=True,
                                                          help="Print the version and exit.")) -> None:
     """edgekd: attention-guided knowledge distillation for edge devices."""
 

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Optional
-
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -33,7 +30,7 @@ def models(
     size: int = typer.Option(28, help="Input size (pixels) for the MACs column."),
     channels: int = typer.Option(1, help="Input channels."),
     num_classes: int = typer.Option(2, "--num-classes", help="Output classes."),
-    role: Optional[str] = typer.Option(None, help="Show only teacher or student models."),
+    role: str | None = typer.Option(None, help="Show only teacher or student models."),
 ) -> None:
     """List models: role, parameters and multiply-accumulates at the given input size."""
     from edgekd.models.registry import create_model, model_entries

@@ -5,14 +5,13 @@ from __future__ import annotations
 import functools
 import sys
 from pathlib import Path
-from typing import Optional
+from typing import Annotated
 
 import typer
-from typing_extensions import Annotated
 
 from edgekd.errors import EdgekdError
 
-DataDir = Annotated[Optional[Path], typer.Option("--data-dir", help="Data root (default: $EDGEKD_DATA or ~/.cache/edgekd/data).")]
+DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Data root (default: $EDGEKD_DATA or ~/.cache/edgekd/data).")]
 Dataset = Annotated[str, typer.Option("--dataset", "-d", help="Data set name (edgekd datasets) or folder:PATH.")]
 Download = Annotated[bool, typer.Option("--download", help="Fetch the official files when missing (needs a network).")]
 

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import List, Optional
 
 import typer
 
 from edgekd.cli.common import DataDir, Download, handle_errors
 
 
-def _layers(value: Optional[str]) -> Optional[list[str]]:
+def _layers(value: str | None) -> list[str] | None:
     return [v.strip() for v in value.split(",") if v.strip()] if value else None
 
 
@@ -19,20 +18,20 @@ def distill(
     teacher: Path = typer.Option(..., "--teacher", "-t", help="Teacher checkpoint (model.pt from edgekd train)."),
     student: str = typer.Option("cnn-small", "--student", "-s", help="Student model name (edgekd models)."),
     method: str = typer.Option("fma", help="none | kd | at | fma | mip | sals (the attention term)."),
-    dataset: Optional[str] = typer.Option(None, "--dataset", "-d", help="Data set (default: the teacher's own)."),
+    dataset: str | None = typer.Option(None, "--dataset", "-d", help="Data set (default: the teacher's own)."),
     data_dir: DataDir = None,
     download: Download = False,
-    alpha: Optional[float] = typer.Option(None, help="KD weight: L = (1-alpha) CE + alpha KD + beta L_att. "
+    alpha: float | None = typer.Option(None, help="KD weight: L = (1-alpha) CE + alpha KD + beta L_att. "
                                           "Default 0.9 for kd, else 0."),
     temperature: float = typer.Option(4.0, help="KD temperature T."),
-    beta: Optional[float] = typer.Option(None, help="Attention-loss weight (default 1000 for at, 1 for fma/mip/sals, "
+    beta: float | None = typer.Option(None, help="Attention-loss weight (default 1000 for at, 1 for fma/mip/sals, "
                                          "chosen by benchmarks/sweep.py)."),
     att_loss: str = typer.Option("mse", "--att-loss", help="mse | bce | dice between student and teacher maps."),
-    att_size: Optional[int] = typer.Option(None, "--att-size", help="Common map size (default: input size)."),
-    teacher_layers: Optional[str] = typer.Option(None, "--teacher-layers", help="Comma-separated module names."),
-    student_layers: Optional[str] = typer.Option(None, "--student-layers", help="Comma-separated module names."),
+    att_size: int | None = typer.Option(None, "--att-size", help="Common map size (default: input size)."),
+    teacher_layers: str | None = typer.Option(None, "--teacher-layers", help="Comma-separated module names."),
+    student_layers: str | None = typer.Option(None, "--student-layers", help="Comma-separated module names."),
     at_form: str = typer.Option("official", "--at-form", help="AT loss: official (squared) or paper (L2 norm)."),
-    teacher_cache: Optional[Path] = typer.Option(None, "--teacher-cache", help="Folder of reusable teacher outputs "
+    teacher_cache: Path | None = typer.Option(None, "--teacher-cache", help="Folder of reusable teacher outputs "
                                                  "(needs --no-augment)."),
     epochs: int = typer.Option(30, help="Training epochs."),
     batch_size: int = typer.Option(128, "--batch-size", help="Batch size (global)."),
@@ -45,7 +44,7 @@ def distill(
     device: str = typer.Option("auto", help="auto, cpu or cuda."),
     select: str = typer.Option("accuracy", help="Validation metric for the best epoch: accuracy or auc."),
     label_fraction: float = typer.Option(1.0, "--label-fraction", help="Stratified fraction of training labels."),
-    model_arg: Optional[List[str]] = typer.Option(None, "--model-arg", help="Student argument name=value."),
+    model_arg: list[str] | None = typer.Option(None, "--model-arg", help="Student argument name=value."),
     out: Path = typer.Option(Path("runs/distill"), "--out", "-o", help="Run folder."),
     resume: bool = typer.Option(False, help="Continue the run in --out."),
     force: bool = typer.Option(False, help="Start over in an --out that holds a run."),

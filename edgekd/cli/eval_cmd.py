@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -13,12 +12,12 @@ from edgekd.cli.common import DataDir, Download, handle_errors
 @handle_errors
 def eval_checkpoint(
     checkpoint: Path = typer.Argument(..., help="A model.pt written by train or distill."),
-    dataset: Optional[str] = typer.Option(None, "--dataset", "-d", help="Data set (default: the checkpoint's own)."),
+    dataset: str | None = typer.Option(None, "--dataset", "-d", help="Data set (default: the checkpoint's own)."),
     split: str = typer.Option("test", help="train, val or test."),
     data_dir: DataDir = None,
     download: Download = False,
     device: str = typer.Option("auto", help="auto, cpu or cuda."),
-    json_path: Optional[Path] = typer.Option(None, "--json", help="Also write the result as JSON here."),
+    json_path: Path | None = typer.Option(None, "--json", help="Also write the result as JSON here."),
 ) -> None:
     """Evaluate a checkpoint: accuracy, AUC (binary: class-1 probability; else macro one-vs-rest)."""
     from edgekd.data.registry import get_source, load_split

@@ -7,7 +7,6 @@ A thin wrapper over :func:`edgekd.export.exporter.export`. Register with
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -20,20 +19,20 @@ def export(
     fmt: str = typer.Option("onnx", "--format", "-f", help="onnx, tflite or tensorrt."),
     head: str = typer.Option("none", "--attention-head", help="Second output 'attention': none, fma, mip or cam."),
     quantize: str = typer.Option("none", "--quantize", "-q", help="none, fp16, int8 (calibrated) or dynamic."),
-    calib_dataset: Optional[str] = typer.Option(None, "--calib-dataset", help="int8 calibration images "
+    calib_dataset: str | None = typer.Option(None, "--calib-dataset", help="int8 calibration images "
                                                 "(default: the checkpoint's data set, train split)."),
     calib_samples: int = typer.Option(256, "--calib-samples", help="Number of calibration images (int8)."),
-    opset: Optional[int] = typer.Option(None, "--opset", help="ONNX opset (onnx, tensorrt; default 18)."),
+    opset: int | None = typer.Option(None, "--opset", help="ONNX opset (onnx, tensorrt; default 18)."),
     dynamic_batch: bool = typer.Option(False, "--dynamic-batch", help="Dynamic batch axis (onnx, tensorrt)."),
     nhwc: bool = typer.Option(False, "--nhwc", help="NHWC input (tflite)."),
-    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output file (default: beside the checkpoint, "
+    out: Path | None = typer.Option(None, "--out", "-o", help="Output file (default: beside the checkpoint, "
                                        "named from format, head and quantization)."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing output."),
     no_verify: bool = typer.Option(False, "--no-verify", help="Skip the parity gate (warns)."),
     data_dir: DataDir = None,
     parity_samples: int = typer.Option(64, "--parity-samples", help="Test images for the max-difference checks."),
     workspace_mb: int = typer.Option(1024, "--workspace-mb", help="TensorRT builder workspace limit (MiB)."),
-    dla_core: Optional[int] = typer.Option(None, "--dla-core", help="TensorRT: build for this Jetson DLA core."),
+    dla_core: int | None = typer.Option(None, "--dla-core", help="TensorRT: build for this Jetson DLA core."),
 ) -> None:
     """Export a checkpoint for edge devices and check it against PyTorch in the real runtime."""
     from rich.console import Console

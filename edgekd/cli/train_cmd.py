@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import List, Optional
 
 import typer
 
@@ -31,7 +30,7 @@ def train(
     device: str = typer.Option("auto", help="auto, cpu or cuda (AMP on cuda)."),
     select: str = typer.Option("accuracy", help="Validation metric that picks the best epoch: accuracy or auc."),
     label_fraction: float = typer.Option(1.0, "--label-fraction", help="Train on this stratified fraction of the labels."),
-    model_arg: Optional[List[str]] = typer.Option(None, "--model-arg", help="Model argument name=value (repeatable)."),
+    model_arg: list[str] | None = typer.Option(None, "--model-arg", help="Model argument name=value (repeatable)."),
     out: Path = typer.Option(Path("runs/train"), "--out", "-o", help="Run folder."),
     resume: bool = typer.Option(False, help="Continue the run in --out from its last complete epoch."),
     force: bool = typer.Option(False, help="Start over in an --out that already holds a run."),

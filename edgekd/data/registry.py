@@ -9,7 +9,6 @@ from __future__ import annotations
 import difflib
 from pathlib import Path
 
-
 from edgekd.data.cifar import CifarSource
 from edgekd.data.digits import DigitsSource
 from edgekd.data.folder import FolderSource

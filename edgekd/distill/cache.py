@@ -53,7 +53,7 @@ class TeacherCache:
 
     @classmethod
     def open_or_build(cls, folder: Path, distiller, train: TensorSplit, identity: dict, augment: bool,
-                      batch_size: int = 256, quiet: bool = False) -> "TeacherCache":
+                      batch_size: int = 256, quiet: bool = False) -> TeacherCache:
         """Reuse what the folder holds (after checking it is valid), compute what is missing."""
         if augment:
             raise EdgekdError("--teacher-cache needs the same input every epoch; add --no-augment "

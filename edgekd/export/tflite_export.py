@@ -53,9 +53,9 @@ def convert(wrapper: ExportHead, input_size, nhwc: bool) -> bytes:
 
 def _recipe(mode: str) -> Any:
     from ai_edge_quantizer import recipe
-    from ai_edge_quantizer.recipe_manager import RecipeManager
     from ai_edge_quantizer.algorithm_manager import AlgorithmName
     from ai_edge_quantizer.qtyping import TFLOperationName
+    from ai_edge_quantizer.recipe_manager import RecipeManager
 
     if mode == "int8":
         return recipe.static_wi8_ai8()

@@ -9,8 +9,8 @@ torchvision classifier. Unknown names fail with the list of names and a close ma
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from torch import nn
 
@@ -42,7 +42,7 @@ def register_model(name: str, role: str, description: str):
 
 def _ensure_loaded() -> None:
     # importing the families fills the registry
-    from edgekd.models import cnn, mobilenet, resnet_cifar, resnet18, wrn  # noqa: F401
+    from edgekd.models import cnn, mobilenet, resnet18, resnet_cifar, wrn  # noqa: F401
 
 
 def model_entries() -> list[ModelEntry]:

@@ -68,7 +68,7 @@ class Runner(ABC):
     def close(self) -> None:
         """Release the model; the default drops nothing and is safe to call twice."""
 
-    def __enter__(self) -> "Runner":
+    def __enter__(self) -> Runner:
         return self
 
     def __exit__(self, *exc: object) -> None:

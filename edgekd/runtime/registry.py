@@ -18,9 +18,9 @@ unknown suffix, a runtime that cannot read that suffix, a runtime not installed
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from edgekd.errors import EdgekdError, MissingDependency
 from edgekd.runtime.base import Runner

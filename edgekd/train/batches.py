@@ -8,8 +8,8 @@ permutation (what DistributedSampler does).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 import numpy as np
 import torch
@@ -25,7 +25,7 @@ class TensorSplit:
     y: torch.Tensor
 
     @classmethod
-    def from_split(cls, split: Split, info: DatasetInfo) -> "TensorSplit":
+    def from_split(cls, split: Split, info: DatasetInfo) -> TensorSplit:
         x = torch.from_numpy(preprocess(split.images, info.mean, info.std))
         return cls(x, torch.from_numpy(split.labels.astype(np.int64)))
 
