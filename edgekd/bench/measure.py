@@ -56,7 +56,19 @@ def rss_mb() -> float:
 
 
 def peak_rss_mb() -> float:
-    """High-water mark of this process's resident set size in MiB (``ru_maxrss``)."""
+    """High-water mark of this process's resident set size in MiB.
+
+    Linux: ``VmHWM`` from /proc/self/status, which starts afresh at exec. ``ru_maxrss``
+    does not: a child started from a large parent (a demo that has torch loaded) would
+    report the parent's size. Elsewhere ``ru_maxrss`` (the child is a fresh process).
+    """
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     try:
         import resource
     except ImportError:  # Windows: psutil's peak working set
