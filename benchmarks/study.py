@@ -413,19 +413,22 @@ def targets(res: dict) -> dict:
                                          "smallest_student_params": min(small), "teacher_params": tparams[0],
                                          "ratio": ratio}
     beat, recovery, reach = {}, {}, {}
+    prof = res["profile"]
     for ds, e in res["datasets"].items():
         key = primary(e)
-        per_regime = {}
+        planned_seeds = len(prof["datasets"][ds]["seeds"])
+        per_regime = {f"{r}/{st}": {"status": "not run"} for r in prof["regimes"] for st in prof["students"]}
         for gname, g in e["groups"].items():
             cands = [m for m in ATTENTION if g.get(m, {}).get("n")]
             if not cands or not g.get("kd", {}).get("n") or not g.get("at", {}).get("n"):
                 per_regime[gname] = {"status": "incomplete"}
                 continue
+            complete = all(g.get(m, {}).get("n") == planned_seeds for m in prof["methods"])
             best = max(cands, key=lambda m: g[m][f"val_{key}"]["mean"])  # chosen on validation
             vk, va = g[best].get("vs_kd", {}).get(key), g[best].get("vs_at", {}).get(key)
             per_regime[gname] = {"best_on_val": best, "metric": key, "vs_kd": vk, "vs_at": va,
                                  "beats_both": bool(vk and va and vk["beats"] and va["beats"]),
-                                 "n": g[best]["n"]}
+                                 "n": g[best]["n"], "complete": complete}
             t = e.get("teacher")
             ce = g.get("ce", {})
             if t and ce.get("n"):
@@ -439,19 +442,28 @@ def targets(res: dict) -> dict:
                                            if gap_auc > 0 else None)
                 rec["status"] = ("n/a (student alone >= teacher)" if rec["recovery"] is None
                                  else ("met" if rec["recovery"] >= 0.75 else "missed"))
+                if not complete:
+                    rec["status"] += " (provisional: not all seeds run)"
                 recovery[f"{ds}/{gname}"] = rec
             if ds in PUBLISHED and gname.startswith("full/") and gname.endswith("cnn-small"):
                 r18 = PUBLISHED[ds][0]
                 row = {"method": best, "acc": g[best]["test_acc"]["mean"], "auc": g[best]["test_auc"]["mean"],
                        "resnet18_28": {"acc": r18[1], "auc": r18[2]}}
                 row["status"] = "met" if (row["acc"] >= r18[1] and row["auc"] >= r18[2]) else "missed"
+                if not complete:
+                    row["status"] += " (provisional: not all seeds run)"
                 if len(PUBLISHED[ds]) > 1:
                     r50 = PUBLISHED[ds][1]
                     row["gap_to_resnet50_224"] = {"acc": row["acc"] - r50[1], "auc": row["auc"] - r50[2]}
                 reach[ds] = row
-        done = [v for v in per_regime.values() if "beats_both" in v]
-        status = ("met" if any(v["beats_both"] for v in done) else
-                  ("missed" if len(done) == len(per_regime) and done else "incomplete/missed so far"))
+        done = [v for v in per_regime.values() if v.get("complete")]
+        if any(v["beats_both"] for v in done):
+            status = "met"
+        elif len(done) == len(per_regime):
+            status = "missed"
+        else:
+            status = (f"incomplete ({len(done)} of {len(per_regime)} regime/student groups complete; "
+                      "none met so far)")
         beat[ds] = {"status": status, "regimes": per_regime}
     out["attention_beats_kd_and_at"] = beat
     out["gap_recovery_ge_75pct"] = recovery
@@ -538,10 +550,11 @@ def markdown(res: dict, tg: dict, latency: dict, title: str) -> str:
         parts = []
         for gname, v in b["regimes"].items():
             if "best_on_val" not in v:
-                parts.append(f"{gname}: incomplete")
+                parts.append(f"{gname}: {v['status']}")
             else:
+                tag = "" if v["complete"] else " [provisional: seeds missing, choice over unequal seed sets]"
                 parts.append(f"{gname}: {v['best_on_val']} (n={v['n']}) vs KD {fmt_diff(v['vs_kd'])}, "
-                             f"vs AT {fmt_diff(v['vs_at'])}")
+                             f"vs AT {fmt_diff(v['vs_at'])}{tag}")
         L.append(f"- Best attention method (picked on val {'AUC' if res['datasets'][ds]['binary'] else 'ACC'}) "
                  f"beats KD and AT in >= 1 regime, {ds}: **{b['status']}**. " + "; ".join(parts))
     for k, v in tg.get("gap_recovery_ge_75pct", {}).items():
@@ -758,11 +771,14 @@ def main(argv=None) -> None:
             states = [run_state(s) for s in specs]
             secs = []
             for s in specs:
+                if s["kind"] == "teacher":
+                    continue
                 r = read_run(s["out"])
                 if r and r["s_per_epoch"]:
                     secs.append(r["s_per_epoch"] * s["train"].epochs)
             print(f"part {i}: {p['dataset']} {p['regime']} {','.join(p['students'])}: {len(specs)} runs, "
-                  f"{states.count('done')} done" + (f", {sum(secs) / 60:.0f} min in finished runs" if secs else ""))
+                  f"{states.count('done')} done"
+                  + (f", {sum(secs) / 60:.0f} min of training epochs in its finished student runs" if secs else ""))
         return
     t0 = time.perf_counter()
     if args.teachers:
