@@ -41,6 +41,9 @@ class Runner(ABC):
         self.metadata: dict[str, Any] = {}
         #: lines a report must show (e.g. a fallback runtime was used)
         self.notes: list[str] = []
+        #: set by ``load``: input shape (NCHW, None = dynamic) and output names
+        self._shape: tuple[int | None, ...] = ()
+        self._names: list[str] = []
 
     @abstractmethod
     def load(self, path: str | Path, threads: int | None = None) -> None:
@@ -51,14 +54,14 @@ class Runner(ABC):
         """Run a float32 NCHW batch; return ``{"logits": ..., "attention": ...}``."""
 
     @property
-    @abstractmethod
     def input_shape(self) -> tuple[int | None, ...]:
         """Model input shape in NCHW order; ``None`` for a dynamic dimension."""
+        return self._shape
 
     @property
-    @abstractmethod
     def output_names(self) -> list[str]:
         """Names of the outputs :meth:`run` returns, ``"logits"`` first."""
+        return list(self._names)
 
     @property
     @abstractmethod

@@ -78,9 +78,7 @@ class LiteRTRunner(Runner):
         self._interp: Any = None
         self._in: dict[str, Any] = {}
         self._outs: list[dict[str, Any]] = []
-        self._names: list[str] = []
         self._nhwc = False
-        self._shape: tuple[int | None, ...] = ()
 
     def load(self, path: str | Path, threads: int | None = None) -> None:
         try:
@@ -120,14 +118,6 @@ class LiteRTRunner(Runner):
         if size:  # [C, H, W]
             return list(shape[1:]) != list(size) and list(shape[1:]) == [size[1], size[2], size[0]]
         return shape[3] in (1, 3) and shape[1] not in (1, 3)
-
-    @property
-    def input_shape(self) -> tuple[int | None, ...]:
-        return self._shape
-
-    @property
-    def output_names(self) -> list[str]:
-        return list(self._names)
 
     @property
     def version(self) -> str:

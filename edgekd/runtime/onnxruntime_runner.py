@@ -30,8 +30,6 @@ class OnnxRuntimeRunner(Runner):
         self._session = None
         self._input_name = "input"
         self._raw_outputs: list[str] = []
-        self._names: list[str] = []
-        self._shape: tuple[int | None, ...] = ()
 
     def load(self, path: str | Path, threads: int | None = None) -> None:
         try:
@@ -59,14 +57,6 @@ class OnnxRuntimeRunner(Runner):
         outs = self._session.get_outputs()
         self._raw_outputs = [o.name for o in outs]
         self._names = name_outputs(self._raw_outputs, [tuple(o.shape) for o in outs])
-
-    @property
-    def input_shape(self) -> tuple[int | None, ...]:
-        return self._shape
-
-    @property
-    def output_names(self) -> list[str]:
-        return list(self._names)
 
     @property
     def version(self) -> str:

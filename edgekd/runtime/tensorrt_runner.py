@@ -48,8 +48,6 @@ class TensorRTRunner(Runner):
         self._stream: Any = None
         self._input = ""
         self._outputs: list[str] = []
-        self._names: list[str] = []
-        self._shape: tuple[int | None, ...] = ()
         self._device: dict[str, tuple[int, int]] = {}  # name -> (pointer, bytes)
 
     def _check(self, result: Any, what: str) -> Any:
@@ -90,14 +88,6 @@ class TensorRTRunner(Runner):
         self._shape = tuple(int(d) if int(d) > 0 else None for d in engine.get_tensor_shape(self._input))
         self._names = name_outputs(outputs, [tuple(engine.get_tensor_shape(o)) for o in outputs])
         self._stream = self._check(self._cudart.cudaStreamCreate(), "stream creation")
-
-    @property
-    def input_shape(self) -> tuple[int | None, ...]:
-        return self._shape
-
-    @property
-    def output_names(self) -> list[str]:
-        return list(self._names)
 
     @property
     def version(self) -> str:

@@ -28,8 +28,7 @@ class TorchRunner(Runner):
         super().__init__()
         self._torch: Any = None
         self._model: Any = None
-        self._names: list[str] = [LOGITS]
-        self._shape: tuple[int | None, ...] = ()
+        self._names = [LOGITS]
 
     def load(self, path: str | Path, threads: int | None = None) -> None:
         try:
@@ -55,14 +54,6 @@ class TorchRunner(Runner):
         self._shape = (None, *(int(d) for d in size))
         if self.metadata.get("attention_head", "none") != "none":
             self._names = [LOGITS, ATTENTION]
-
-    @property
-    def input_shape(self) -> tuple[int | None, ...]:
-        return self._shape
-
-    @property
-    def output_names(self) -> list[str]:
-        return list(self._names)
 
     @property
     def version(self) -> str:
