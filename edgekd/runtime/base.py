@@ -68,6 +68,19 @@ class Runner(ABC):
     def version(self) -> str:
         """Version string of the runtime library."""
 
+    def _run_one(self, x: np.ndarray) -> dict[str, np.ndarray]:
+        """Run one checked batch that the model accepts as it is (runners override this)."""
+        raise NotImplementedError
+
+    def _run_batched(self, x: np.ndarray) -> dict[str, np.ndarray]:
+        """Run a checked batch; a model with a fixed batch of 1 runs it image by image."""
+        fixed = self._shape[0] if self._shape else None
+        if fixed is None or fixed == x.shape[0]:
+            return self._run_one(x)
+        if fixed == 1:
+            return stack_runs([self._run_one(x[i:i + 1]) for i in range(x.shape[0])])
+        raise EdgekdError(f"{self.path} has a fixed batch of {fixed} but got {x.shape[0]}: use --batch {fixed} or --batch 1")
+
     def close(self) -> None:
         """Release the model; the default drops nothing and is safe to call twice."""
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from edgekd.errors import EdgekdError, MissingDependency
-from edgekd.runtime.base import Runner, name_outputs, stack_runs
+from edgekd.runtime.base import Runner, name_outputs
 from edgekd.runtime.metadata import first_line, read_onnx_session_metadata
 
 
@@ -71,15 +71,7 @@ class OnnxRuntimeRunner(Runner):
     def run(self, batch: np.ndarray) -> dict[str, np.ndarray]:
         if self._session is None:
             raise EdgekdError("onnxruntime runner: call load() before run()")
-        x = self._check_batch(batch)
-        fixed = self._shape[0]
-        if fixed is None or fixed == x.shape[0]:
-            return self._run_one(x)
-        if fixed == 1:
-            return stack_runs([self._run_one(x[i:i + 1]) for i in range(x.shape[0])])
-        raise EdgekdError(
-            f"{self.path} has a fixed batch of {fixed} but got {x.shape[0]}: use --batch {fixed} or --batch 1"
-        )
+        return self._run_batched(self._check_batch(batch))
 
     def close(self) -> None:
         self._session = None

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from edgekd.errors import EdgekdError, MissingDependency
-from edgekd.runtime.base import Runner, name_outputs, stack_runs
+from edgekd.runtime.base import Runner, name_outputs
 from edgekd.runtime.metadata import read_metadata
 
 
@@ -131,13 +131,7 @@ class TensorRTRunner(Runner):
     def run(self, batch: np.ndarray) -> dict[str, np.ndarray]:
         if self._context is None:
             raise EdgekdError("tensorrt runner: call load() before run()")
-        x = self._check_batch(batch)
-        fixed = self._shape[0]
-        if fixed is None or fixed == x.shape[0]:
-            return self._run_one(x)
-        if fixed == 1:
-            return stack_runs([self._run_one(x[i:i + 1]) for i in range(x.shape[0])])
-        raise EdgekdError(f"{self.path} has a fixed batch of {fixed} but got {x.shape[0]}: use --batch {fixed}")
+        return self._run_batched(self._check_batch(batch))
 
     def close(self) -> None:
         if self._cudart is not None:
