@@ -1,7 +1,8 @@
 """Evaluation data for a benchmark, torch-free: load a split once, share it with child processes.
 
 A data set is either a name known to ``edgekd.data.arrays.load_split`` (the data
-registry; it returns a ``Split`` with ``.images`` / ``.labels``, or a tuple) or a path to an ``.npz`` file holding ``<split>_images`` / ``<split>_labels``
+registry; it returns a ``Split`` with ``.images`` / ``.labels``, or a tuple) or a path to
+an ``.npz`` file holding ``<split>_images`` / ``<split>_labels``
 (the MedMNIST layout) or ``images`` / ``labels``. Images are uint8, returned as
 N x C x H x W; labels int64 N.
 

@@ -38,7 +38,6 @@ def cache_dir() -> Path:
 def _onnx_matmul(n: int, threads: int | None) -> Callable[[], Any] | None:
     """A zero-argument callable running one n x n MatMul in onnxruntime, or None."""
     try:
-        import onnx
         import onnxruntime as ort
         from onnx import TensorProto, helper, numpy_helper
     except ImportError:

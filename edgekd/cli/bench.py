@@ -17,21 +17,26 @@ RUNTIME_HELP = "auto (by suffix), onnxruntime, litert, tflite-runtime, tensorrt 
 
 
 def bench(
-    models: Annotated[list[Path], typer.Argument(help="Model files (.onnx, .tflite, .engine, .pt); the first is the reference row.")],
+    models: Annotated[list[Path], typer.Argument(
+        help="Model files (.onnx, .tflite, .engine, .pt); the first is the reference row.")],
     runtime: Annotated[str, typer.Option("--runtime", "-r", help=RUNTIME_HELP)] = "auto",
-    threads: Annotated[int | None, typer.Option("--threads", "-t", min=1, help="CPU threads (default: the runtime's).")] = None,
+    threads: Annotated[int | None, typer.Option(
+        "--threads", "-t", min=1, help="CPU threads (default: the runtime's).")] = None,
     batch: Annotated[int, typer.Option("--batch", "-b", min=1, help="Images per run.")] = 1,
     warmup: Annotated[int, typer.Option("--warmup", min=0, help="Untimed runs before timing.")] = 10,
     iters: Annotated[int, typer.Option("--iters", "-n", min=1, help="Timed runs.")] = 100,
-    min_time: Annotated[float | None, typer.Option("--min-time", min=0.001, help="Time for S seconds instead of --iters runs.")] = None,
-    dataset: Annotated[str | None, typer.Option("--dataset", "-d", help="Data set name or .npz file for accuracy (default: none, noise input).")] = None,
+    min_time: Annotated[float | None, typer.Option(
+        "--min-time", min=0.001, help="Time for S seconds instead of --iters runs.")] = None,
+    dataset: Annotated[str | None, typer.Option(
+        "--dataset", "-d", help="Data set name or .npz file for accuracy (default: none, noise input).")] = None,
     split: Annotated[str, typer.Option("--split", help="Data split to evaluate.")] = "test",
     data_dir: Annotated[Path | None, typer.Option("--data-dir", help="Data cache folder.")] = None,
     json_path: Annotated[Path | None, typer.Option("--json", help="Write the full report as JSON.")] = None,
     md_path: Annotated[Path | None, typer.Option("--md", help="Write the comparison as Markdown.")] = None,
     plot_path: Annotated[Path | None, typer.Option("--plot", help="Write a PNG bar chart (needs matplotlib).")] = None,
     limit: Annotated[int | None, typer.Option("--limit", min=1, help="Evaluate only the first N samples.")] = None,
-    peak: Annotated[bool, typer.Option("--peak/--no-peak", help="Measure the MatMul peak and the fraction a model reaches.")] = True,
+    peak: Annotated[bool, typer.Option(
+        "--peak/--no-peak", help="Measure the MatMul peak and the fraction a model reaches.")] = True,
     timeout: Annotated[float, typer.Option("--timeout", min=1.0, help="Seconds allowed per model.")] = 600.0,
 ) -> None:
     """Benchmark exported models, one fresh process each, and compare them to the first."""

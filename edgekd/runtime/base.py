@@ -81,7 +81,7 @@ class Runner(ABC):
             return stack_runs([self._run_one(x[i:i + 1]) for i in range(x.shape[0])])
         raise EdgekdError(f"{self.path} has a fixed batch of {fixed} but got {x.shape[0]}: use --batch {fixed} or --batch 1")
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional hook, not abstract: most runners hold nothing to release
         """Release the model; the default drops nothing and is safe to call twice."""
 
     def __enter__(self) -> Runner:

@@ -195,7 +195,8 @@ def restore(state: dict, content: dict, model: torch.nn.Module, opt, sched, path
 
 
 def write_metrics(out_dir: Path, content: dict, history: list[dict], steps: list[dict], best: dict) -> None:
-    summary = {"world": content.get("world"), "config": content.get("config"), "model": content.get("model"), "data": content.get("data", {}).get("name"),
+    summary = {"world": content.get("world"), "config": content.get("config"), "model": content.get("model"),
+               "data": content.get("data", {}).get("name"),
                "params": content.get("params"), "macs": content.get("macs"), "distill": content.get("distill"),
                "best": best, "epochs": history}
     atomic_write_json(out_dir / "metrics.json", summary)
