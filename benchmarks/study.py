@@ -6,7 +6,9 @@ Run from the repository root (``EDGEKD_DATA`` defaults to ../shared/data):
     python benchmarks/study.py --part 1            # one part (<= ~1 h on 2 free cores, see --list)
     python benchmarks/study.py --dataset breastmnist --regime low
     python benchmarks/study.py --report            # aggregate -> benchmarks/study.md, study/results.json, PNGs
-    python benchmarks/study.py --quick             # 1 seed, few epochs, everything -> benchmarks/study/quick/
+    python benchmarks/study.py --all --jobs 2      # everything, two runs at a time (one per core)
+    python benchmarks/study.py --quick --jobs 2    # 1 seed, 1 epoch per run, everything -> benchmarks/study/quick/,
+                                                   # with the full study's projected time on this machine
 
 Design (decisions written down here, as METHOD.md asks):
 - One teacher per data set: ResNet-20, trained once on the study's whole training set
@@ -17,9 +19,10 @@ Design (decisions written down here, as METHOD.md asks):
   every method starts from the *same* student initialisation, sees the same batches in
   the same order and, in the low-data regime, the same stratified label subset: the
   comparison is paired by seed.
-- Students train without augmentation (the teacher cache needs identical inputs every
-  epoch; to keep the pairing, AT and AT+KD, which cannot use the cache, also train
-  without augmentation).  AT runs the live teacher, so it is the slowest method.
+- Students train without augmentation: the teacher cache (logits, maps, AT's per-layer
+  maps) needs identical inputs every epoch.  The committed AT and AT+KD runs were made
+  with the live teacher, before the cache learnt AT; the cached form computes the same
+  loss up to float32 rounding (tests/test_distill.py), and a rerun uses it.
 - Model selection: the best epoch on the validation split, by validation AUC on the
   binary sets (the issue's probe: val accuracy saturates near 0.96 and the test split's
   class balance differs from train/val, so accuracy is a threshold-sensitive, noisy
@@ -48,6 +51,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import copy
 import json
 import math
 import os
@@ -86,8 +90,8 @@ PUBLISHED = {
     "breastmnist": [("ResNet-18 (28)", 0.863, 0.901)],
 }
 
-# A profile fixes everything that shapes the runs.  "full" is the study; "quick" checks the
-# pipeline end to end (1 seed, few epochs); tests build their own (digits, 1 epoch).
+# A profile fixes everything that shapes the runs.  "full" is the study; "quick" (built from it by
+# ``quick_profile``) checks the pipeline end to end; tests build their own (digits, 1 epoch).
 PROFILES = {
     "full": {
         "root": STUDY_DIR,
@@ -107,20 +111,22 @@ PROFILES = {
         "regimes": {"full": 1.0, "low": 0.1},
         "students": STUDENTS, "methods": METHODS, "teacher": TEACHER, "lr": 0.05, "teacher_lr": 0.1,
     },
-    "quick": {
-        "root": STUDY_DIR / "quick",
-        "datasets": {
-            "pneumoniamnist": {"binary": True, "seeds": [0], "full_fraction": 1.0, "batch": {"full": 128, "low": 128},
-                               "teacher_epochs": 2, "teacher_batch": 128, "epochs": {"full": 2, "low": 3}},
-            "breastmnist": {"binary": True, "seeds": [0], "full_fraction": 1.0, "batch": {"full": 32, "low": 32},
-                            "teacher_epochs": 4, "teacher_batch": 128, "epochs": {"full": 2, "low": 3}},
-            "mnist": {"binary": False, "seeds": [0], "full_fraction": 0.05, "batch": {"full": 128, "low": 128},
-                      "teacher_epochs": 1, "teacher_batch": 128, "epochs": {"full": 1, "low": 2}},
-        },
-        "regimes": {"full": 1.0, "low": 0.1},
-        "students": STUDENTS, "methods": METHODS, "teacher": TEACHER, "lr": 0.05, "teacher_lr": 0.1,
-    },
 }
+
+
+def quick_profile(full: dict) -> dict:
+    """The full study with 1 seed and 1 epoch per run (teachers included), on the same data,
+    subsets and batch sizes: a pipeline check, not evidence, whose per-run times project the
+    full study's cost on this machine (``projection``)."""
+    quick = copy.deepcopy(full)
+    quick["root"] = STUDY_DIR / "quick"
+    for d in quick["datasets"].values():
+        d.update(seeds=d["seeds"][:1], epochs={regime: 1 for regime in d["epochs"]}, teacher_epochs=1)
+    return quick
+
+
+PROFILES["quick"] = quick_profile(PROFILES["full"])
+
 
 # Parts of the full study, each meant to fit in ~1 h on 2 free cores (see --list for the
 # estimate from finished runs).  Teachers are trained by whichever part needs them first.
@@ -154,10 +160,6 @@ def method_config(method: str, defaults: dict = DEFAULTS) -> DistillConfig:
     return dcfg
 
 
-def uses_cache(method: str) -> bool:
-    return not method.startswith("at")
-
-
 def teacher_spec(profile: dict, dataset: str) -> dict:
     d = profile["datasets"][dataset]
     cfg = TrainConfig(epochs=d["teacher_epochs"], batch_size=d["teacher_batch"],
@@ -174,10 +176,8 @@ def student_spec(profile: dict, dataset: str, regime: str, student: str, method:
     batch = d["batch"][regime] if isinstance(d["batch"], dict) else d["batch"]
     cfg = TrainConfig(epochs=d["epochs"][regime], batch_size=batch, lr=profile["lr"], augment=False, seed=seed,
                       device="auto", select="auc" if d["binary"] else "accuracy", label_fraction=fraction)
-    cache = None
-    if uses_cache(method):
-        key = "full" if fraction == 1.0 else f"{regime}-f{fraction}-s{seed}"
-        cache = profile["root"] / "cache" / dataset / key
+    key = "full" if fraction == 1.0 else f"{regime}-f{fraction}-s{seed}"
+    cache = profile["root"] / "cache" / dataset / key
     return {"kind": "student", "dataset": dataset, "regime": regime, "model": student, "method": method,
             "seed": seed, "train": cfg, "distill": method_config(method, profile.get("defaults", DEFAULTS)),
             "cache": cache, "out": profile["root"] / "runs" / dataset / regime / student / method / f"s{seed}",
@@ -248,7 +248,9 @@ def execute(spec: dict, force: bool = False, log=print) -> str:
     (out / "study_run.json").write_text(json.dumps(_json_spec(spec), indent=1) + "\n")
     resume = state == "partial" and not force
     with _no_curve_plots():
-        _train(spec, out, resume, force or state == "mismatch", log, state)
+        wall = _train(spec, out, resume, force or state == "mismatch", log, state)
+    record = {**_json_spec(spec), "wall_s": round(wall, 2), "resumed": resume}
+    (out / "study_run.json").write_text(json.dumps(record, indent=1) + "\n")
     return state
 
 
@@ -266,7 +268,8 @@ def _no_curve_plots():
         loop.plot_curves = saved
 
 
-def _train(spec: dict, out: Path, resume: bool, restart: bool, log=print, state: str = "") -> None:
+def _train(spec: dict, out: Path, resume: bool, restart: bool, log=print, state: str = "") -> float:
+    """Train one run; returns its wall time in seconds (setup, teacher cache, epochs, test)."""
     t0 = time.perf_counter()
     if spec["kind"] == "teacher":
         train_supervised(spec["model"], spec["dataset"], out, spec["train"], resume=resume, force=restart, quiet=True)
@@ -274,22 +277,59 @@ def _train(spec: dict, out: Path, resume: bool, restart: bool, log=print, state:
         teacher = teacher_spec_for(spec)
         distill(teacher, spec["model"], spec["dataset"], out, spec["train"], spec["distill"],
                 teacher_cache=spec["cache"], resume=resume, force=restart, quiet=True, figure_images=0)
-    log(f"  {state:>7} -> done  {out.relative_to(ROOT) if out.is_relative_to(ROOT) else out}  "
-        f"{time.perf_counter() - t0:.0f}s")
+    wall = time.perf_counter() - t0
+    log(f"  {state:>7} -> done  {_rel(out)}  {wall:.0f}s")
+    return wall
 
 
 def teacher_spec_for(spec: dict) -> Path:
     return spec["teacher"]
 
 
-def run_plan(specs: list[dict], force: bool = False, log=print) -> dict:
+def run_plan(specs: list[dict], force: bool = False, log=print, jobs: int = 1, threads: int = 1) -> dict:
+    """Run the specs (teachers first); ``jobs`` > 1 runs that many at a time, each in its own
+    process with ``threads`` torch threads.  Returns {state found: count}."""
     counts: dict[str, int] = {}
-    for i, spec in enumerate(specs, 1):
-        if spec["kind"] == "student" and not teacher_spec_for(spec).exists():
-            raise SystemExit(f"teacher for {spec['dataset']} missing: it must come first in the plan")
-        state = execute(spec, force, log=lambda s, i=i: log(f"[{i}/{len(specs)}]{s}"))
-        counts[state] = counts.get(state, 0) + 1
+    if jobs <= 1:
+        for i, spec in enumerate(specs, 1):
+            if spec["kind"] == "student" and not teacher_spec_for(spec).exists():
+                raise SystemExit(f"teacher for {spec['dataset']} missing: it must come first in the plan")
+            state = execute(spec, force, log=lambda s, i=i: log(f"[{i}/{len(specs)}]{s}"))
+            counts[state] = counts.get(state, 0) + 1
+        return counts
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    finished = 0
+    context = multiprocessing.get_context("spawn")  # fork after torch's thread pools start can hang
+    with ProcessPoolExecutor(jobs, mp_context=context, initializer=_set_threads, initargs=(threads,)) as pool:
+        for phase in ("teacher", "student"):  # students read the teachers' checkpoints
+            todo = [s for s in specs if s["kind"] == phase]
+            for spec in todo:
+                if phase == "student" and not teacher_spec_for(spec).exists():
+                    raise SystemExit(f"teacher for {spec['dataset']} missing: it must come first in the plan")
+            futures = [pool.submit(_execute_quietly, spec, force) for spec in todo]
+            for future in as_completed(futures):
+                state, line = future.result()
+                finished += 1
+                counts[state] = counts.get(state, 0) + 1
+                if line:
+                    log(f"[{finished}/{len(specs)}]{line}")
     return counts
+
+
+def _set_threads(threads: int) -> None:
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+
+
+def _execute_quietly(spec: dict, force: bool) -> tuple[str, str]:
+    """``execute`` in a worker process: its log line comes back to the parent with the state."""
+    lines: list[str] = []
+    state = execute(spec, force, log=lines.append)
+    return state, "\n".join(lines)
 
 
 # ----------------------------------------------------------------------------- statistics
@@ -469,6 +509,62 @@ def targets(res: dict) -> dict:
     out["gap_recovery_ge_75pct"] = recovery
     out["small_student_reaches_resnet18_28"] = reach
     return out
+
+
+# ----------------------------------------------------------------------------- cost
+
+def _run_cost(out: Path) -> tuple[float, float] | None:
+    """(wall seconds of the whole run, mean seconds per epoch) of a finished run, else None."""
+    record, r = out / "study_run.json", read_run(out)
+    if not record.exists() or r is None or not r["s_per_epoch"]:
+        return None
+    wall = json.loads(record.read_text()).get("wall_s")
+    return (float(wall), r["s_per_epoch"]) if wall else None
+
+
+def projection(quick: dict, full: dict, jobs: int = 2) -> dict:
+    """The full study's cost on this machine, from the quick runs: per full run, the matching
+    quick run's wall time (setup, teacher cache, one epoch, test) plus (epochs - 1) times its
+    seconds per epoch.  ``wall_h`` assumes ``jobs`` runs at a time: the teachers packed
+    longest-first, then the students spread evenly (many short runs)."""
+    teacher_s, student_s, missing = [], 0.0, 0
+    by_dataset: dict[str, float] = {}
+    for spec in plan(full):
+        rel = spec["out"].relative_to(full["root"])
+        if spec["kind"] == "student":
+            rel = rel.parent / f"s{quick['datasets'][spec['dataset']]['seeds'][0]}"
+        cost = _run_cost(quick["root"] / rel)
+        if cost is None:
+            missing += 1
+            continue
+        seconds = cost[0] + (spec["train"].epochs - 1) * cost[1]
+        by_dataset[spec["dataset"]] = by_dataset.get(spec["dataset"], 0.0) + seconds
+        if spec["kind"] == "teacher":
+            teacher_s.append(seconds)
+        else:
+            student_s += seconds
+    lanes = [0.0] * max(jobs, 1)
+    for seconds in sorted(teacher_s, reverse=True):
+        lanes[lanes.index(min(lanes))] += seconds
+    wall = max(lanes) + student_s / max(jobs, 1)
+    return {"runs_missing": missing, "jobs": jobs, "cpu_h": (sum(teacher_s) + student_s) / 3600,
+            "teachers_h": sum(teacher_s) / 3600, "wall_h": wall / 3600,
+            "by_dataset_h": {k: v / 3600 for k, v in by_dataset.items()}}
+
+
+def cost_markdown(proj: dict, last_run: dict | None) -> list[str]:
+    L = ["## Cost on this machine", ""]
+    if last_run:
+        L.append(f"This --quick run: {last_run['wall_s'] / 60:.1f} min wall for {last_run['runs']} runs "
+                 f"(--jobs {last_run['jobs']}, {last_run['threads']} torch thread(s) each, "
+                 f"{last_run['cores']} cores, load average {last_run['load_before']:.1f} before it started).")
+    L.append(f"Projected full study (from these runs' wall time + (epochs - 1) x their s/epoch): "
+             f"{proj['cpu_h']:.2f} h of single-thread run time, teachers {proj['teachers_h']:.2f} h of it; "
+             f"about **{proj['wall_h']:.2f} h** wall with --jobs {proj['jobs']}"
+             + (f" ({proj['runs_missing']} runs had no quick counterpart)" if proj["runs_missing"] else "") + ".")
+    L.append("By data set (single-thread hours): "
+             + ", ".join(f"{k} {v:.2f}" for k, v in proj["by_dataset_h"].items()) + ".")
+    return L + [""]
 
 
 # ----------------------------------------------------------------------------- report
@@ -720,6 +816,12 @@ def report(profile: dict, md_path: Path, out_dir: Path, title: str, figures: boo
     res["targets"], res["latency_p50"] = tg, latency
     (out_dir / "results.json").write_text(json.dumps(res, indent=1, default=str) + "\n")
     md = markdown(res, tg, latency, title)
+    if profile is PROFILES["quick"]:
+        last_path = profile["root"] / "last_run.json"
+        last_run = json.loads(last_path.read_text()) if last_path.exists() else None
+        res["projection"] = projection(profile, PROFILES["full"], last_run["jobs"] if last_run else 2)
+        md += "\n" + "\n".join(cost_markdown(res["projection"], last_run))
+        (out_dir / "results.json").write_text(json.dumps(res, indent=1, default=str) + "\n")
     link = os.path.relpath(out_dir, md_path.parent)
     if figures:
         plot_params(res, out_dir / "params.png")
@@ -739,7 +841,8 @@ def part_specs(profile: dict, n: int) -> list[dict]:
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--quick", action="store_true", help="1 seed, few epochs, into benchmarks/study/quick/")
+    ap.add_argument("--quick", action="store_true",
+                    help="1 seed, 1 epoch per run, into benchmarks/study/quick/, with the full study's projected cost")
     ap.add_argument("--part", type=int, help=f"run part N (1..{len(PARTS)}); see --list")
     ap.add_argument("--all", action="store_true", help="run every part in order")
     ap.add_argument("--dataset", nargs="*")
@@ -751,6 +854,8 @@ def main(argv=None) -> None:
     ap.add_argument("--report", action="store_true", help="aggregate finished runs into JSON/MD/PNG")
     ap.add_argument("--bench", action="store_true", help="with --report: export + bench the students")
     ap.add_argument("--force", action="store_true", help="rerun even finished runs")
+    ap.add_argument("--jobs", type=int, default=1,
+                    help="runs at a time, each in its own process (2 on a 2-core machine); default 1")
     ap.add_argument("--threads", type=int, default=1,
                     help="torch threads per process (default 1: on a shared 2-core machine, 2 threads per "
                          "process oversubscribe the cores and ran 5x slower here; run two parts side by side "
@@ -763,7 +868,7 @@ def main(argv=None) -> None:
     profile = PROFILES["quick" if args.quick else "full"]
     md_path = STUDY_DIR / "quick" / "report.md" if args.quick else BENCH / "study.md"
     out_dir = STUDY_DIR / "quick" if args.quick else STUDY_DIR
-    title = "Issue 9 study: --quick pipeline check (1 seed, few epochs: NOT evidence)" if args.quick else \
+    title = "Issue 9 study: --quick pipeline check (1 seed, 1 epoch per run: NOT evidence)" if args.quick else \
         "Issue 9 study: does attention guidance beat KD and AT?"
     if args.list:
         for i, p in enumerate(PARTS, 1):
@@ -793,8 +898,15 @@ def main(argv=None) -> None:
         else:
             specs = plan(profile, args.dataset, args.regime, args.student, args.method)
         print(f"{len(specs)} runs planned under {profile['root']}", flush=True)
-        counts = run_plan(specs, args.force, log=lambda s: print(s, flush=True))
-        print(f"finished in {time.perf_counter() - t0:.0f}s; states found: {counts}", flush=True)
+        load_before = os.getloadavg()[0]
+        counts = run_plan(specs, args.force, log=lambda s: print(s, flush=True), jobs=args.jobs,
+                          threads=args.threads)
+        wall = time.perf_counter() - t0
+        print(f"finished in {wall:.0f}s; states found: {counts}", flush=True)
+        if args.quick:
+            (profile["root"] / "last_run.json").write_text(json.dumps(
+                {"wall_s": round(wall, 1), "runs": len(specs), "states": counts, "jobs": args.jobs,
+                 "threads": args.threads, "cores": os.cpu_count(), "load_before": load_before}, indent=1) + "\n")
     if args.report or args.quick:
         report(profile, md_path, out_dir, title, bench=args.bench)
         print(f"wrote {md_path} and {out_dir}/results.json", flush=True)

@@ -144,13 +144,14 @@ def test_gradient_reaches_student_never_teacher(method: str) -> None:
     assert no_hooks(d.teacher) and no_hooks(d.student)
 
 
-@pytest.mark.parametrize("method", ["kd", "fma", "mip", "sals"])
+@pytest.mark.parametrize("method", ["kd", "at", "fma", "mip", "sals"])
 def test_cached_teacher_equals_live(method: str) -> None:
     d = make(method, alpha=0.4)
     d.train()
     x, y = batch()
     cache = d.teacher_targets(x, y)
-    assert sorted(cache) == (["logits"] if method == "kd" else ["logits", "map"])
+    expected = {"kd": ["logits"], "at": ["at0", "at1", "logits"]}.get(method, ["logits", "map"])
+    assert sorted(cache) == expected
     assert not any(v.requires_grad for v in cache.values())
     _, live = d.forward_train(x, y)
     _, cached = d.forward_train(x, y, teacher_out=cache)
@@ -158,15 +159,17 @@ def test_cached_teacher_equals_live(method: str) -> None:
     for k in live:
         assert torch.equal(live[k], cached[k]), k
     other = {k: v + 0.5 for k, v in cache.items()}  # the cache is really used
-    assert not torch.equal(d.forward_train(x, y, teacher_out=other)[1]["kd"], live["kd"])
+    changed = d.forward_train(x, y, teacher_out=other)[1]
+    assert all(not torch.equal(changed[k], live[k]) for k in live if k != "ce")
 
 
 def test_cache_errors() -> None:
     x, y = batch()
     d = make("at")
-    assert sorted(d.teacher_targets(x, y)) == ["logits"]
-    with pytest.raises(EdgekdError, match="AT needs the teacher's features"):
-        d.forward_train(x, y, teacher_out=d.teacher_targets(x, y))
+    cache = d.teacher_targets(x, y)
+    assert [tuple(cache[f"at{i}"].shape) for i in range(2)] == [(4, 2, 2), (4, 1, 1)]  # pairs 4x4-2x2, 2x2-1x1: the smaller
+    with pytest.raises(EdgekdError, match=r"lacks \['at1'\]"):
+        d.forward_train(x, y, teacher_out={"logits": cache["logits"], "at0": cache["at0"]})
     d = make("fma", alpha=0.5)
     cache = d.teacher_targets(x, y)
     with pytest.raises(EdgekdError, match=r"lacks \['map'\]"):
@@ -178,10 +181,10 @@ def test_cache_errors() -> None:
 def test_hooks_removed_after_exception() -> None:
     d = make("fma", alpha=0.5)
     x, _ = batch()
-    with pytest.raises(Exception):
+    with pytest.raises((RuntimeError, ValueError)):
         d.forward_train(x, torch.zeros(4, 2))  # labels of the wrong shape
-    with pytest.raises(Exception):
-        d.forward_train(torch.randn(4, 5, 8, 8), torch.zeros(4, dtype=torch.long))
+    with pytest.raises(RuntimeError):
+        d.forward_train(torch.randn(4, 5, 8, 8), torch.zeros(4, dtype=torch.long))  # wrong channel count
     assert no_hooks(d.teacher) and no_hooks(d.student)
 
 

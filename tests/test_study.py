@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import math
+import sys
 from pathlib import Path
 
 import pytest
@@ -18,11 +19,16 @@ def study():
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # tiny models: one thread avoids oversubscribing a shared machine
-    spec = importlib.util.spec_from_file_location("edgekd_study", ROOT / "benchmarks" / "study.py")
+    # importable as "study" (benchmarks/ on sys.path), so --jobs' spawned workers can unpickle its functions
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    spec = importlib.util.spec_from_file_location("study", ROOT / "benchmarks" / "study.py")
     mod = importlib.util.module_from_spec(spec)
+    sys.modules["study"] = mod
     spec.loader.exec_module(mod)
     yield mod
     torch.set_num_threads(threads)
+    sys.modules.pop("study", None)
+    sys.path.remove(str(ROOT / "benchmarks"))
 
 
 def tiny_profile(root: Path) -> dict:
@@ -63,7 +69,6 @@ def test_method_configs(study):
     assert (at.method, at.alpha, at.beta) == ("at", d["alpha"], d["beta"]["at"])
     assert (fk.method, fk.alpha, fk.beta) == ("fma", d["alpha"], d["beta"]["fma"])
     assert study.method_config("sals").alpha == 0.0
-    assert not study.uses_cache("at+kd") and study.uses_cache("sals+kd")
 
 
 def test_plan_is_paired_and_low_data_fraction(study, tmp_path):
@@ -78,7 +83,8 @@ def test_plan_is_paired_and_low_data_fraction(study, tmp_path):
     for s in students:
         by_seed.setdefault(s["seed"], set()).add(s["method"])
     assert all(v == set(study.METHODS) for v in by_seed.values())
-    assert all((s["cache"] is None) == s["method"].startswith("at") for s in students)
+    caches = {s["seed"]: s["cache"] for s in students}  # one teacher cache per label subset, AT's included
+    assert len(set(caches.values())) == 5 and all(s["cache"] == caches[s["seed"]] for s in students)
 
 
 def test_resume_skips_finished_runs_and_aggregates(study, tmp_path, monkeypatch):
@@ -135,3 +141,29 @@ def test_partial_seed_coverage_pairs_only_common_seeds(study):
     assert out["kd"]["vs_ce"]["seeds"] == [0, 2]
     assert out["kd"]["vs_ce"]["acc"]["mean"] == pytest.approx((0.1 + 0.2) / 2)
     assert out["ce"]["n"] == 3 and "vs_ce" not in out["ce"]
+
+
+def test_parallel_jobs_match_sequential_runs_and_project_the_cost(study, tmp_path):
+    seq, par = tiny_profile(tmp_path / "seq"), tiny_profile(tmp_path / "par")
+    assert study.run_plan(study.plan(seq), log=lambda s: None) == {"new": 5}
+    lines: list[str] = []
+    assert study.run_plan(study.plan(par), log=lines.append, jobs=2) == {"new": 5}
+    assert len(lines) == 5 and lines[0].startswith("[1/5]")
+    for spec in study.plan(par):
+        rel = spec["out"].relative_to(par["root"])
+        same = json.loads((seq["root"] / rel / "test.json").read_text())["test"]
+        assert json.loads((spec["out"] / "test.json").read_text())["test"] == same  # same seeds, same numbers
+
+    # a 3-epoch "full" study projected from the 1-epoch runs of the first seed: per run, the
+    # matching run's wall time + 2 more epochs per student, 1 more per teacher
+    full = {**par, "root": tmp_path / "full", "datasets": {"digits": {**par["datasets"]["digits"],
+                                                                     "epochs": {"full": 3}, "teacher_epochs": 2}}}
+    expected = 0.0
+    for spec in study.plan(full):
+        run = par["root"] / "runs/digits" / ("teacher" if spec["kind"] == "teacher" else f"full/cnn-tiny/{spec['method']}/s0")
+        wall = json.loads((run / "study_run.json").read_text())["wall_s"]
+        times = [e["time_s"] for e in json.loads((run / "metrics.json").read_text())["epochs"]]
+        expected += wall + (1 if spec["kind"] == "teacher" else 2) * sum(times) / len(times)
+    proj = study.projection(par, full, jobs=2)
+    assert proj["runs_missing"] == 0 and proj["cpu_h"] * 3600 == pytest.approx(expected)
+    assert proj["teachers_h"] < proj["wall_h"] < proj["cpu_h"]

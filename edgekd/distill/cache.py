@@ -3,10 +3,13 @@
 METHOD.md: "the attention maps of the teacher can be reused to train models of various
 sizes". A cache folder holds ``cache.json`` (what the outputs are valid for: data set,
 a SHA-256 of the exact training images and labels, normalisation, teacher checkpoint
-hash) and one fp16 ``.npy`` file per output (``logits``, ``map-fma-28x28-<layers>``, ...),
-read memory-mapped. It is valid only when every epoch sees the same input, so random
-augmentation is refused, and so is a cache built for other data, normalisation or
-teacher. A new kind of map for the same data and teacher is added to the same folder.
+hash) and one ``.npy`` file per output, read memory-mapped: ``logits`` and the maps of
+fma / mip / sals (``map-fma-28x28-<layers>``, ...) in fp16, and AT's per-layer teacher
+maps (``at-<layer>-<h>x<w>``, at each pair's common size) in fp32, since AT's loss
+compares small differences of unit vectors and is weighted by beta = 1000. It is valid
+only when every epoch sees the same input, so random augmentation is refused, and so is
+a cache built for other data, normalisation or teacher. A new kind of map for the same
+data and teacher is added to the same folder.
 """
 
 from __future__ import annotations
@@ -34,22 +37,28 @@ def data_fingerprint(train: TensorSplit) -> str:
     return h.hexdigest()
 
 
-def map_key(distiller) -> str | None:
-    """The file stem of the map this distiller needs, or None when it needs no cached map."""
+def cache_files(distiller, sample: torch.Tensor) -> dict[str, str]:
+    """The teacher outputs this distiller needs, as ``{output key: file stem}``
+    (``sample``: a batch of training inputs, used only for AT's pair sizes)."""
+    files = {"logits": "logits"}
     if not distiller.use_att:
-        return None
+        return files
     if distiller.method == "at":
-        raise EdgekdError("AT needs the teacher's features, which are not cached; drop --teacher-cache for AT")
+        sizes = distiller.at_target_sizes(sample)
+        for i, (layer, (h, w)) in enumerate(zip(distiller.teacher_layers, sizes)):
+            files[f"at{i}"] = f"at-{layer.replace('.', '_')}-{h}x{w}"
+        return files
     layers = "-".join(distiller.teacher_layers or ["input"]).replace(".", "_")
     size = "x".join(str(s) for s in distiller.att_size) if distiller.att_size else "input"
-    return f"map-{distiller.method}-{size}-{layers}"
+    files["map"] = f"map-{distiller.method}-{size}-{layers}"
+    return files
 
 
 class TeacherCache:
     """Teacher outputs for one training set, indexed by sample position in that set."""
 
     def __init__(self, folder: Path, identity: dict, arrays: dict[str, np.ndarray]):
-        self.folder, self.identity, self.arrays = folder, identity, arrays
+        self.folder, self.identity, self.arrays = folder, identity, arrays  # arrays: {output key: array}
 
     @classmethod
     def open_or_build(cls, folder: Path, distiller, train: TensorSplit, identity: dict, augment: bool,
@@ -72,45 +81,44 @@ class TeacherCache:
                                       f"delete it or give another --teacher-cache folder")
         else:
             atomic_write_json(meta_path, identity)
-        wanted = ["logits"] + ([k] if (k := map_key(distiller)) else [])
-        missing = [k for k in wanted if not (folder / f"{k}.npy").exists()]
+        device = next(distiller.student.parameters()).device
+        files = cache_files(distiller, train.x[:1].to(device))
+        missing = {k: stem for k, stem in files.items() if not (folder / f"{stem}.npy").exists()}
         if missing:
             cls._compute(folder, distiller, train, missing, batch_size, quiet)
         arrays = {}
-        for key in wanted:
+        for key, stem in files.items():
             try:
-                arrays[key] = np.load(folder / f"{key}.npy", mmap_mode="r")
+                arrays[key] = np.load(folder / f"{stem}.npy", mmap_mode="r")
             except (ValueError, OSError):
-                raise EdgekdError(f"{folder / key}.npy is corrupted; delete it and rerun") from None
+                raise EdgekdError(f"{folder / stem}.npy is corrupted; delete it and rerun") from None
             if arrays[key].shape[0] != len(train):
                 raise EdgekdError(f"teacher cache {folder} holds {arrays[key].shape[0]} samples, "
                                   f"the training set {len(train)}; delete it and rerun")
         return cls(folder, identity, arrays)
 
     @staticmethod
-    def _compute(folder: Path, distiller, train: TensorSplit, keys: list[str], batch_size: int, quiet: bool) -> None:
+    def _compute(folder: Path, distiller, train: TensorSplit, files: dict[str, str], batch_size: int,
+                 quiet: bool) -> None:
         device = next(distiller.student.parameters()).device
-        chunks: dict[str, list[np.ndarray]] = {k: [] for k in keys}
+        chunks: dict[str, list[np.ndarray]] = {k: [] for k in files}
         with progress_bar("img", disable=quiet) as bar:
             task = bar.add_task("teacher cache", total=len(train), status="")
             for start in range(0, len(train), batch_size):
                 x = train.x[start:start + batch_size].to(device)
                 y = train.y[start:start + batch_size].to(device)
                 out = distiller.teacher_targets(x, y)
-                for key in keys:
-                    value = out["logits" if key == "logits" else "map"]
-                    chunks[key].append(value.float().cpu().numpy().astype(np.float16))
+                for key in files:
+                    dtype = np.float32 if key.startswith("at") else np.float16
+                    chunks[key].append(out[key].float().cpu().numpy().astype(dtype))
                 bar.update(task, advance=len(x))
-        for key in keys:
-            with atomic_path(folder / f"{key}.npy") as tmp:
+        for key, stem in files.items():
+            with atomic_path(folder / f"{stem}.npy") as tmp:
                 with open(tmp, "wb") as handle:
                     np.save(handle, np.concatenate(chunks[key]))
 
     def lookup(self, idx: torch.Tensor) -> dict[str, torch.Tensor]:
         """The cached teacher outputs of the samples at positions ``idx``, as float32 tensors."""
         positions = idx.cpu().numpy()
-        out = {"logits": torch.from_numpy(np.asarray(self.arrays["logits"][positions], dtype=np.float32))}
-        maps = [k for k in self.arrays if k.startswith("map-")]
-        if maps:
-            out["map"] = torch.from_numpy(np.asarray(self.arrays[maps[0]][positions], dtype=np.float32))
-        return out
+        return {key: torch.from_numpy(np.asarray(array[positions], dtype=np.float32))
+                for key, array in self.arrays.items()}

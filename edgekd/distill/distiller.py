@@ -20,9 +20,10 @@ a gradient with respect to the input only (see ``attention/saliency.py``). Train
 an optimizer over ``distiller.student.parameters()``.
 
 A cached teacher (same input every epoch) can replace the live one: pass
-``teacher_out = {"logits": B x K, "map": B x H x W}`` (the map only for fma / mip /
-sals), the dict that :meth:`Distiller.teacher_targets` computes. AT needs the teacher's
-features, so it has no cached form.
+``teacher_out``, the dict that :meth:`Distiller.teacher_targets` computes:
+``{"logits": B x K}`` plus ``"map": B x H x W`` for fma / mip / sals, or one
+``"at<i>": B x h x w`` per AT layer pair (the teacher's AT map at the pair's common
+size, see ``attention/at.py``).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from edgekd.attention import registry
-from edgekd.attention.at import AT_FORMS, at_loss
+from edgekd.attention.at import AT_FORMS, at_loss_to_targets, at_target, pair_size
 from edgekd.attention.capture import ATCam, at_default_layers, default_layers
 from edgekd.attention.saliency import saliency
 from edgekd.errors import EdgekdError
@@ -162,19 +163,37 @@ class Distiller(nn.Module):
                 return out
             return {"logits": self.teacher(x).detach()}
 
+    def _at_pairs(self) -> int:
+        return len(self.student_layers or []) if self.method == "at" and self.use_att else 0
+
+    def at_target_sizes(self, x: Tensor) -> list[tuple[int, int]]:
+        """The h x w of each AT pair's cached teacher map, from one sample of ``x``
+        (both models run once in eval mode, under no_grad; the student's mode is restored)."""
+        was_training = self.student.training
+        self.student.eval()
+        try:
+            with torch.no_grad():
+                at = registry.get("at")
+                s = at.compute(self.student, x[:1], None, layers=self.student_layers).features
+                t = at.compute(self.teacher, x[:1], None, layers=self.teacher_layers).features
+        finally:
+            self.student.train(was_training)
+        return [pair_size(a_s.shape[-2:], a_t.shape[-2:]) for a_s, a_t in zip(s, t)]
+
     def teacher_targets(self, x: Tensor, y: Tensor | None = None) -> dict[str, Tensor]:
         """The cacheable teacher outputs for a batch: ``{"logits"}`` plus ``"map"`` for
-        fma / mip / sals (SALS uses ``y`` as its target class, else the prediction)."""
+        fma / mip / sals (SALS uses ``y`` as its target class, else the prediction), or
+        ``"at0"``, ``"at1"``, ... for AT."""
         out = self._teacher_live(x, y)
-        return {k: v for k, v in out.items() if k in ("logits", "map")}  # type: ignore[misc]
+        if "features" in out:
+            sizes = self.at_target_sizes(x)
+            out.update({f"at{i}": at_target(a_t, hw) for i, (a_t, hw) in
+                        enumerate(zip(out.pop("features"), sizes))})  # type: ignore[arg-type]
+        return out  # type: ignore[return-value]
 
     def _check_cached(self, teacher_out: dict[str, Tensor], x: Tensor) -> dict[str, Tensor]:
-        if self.method == "at" and self.use_att:
-            raise EdgekdError(
-                "AT needs the teacher's features, which are not cached: train AT with the "
-                "live teacher (no teacher cache)"
-            )
-        need = (["logits"] if self.alpha > 0 else []) + (["map"] if self.use_att else [])
+        need = (["logits"] if self.alpha > 0 else []) + (["map"] if self.use_att and self.method != "at" else [])
+        need += [f"at{i}" for i in range(self._at_pairs())]
         missing = [k for k in need if k not in teacher_out]
         if missing:
             raise EdgekdError(
@@ -187,8 +206,8 @@ class Distiller(nn.Module):
                 f"cached teacher map has shape {tuple(out['map'].shape)}, expected "
                 f"{(x.shape[0], *self._size(x))}: rebuild the cache at this attention size"
             )
-        if "logits" in out and out["logits"].shape[0] != x.shape[0]:
-            raise EdgekdError("cached teacher logits do not match the batch: rebuild the cache")
+        if any(v.shape[0] != x.shape[0] for v in out.values()):
+            raise EdgekdError("cached teacher outputs do not match the batch: rebuild the cache")
         return out
 
     def forward_train(
@@ -223,9 +242,13 @@ class Distiller(nn.Module):
             terms["kd"] = self.alpha * kd_loss(logits, t_logits, self.temperature)
         if self.use_att:
             if s_map is None:
-                t_feats = teacher["features"]
-                assert isinstance(t_feats, list)
-                terms["att"] = self.beta * at_loss(s_feats, t_feats, self.at_form)
+                if "features" in teacher:  # live teacher: its AT maps at each pair's size
+                    t_feats = teacher["features"]
+                    assert isinstance(t_feats, list)
+                    targets = [at_target(a_t, a_s.shape[-2:]) for a_s, a_t in zip(s_feats, t_feats)]
+                else:
+                    targets = [teacher[f"at{i}"] for i in range(self._at_pairs())]  # type: ignore[misc]
+                terms["att"] = self.beta * at_loss_to_targets(s_feats, targets, self.at_form)
             else:
                 t_map = teacher["map"]
                 assert isinstance(t_map, Tensor)
