@@ -28,24 +28,24 @@ kept unless the best config beats it by more than the standard error of a differ
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import math
+import sys
 from pathlib import Path
 
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
-_spec = importlib.util.spec_from_file_location("edgekd_study", HERE / "study.py")
-study = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(study)
+sys.path.insert(0, str(HERE.parent))
 
+from benchmarks.study_lib.plan import PROFILES  # noqa: E402
+from benchmarks.study_lib.runner import run_plan  # noqa: E402
 from edgekd.distill.run import DistillConfig  # noqa: E402
 from edgekd.train.loop import TrainConfig  # noqa: E402
 
 RUNS = HERE / "sweep_runs"
 DATASET, STUDENT, EPOCHS, SEEDS = "pneumoniamnist", "cnn-tiny", 8, [0, 1]
-FULL = study.PROFILES["full"]
+FULL = PROFILES["full"]
 TEACHER = FULL["root"] / "runs" / DATASET / "teacher" / "model.pt"
 CACHE = FULL["root"] / "cache" / DATASET / "full"
 
@@ -207,7 +207,7 @@ def main(argv=None) -> None:
             beta = defaults_from(decide())["beta"]["fma"]
             configs = stage_c(beta)
         specs = [spec(n, c, s) for s in args.seeds for n, c in configs.items()]
-        study.run_plan(specs, log=lambda s: print(s, flush=True))
+        run_plan(specs, log=lambda s: print(s, flush=True))
     if args.report:
         report()
 

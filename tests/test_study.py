@@ -2,33 +2,22 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
-import sys
 from pathlib import Path
 
 import pytest
+import torch
 
-ROOT = Path(__file__).resolve().parents[1]
+from benchmarks.study_lib import cost, plan, report, runner, stats
 
 
-@pytest.fixture(scope="module")
-def study():
-    import torch
-
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # tiny models: one thread avoids oversubscribing a shared machine
-    # importable as "study" (benchmarks/ on sys.path), so --jobs' spawned workers can unpickle its functions
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    spec = importlib.util.spec_from_file_location("study", ROOT / "benchmarks" / "study.py")
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules["study"] = mod
-    spec.loader.exec_module(mod)
-    yield mod
+    yield
     torch.set_num_threads(threads)
-    sys.modules.pop("study", None)
-    sys.path.remove(str(ROOT / "benchmarks"))
 
 
 def tiny_profile(root: Path) -> dict:
@@ -42,10 +31,10 @@ def tiny_profile(root: Path) -> dict:
     }
 
 
-def test_paired_interval_matches_hand_computation(study):
+def test_paired_interval_matches_hand_computation():
     a = [0.80, 0.82, 0.85, 0.81, 0.83]
     b = [0.78, 0.80, 0.84, 0.80, 0.80]
-    p = study.paired(a, b)
+    p = stats.paired(a, b)
     # d = .02 .02 .01 .01 .03: mean .018, sd sqrt(280e-6 / 4) = .0083666, t(.975, 4) = 2.776445
     half = 2.776445 * math.sqrt(70e-6) / math.sqrt(5)
     assert p["n"] == 5 and p["wins"] == 5 and p["losses"] == 0
@@ -56,62 +45,62 @@ def test_paired_interval_matches_hand_computation(study):
     lo, hi = p["boot_ci"]
     assert 0.01 <= lo <= 0.018 <= hi <= 0.03  # bootstrap of means stays within the range of d
     # a difference whose interval straddles zero does not "beat"
-    q = study.paired([0.5, 0.6, 0.4], [0.5, 0.5, 0.5])
+    q = stats.paired([0.5, 0.6, 0.4], [0.5, 0.5, 0.5])
     assert q["mean"] == pytest.approx(0.0) and not q["beats"] and not q["worse"]
-    assert study.paired([0.7], [0.6])["beats"] is False  # one seed: no interval, no claim
+    assert stats.paired([0.7], [0.6])["beats"] is False  # one seed: no interval, no claim
 
 
-def test_method_configs(study):
-    d = study.DEFAULTS
-    ce, kd, at, fk = (study.method_config(m) for m in ("ce", "kd", "at+kd", "fma+kd"))
+def test_method_configs():
+    d = plan.DEFAULTS
+    ce, kd, at, fk = (plan.method_config(m) for m in ("ce", "kd", "at+kd", "fma+kd"))
     assert (ce.method, ce.alpha, ce.beta) == ("none", 0.0, 0.0)
     assert (kd.method, kd.alpha) == ("kd", d["alpha"])
     assert (at.method, at.alpha, at.beta) == ("at", d["alpha"], d["beta"]["at"])
     assert (fk.method, fk.alpha, fk.beta) == ("fma", d["alpha"], d["beta"]["fma"])
-    assert study.method_config("sals").alpha == 0.0
+    assert plan.method_config("sals").alpha == 0.0
 
 
-def test_plan_is_paired_and_low_data_fraction(study, tmp_path):
-    prof = study.PROFILES["full"]
-    specs = study.plan(prof, ["pneumoniamnist"], ["low"], ["cnn-tiny"])
+def test_plan_is_paired_and_low_data_fraction(tmp_path):
+    prof = plan.PROFILES["full"]
+    specs = plan.plan(prof, ["pneumoniamnist"], ["low"], ["cnn-tiny"])
     assert specs[0]["kind"] == "teacher" and specs[0]["train"].label_fraction == 1.0
     students = specs[1:]
-    assert len(students) == 5 * len(study.METHODS)
+    assert len(students) == 5 * len(plan.METHODS)
     assert {s["train"].label_fraction for s in students} == {0.1}
     assert all(not s["train"].augment for s in students)
     by_seed = {}
     for s in students:
         by_seed.setdefault(s["seed"], set()).add(s["method"])
-    assert all(v == set(study.METHODS) for v in by_seed.values())
+    assert all(v == set(plan.METHODS) for v in by_seed.values())
     caches = {s["seed"]: s["cache"] for s in students}  # one teacher cache per label subset, AT's included
     assert len(set(caches.values())) == 5 and all(s["cache"] == caches[s["seed"]] for s in students)
 
 
-def test_resume_skips_finished_runs_and_aggregates(study, tmp_path, monkeypatch):
+def test_resume_skips_finished_runs_and_aggregates(tmp_path, monkeypatch):
     prof = tiny_profile(tmp_path / "st")
-    specs = study.plan(prof)
+    specs = plan.plan(prof)
     assert len(specs) == 1 + 2 * 2
-    counts = study.run_plan(specs, log=lambda s: None)
+    counts = runner.run_plan(specs, log=lambda s: None)
     assert counts == {"new": 5}
     for s in specs:
-        assert (s["out"] / "test.json").exists() and study.run_state(s) == "done"
+        assert (s["out"] / "test.json").exists() and runner.run_state(s) == "done"
     mtimes = {s["out"]: (s["out"] / "test.json").stat().st_mtime_ns for s in specs}
 
     def boom(*a, **k):
         raise AssertionError("a finished run was trained again")
 
-    monkeypatch.setattr(study, "distill", boom)
-    monkeypatch.setattr(study, "train_supervised", boom)
-    assert study.run_plan(specs, log=lambda s: None) == {"done": 5}
+    monkeypatch.setattr(runner, "distill", boom)
+    monkeypatch.setattr(runner, "train_supervised", boom)
+    assert runner.run_plan(specs, log=lambda s: None) == {"done": 5}
     assert all((s["out"] / "test.json").stat().st_mtime_ns == mtimes[s["out"]] for s in specs)
 
     # a changed config is not silently skipped
-    changed = study.student_spec({**prof, "lr": 0.01}, "digits", "full", "cnn-tiny", "fma+kd", 0)
-    assert study.run_state(changed) == "mismatch"
+    changed = plan.student_spec({**prof, "lr": 0.01}, "digits", "full", "cnn-tiny", "fma+kd", 0)
+    assert runner.run_state(changed) == "mismatch"
     with pytest.raises(SystemExit):
-        study.execute(changed)
+        runner.execute(changed)
 
-    res = study.aggregate(prof)
+    res = stats.aggregate(prof)
     g = res["datasets"]["digits"]["groups"]["full/cnn-tiny"]
     accs = []
     for seed in (0, 1):
@@ -126,30 +115,30 @@ def test_resume_skips_finished_runs_and_aggregates(study, tmp_path, monkeypatch)
     assert res["datasets"]["digits"]["teacher"]["params"] > g["fma+kd"]["params"]
 
     # the report renders without crashing, with the targets section
-    res = study.report(prof, tmp_path / "r.md", tmp_path / "rep", "t", figures=False)
+    res = report.report(prof, tmp_path / "r.md", tmp_path / "rep", "t", figures=False)
     text = (tmp_path / "r.md").read_text()
     assert "| fma+kd | 2/2 |" in text and "Targets" in text
     assert json.loads((tmp_path / "rep" / "results.json").read_text())["targets"]
 
 
-def test_partial_seed_coverage_pairs_only_common_seeds(study):
+def test_partial_seed_coverage_pairs_only_common_seeds():
     def run(acc):
         return {"test_acc": acc, "test_auc": acc, "val_acc": acc, "val_auc": acc, "params": 1, "macs": 1,
                 "s_per_epoch": 1.0}
     runs = {"ce": {0: run(0.5), 1: run(0.6), 2: run(0.7)}, "kd": {0: run(0.6), 2: run(0.9)}}
-    out = study.summarise(runs, [0, 1, 2])
+    out = stats.summarise(runs, [0, 1, 2])
     assert out["kd"]["vs_ce"]["seeds"] == [0, 2]
     assert out["kd"]["vs_ce"]["acc"]["mean"] == pytest.approx((0.1 + 0.2) / 2)
     assert out["ce"]["n"] == 3 and "vs_ce" not in out["ce"]
 
 
-def test_parallel_jobs_match_sequential_runs_and_project_the_cost(study, tmp_path):
+def test_parallel_jobs_match_sequential_runs_and_project_the_cost(tmp_path):
     seq, par = tiny_profile(tmp_path / "seq"), tiny_profile(tmp_path / "par")
-    assert study.run_plan(study.plan(seq), log=lambda s: None) == {"new": 5}
+    assert runner.run_plan(plan.plan(seq), log=lambda s: None) == {"new": 5}
     lines: list[str] = []
-    assert study.run_plan(study.plan(par), log=lines.append, jobs=2) == {"new": 5}
+    assert runner.run_plan(plan.plan(par), log=lines.append, jobs=2) == {"new": 5}
     assert len(lines) == 5 and lines[0].startswith("[1/5]")
-    for spec in study.plan(par):
+    for spec in plan.plan(par):
         rel = spec["out"].relative_to(par["root"])
         same = json.loads((seq["root"] / rel / "test.json").read_text())["test"]
         assert json.loads((spec["out"] / "test.json").read_text())["test"] == same  # same seeds, same numbers
@@ -159,11 +148,11 @@ def test_parallel_jobs_match_sequential_runs_and_project_the_cost(study, tmp_pat
     full = {**par, "root": tmp_path / "full", "datasets": {"digits": {**par["datasets"]["digits"],
                                                                      "epochs": {"full": 3}, "teacher_epochs": 2}}}
     expected = 0.0
-    for spec in study.plan(full):
+    for spec in plan.plan(full):
         run = par["root"] / "runs/digits" / ("teacher" if spec["kind"] == "teacher" else f"full/cnn-tiny/{spec['method']}/s0")
         wall = json.loads((run / "study_run.json").read_text())["wall_s"]
         times = [e["time_s"] for e in json.loads((run / "metrics.json").read_text())["epochs"]]
         expected += wall + (1 if spec["kind"] == "teacher" else 2) * sum(times) / len(times)
-    proj = study.projection(par, full, jobs=2)
+    proj = cost.projection(par, full, jobs=2)
     assert proj["runs_missing"] == 0 and proj["cpu_h"] * 3600 == pytest.approx(expected)
     assert proj["teachers_h"] < proj["wall_h"] < proj["cpu_h"]

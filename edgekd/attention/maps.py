@@ -59,7 +59,11 @@ def minmax(m: Tensor, eps: float = EPS) -> Tensor:
 
 
 def resize(m: Tensor, size: tuple[int, int]) -> Tensor:
-    """Bilinear resize (align_corners=False) of a B x h x w map to B x size[0] x size[1]."""
+    """Bilinear resize (align_corners=False) of a B x h x w map to B x size[0] x size[1].
+    A map already at that size is returned as is: the resize would be the identity, and in
+    an exported attention head it would still cost a Resize op per call."""
+    if tuple(m.shape[-2:]) == (int(size[0]), int(size[1])):
+        return m
     out = F.interpolate(
         m.unsqueeze(1), size=(int(size[0]), int(size[1])), mode="bilinear", align_corners=False
     )
