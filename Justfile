@@ -31,5 +31,15 @@ bench: setup
     {{py}} benchmarks/train_cost.py
     {{py}} benchmarks/edge_latency.py
 
+# The study's pipeline check: 1 seed x 1 epoch of every run (~7 min on 2 cores), projects the full cost.
+study-quick: setup
+    {{py}} benchmarks/study.py --quick --jobs 2
+
+# The whole study (finished runs are skipped; ~1 h projected on 2 quiet cores), then its report.
+study: setup
+    {{py}} benchmarks/study.py --all --jobs 2
+    {{py}} benchmarks/study.py --report --bench
+
+# ruff over the package, tests and benchmarks.
 lint: setup
     {{py}} -m ruff check edgekd tests benchmarks

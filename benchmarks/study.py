@@ -9,6 +9,7 @@ Run from the repository root (``EDGEKD_DATA`` defaults to ../shared/data):
     python benchmarks/study.py --all --jobs 2      # everything, two runs at a time (one per core)
     python benchmarks/study.py --quick --jobs 2    # 1 seed, 1 epoch per run, everything -> benchmarks/study/quick/,
                                                    # with the full study's projected time on this machine
+    python benchmarks/study.py --quick --report    # rebuild the quick report only
 
 Design (decisions written down here, as METHOD.md asks):
 - One teacher per data set: ResNet-20, trained once on the study's whole training set
@@ -85,8 +86,8 @@ def main(argv=None) -> None:
                     help="runs at a time, each in its own process (2 on a 2-core machine); default 1")
     ap.add_argument("--threads", type=int, default=1,
                     help="torch threads per process (default 1: on a shared 2-core machine, 2 threads per "
-                         "process oversubscribe the cores and ran 5x slower here; run two parts side by side "
-                         "instead); 0 = torch's default")
+                         "process oversubscribe the cores and ran 5x slower here; use --jobs 2 instead); "
+                         "0 = torch's default")
     args = ap.parse_args(argv)
     if args.threads:
         import torch
@@ -116,8 +117,8 @@ def main(argv=None) -> None:
     if args.teachers:
         specs = [s for s in plan(profile, args.dataset) if s["kind"] == "teacher"]
         print(f"{len(specs)} teachers planned", flush=True)
-        run_plan(specs, args.force, log=lambda s: print(s, flush=True))
-    elif args.quick or args.all or args.part or args.dataset or args.regime or args.student or args.method:
+        run_plan(specs, args.force, log=lambda s: print(s, flush=True), jobs=args.jobs, threads=args.threads)
+    elif (args.quick and not args.report) or args.all or args.part or args.dataset or args.regime or args.student or args.method:
         if args.part:
             specs = part_specs(profile, args.part)
         elif args.all:
@@ -130,7 +131,7 @@ def main(argv=None) -> None:
                           threads=args.threads)
         wall = time.perf_counter() - t0
         print(f"finished in {wall:.0f}s; states found: {counts}", flush=True)
-        if args.quick:
+        if args.quick and set(counts) == {"new"}:  # a whole fresh --quick run: its time is the figure
             (profile["root"] / "last_run.json").write_text(json.dumps(
                 {"wall_s": round(wall, 1), "runs": len(specs), "states": counts, "jobs": args.jobs,
                  "threads": args.threads, "cores": os.cpu_count(), "load_before": load_before}, indent=1) + "\n")

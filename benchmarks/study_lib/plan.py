@@ -14,8 +14,8 @@ BENCH = ROOT / "benchmarks"
 STUDY_DIR = BENCH / "study"
 
 # Chosen by benchmarks/sweep.py (see sweep.md: val AUC, PneumoniaMNIST, cnn-tiny, 2 seeds, 8 epochs);
-# they equal the earlier placeholders. AT keeps the official beta = 1000.
-DEFAULTS = {"temperature": 4.0, "alpha": 0.9, "beta": {"at": 1000.0, "fma": 1.0, "mip": 1.0, "sals": 1.0},
+# they equal the earlier placeholders, except AT's beta: 10 (stage D) instead of the official 1000.
+DEFAULTS = {"temperature": 4.0, "alpha": 0.9, "beta": {"at": 10.0, "fma": 1.0, "mip": 1.0, "sals": 1.0},
             "att_loss": "mse", "att_size": None, "layers": "default"}
 
 METHODS = ["ce", "kd", "at", "at+kd", "fma", "mip", "sals", "fma+kd", "mip+kd", "sals+kd"]

@@ -24,8 +24,8 @@ def distill(
     alpha: float | None = typer.Option(None, help="KD weight: L = (1-alpha) CE + alpha KD + beta L_att. "
                                           "Default 0.9 for kd, else 0."),
     temperature: float = typer.Option(4.0, help="KD temperature T."),
-    beta: float | None = typer.Option(None, help="Attention-loss weight (default 1000 for at, 1 for fma/mip/sals, "
-                                         "chosen by benchmarks/sweep.py)."),
+    beta: float | None = typer.Option(None, help="Attention-loss weight (default 10 for at, 1 for fma/mip/sals, "
+                                         "chosen by benchmarks/sweep.py; AT's official code uses 1000)."),
     att_loss: str = typer.Option("mse", "--att-loss", help="mse | bce | dice between student and teacher maps."),
     att_size: int | None = typer.Option(None, "--att-size", help="Common map size (default: input size)."),
     teacher_layers: str | None = typer.Option(None, "--teacher-layers", help="Comma-separated module names."),

@@ -6,7 +6,7 @@ a SHA-256 of the exact training images and labels, normalisation, teacher checkp
 hash) and one ``.npy`` file per output, read memory-mapped: ``logits`` and the maps of
 fma / mip / sals (``map-fma-28x28-<layers>``, ...) in fp16, and AT's per-layer teacher
 maps (``at-<layer>-<h>x<w>``, at each pair's common size) in fp32, since AT's loss
-compares small differences of unit vectors and is weighted by beta = 1000. It is valid
+compares small differences of unit vectors and may be weighted by up to beta = 1000. It is valid
 only when every epoch sees the same input, so random augmentation is refused, and so is
 a cache built for other data, normalisation or teacher. A new kind of map for the same
 data and teacher is added to the same folder.
