@@ -2,8 +2,8 @@
 
 Run from the repository root (``EDGEKD_DATA`` defaults to ../shared/data):
 
-    python benchmarks/study.py --list              # the parts, their runs, what is finished
-    python benchmarks/study.py --part 1            # one part (<= ~1 h on 2 free cores, see --list)
+    python benchmarks/study.py --list [--jobs 2]   # the parts, their runs, what is finished, projected time
+    python benchmarks/study.py --part 1 --jobs 2   # one part (<= ~1 h on 2 free cores, see --list)
     python benchmarks/study.py --dataset breastmnist --regime low
     python benchmarks/study.py --report            # aggregate -> benchmarks/study.md, study/results.json, PNGs
     python benchmarks/study.py --all --jobs 2      # everything, two runs at a time (one per core)
@@ -61,10 +61,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("EDGEKD_DATA", str(ROOT.parent / "shared" / "data"))
 
+from benchmarks.study_lib.cost import projection  # noqa: E402
 from benchmarks.study_lib.plan import BENCH, PARTS, PROFILES, STUDY_DIR, part_specs, plan  # noqa: E402
 from benchmarks.study_lib.report import report  # noqa: E402
 from benchmarks.study_lib.runner import run_plan, run_state  # noqa: E402
-from benchmarks.study_lib.stats import read_run  # noqa: E402
 
 
 def main(argv=None) -> None:
@@ -81,7 +81,8 @@ def main(argv=None) -> None:
     ap.add_argument("--list", action="store_true", help="list parts, run counts and what is finished")
     ap.add_argument("--report", action="store_true", help="aggregate finished runs into JSON/MD/PNG")
     ap.add_argument("--bench", action="store_true", help="with --report: export + bench the students")
-    ap.add_argument("--force", action="store_true", help="rerun even finished runs")
+    ap.add_argument("--force", action="store_true",
+                    help="rerun the selected student runs even when finished (teachers only with --teachers)")
     ap.add_argument("--jobs", type=int, default=1,
                     help="runs at a time, each in its own process (2 on a 2-core machine); default 1")
     ap.add_argument("--threads", type=int, default=1,
@@ -102,22 +103,18 @@ def main(argv=None) -> None:
         for i, p in enumerate(PARTS, 1):
             specs = part_specs(profile, i)
             states = [run_state(s) for s in specs]
-            secs = []
-            for s in specs:
-                if s["kind"] == "teacher":
-                    continue
-                r = read_run(s["out"])
-                if r and r["s_per_epoch"]:
-                    secs.append(r["s_per_epoch"] * s["train"].epochs)
+            cost = projection(PROFILES["quick"], PROFILES["full"], args.jobs or 1, specs)
+            estimate = ("" if cost["runs_missing"] else
+                        f", projected {cost['wall_h'] * 60:.0f} min with --jobs {args.jobs} (from --quick)")
             print(f"part {i}: {p['dataset']} {p['regime']} {','.join(p['students'])}: {len(specs)} runs, "
-                  f"{states.count('done')} done"
-                  + (f", {sum(secs) / 60:.0f} min of training epochs in its finished student runs" if secs else ""))
+                  f"{states.count('done')} done{estimate}")
         return
     t0 = time.perf_counter()
     if args.teachers:
         specs = [s for s in plan(profile, args.dataset) if s["kind"] == "teacher"]
         print(f"{len(specs)} teachers planned", flush=True)
-        run_plan(specs, args.force, log=lambda s: print(s, flush=True), jobs=args.jobs, threads=args.threads)
+        run_plan(specs, args.force, log=lambda s: print(s, flush=True), jobs=args.jobs, threads=args.threads,
+                 force_teachers=args.force)
     elif (args.quick and not args.report) or args.all or args.part or args.dataset or args.regime or args.student or args.method:
         if args.part:
             specs = part_specs(profile, args.part)

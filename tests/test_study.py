@@ -86,13 +86,21 @@ def test_resume_skips_finished_runs_and_aggregates(tmp_path, monkeypatch):
         assert (s["out"] / "test.json").exists() and runner.run_state(s) == "done"
     mtimes = {s["out"]: (s["out"] / "test.json").stat().st_mtime_ns for s in specs}
 
-    def boom(*a, **k):
-        raise AssertionError("a finished run was trained again")
+    def boom(kind):
+        def train(*a, **k):
+            raise AssertionError(f"a finished {kind} was trained again")
+        return train
 
-    monkeypatch.setattr(runner, "distill", boom)
-    monkeypatch.setattr(runner, "train_supervised", boom)
+    monkeypatch.setattr(runner, "distill", boom("student"))
+    monkeypatch.setattr(runner, "train_supervised", boom("teacher"))
     assert runner.run_plan(specs, log=lambda s: None) == {"done": 5}
     assert all((s["out"] / "test.json").stat().st_mtime_ns == mtimes[s["out"]] for s in specs)
+    # --force reruns students but spares the teacher (a new one would invalidate its cache) ...
+    with pytest.raises(AssertionError, match="finished student was"):
+        runner.run_plan(specs, force=True, log=lambda s: None)
+    # ... unless the teachers are forced explicitly
+    with pytest.raises(AssertionError, match="finished teacher was"):
+        runner.run_plan(specs, force=True, force_teachers=True, log=lambda s: None)
 
     # a changed config is not silently skipped
     changed = plan.student_spec({**prof, "lr": 0.01}, "digits", "full", "cnn-tiny", "fma+kd", 0)

@@ -18,22 +18,28 @@ def _run_cost(out: Path) -> tuple[float, float] | None:
     return (float(wall), r["s_per_epoch"]) if wall else None
 
 
-def projection(quick: dict, full: dict, jobs: int = 2) -> dict:
-    """The full study's cost on this machine, from the quick runs: per full run, the matching
-    quick run's wall time (setup, teacher cache, one epoch, test) plus (epochs - 1) times its
-    seconds per epoch.  ``wall_h`` assumes ``jobs`` runs at a time: the teachers packed
-    longest-first, then the students spread evenly (many short runs)."""
+def projected_seconds(spec: dict, quick: dict, full: dict) -> float | None:
+    """One full run's cost from its quick counterpart (same data set, regime, student and
+    method; the quick profile's seed): the quick run's wall time (setup, teacher cache, one
+    epoch, test) plus (epochs - 1) times its seconds per epoch.  None if it has not run."""
+    rel = spec["out"].relative_to(full["root"])
+    if spec["kind"] == "student":
+        rel = rel.parent / f"s{quick['datasets'][spec['dataset']]['seeds'][0]}"
+    cost = _run_cost(quick["root"] / rel)
+    return None if cost is None else cost[0] + (spec["train"].epochs - 1) * cost[1]
+
+
+def projection(quick: dict, full: dict, jobs: int = 2, specs: list[dict] | None = None) -> dict:
+    """The cost on this machine of the full study (or of ``specs``), from the quick runs
+    (:func:`projected_seconds`).  ``wall_h`` assumes ``jobs`` runs at a time: the teachers
+    packed longest-first, then the students spread evenly (many short runs)."""
     teacher_s, student_s, missing = [], 0.0, 0
     by_dataset: dict[str, float] = {}
-    for spec in plan(full):
-        rel = spec["out"].relative_to(full["root"])
-        if spec["kind"] == "student":
-            rel = rel.parent / f"s{quick['datasets'][spec['dataset']]['seeds'][0]}"
-        cost = _run_cost(quick["root"] / rel)
-        if cost is None:
+    for spec in plan(full) if specs is None else specs:
+        seconds = projected_seconds(spec, quick, full)
+        if seconds is None:
             missing += 1
             continue
-        seconds = cost[0] + (spec["train"].epochs - 1) * cost[1]
         by_dataset[spec["dataset"]] = by_dataset.get(spec["dataset"], 0.0) + seconds
         if spec["kind"] == "teacher":
             teacher_s.append(seconds)

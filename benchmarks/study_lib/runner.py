@@ -92,15 +92,22 @@ def _train(spec: dict, out: Path, resume: bool, restart: bool, log=print, state:
     return wall
 
 
-def run_plan(specs: list[dict], force: bool = False, log=print, jobs: int = 1, threads: int = 1) -> dict:
+def run_plan(specs: list[dict], force: bool = False, log=print, jobs: int = 1, threads: int = 1,
+             force_teachers: bool = False) -> dict:
     """Run the specs (teachers first); ``jobs`` > 1 runs that many at a time, each in its own
-    process with ``threads`` torch threads.  Returns {state found: count}."""
+    process with ``threads`` torch threads.  ``force`` reruns finished student runs; a
+    finished teacher is retrained only with ``force_teachers`` (a new teacher invalidates
+    its teacher cache and every student trained from it).  Returns {state found: count}."""
     counts: dict[str, int] = {}
+
+    def forced(spec: dict) -> bool:
+        return force and (spec["kind"] == "student" or force_teachers)
+
     if jobs <= 1:
         for i, spec in enumerate(specs, 1):
             if spec["kind"] == "student" and not spec["teacher"].exists():
                 raise SystemExit(f"teacher for {spec['dataset']} missing: it must come first in the plan")
-            state = execute(spec, force, log=lambda s, i=i: log(f"[{i}/{len(specs)}]{s}"))
+            state = execute(spec, forced(spec), log=lambda s, i=i: log(f"[{i}/{len(specs)}]{s}"))
             counts[state] = counts.get(state, 0) + 1
         return counts
     import multiprocessing
@@ -114,7 +121,7 @@ def run_plan(specs: list[dict], force: bool = False, log=print, jobs: int = 1, t
             for spec in todo:
                 if phase == "student" and not spec["teacher"].exists():
                     raise SystemExit(f"teacher for {spec['dataset']} missing: it must come first in the plan")
-            futures = [pool.submit(_execute_quietly, spec, force) for spec in todo]
+            futures = [pool.submit(_execute_quietly, spec, forced(spec)) for spec in todo]
             for future in as_completed(futures):
                 state, line = future.result()
                 finished += 1
