@@ -60,7 +60,8 @@ def markdown(res: dict, tg: dict, latency: dict, title: str) -> str:
          "epoch, mean ± sd over seeds (in %); Δ = paired difference (method - reference) over seeds, in "
          "points, with the 95 % t-interval and wins/seeds; **beats** = interval above zero. Primary metric: "
          "AUC on the binary sets, accuracy on MNIST. `-` = not run yet. s/epoch was measured while the 2-core "
-         "machine was shared (PneumoniaMNIST and BreastMNIST under load 7-13, MNIST under 2-4): pessimistic; "
+         "machine was shared (PneumoniaMNIST and BreastMNIST under load 7-13, MNIST under 2-4; the AT and AT+KD "
+         "rows were redone with --jobs 2 on the otherwise quiet machine, with the teacher cached): pessimistic; "
          "`--quick` projects the cost on a quiet machine. Exported p50: onnxruntime, batch 1, 1 thread, "
          "`edgekd export` + `edgekd bench`.", ""]
     L += ["Defaults used (from `benchmarks/sweep.md`): `" + json.dumps(res["defaults"]) + "`", ""]
