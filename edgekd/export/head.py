@@ -12,15 +12,10 @@ entered when the wrapper is built (outside the traced forward), so ``torch.expor
 The hooks stay on the student until :meth:`ExportHead.close` (or the ``with`` block
 ends); the student's own stage list is respected, so any registered model works.
 
-Which layers:
-- ``fma`` / ``mip``: the student's default captured stages (``default_layers``: first
-  and last ``k``), *minus stages whose output is 1 x 1 at the export input size*. Such
-  a map is a constant, so its min-max normalised map is 0 in exact arithmetic and
-  changes neither FMA (a mean with a 0 map is rescaled away by the final min-max) nor
-  MIP (maps are >= 0). In floating point it is not harmless: PyTorch's bilinear
-  upsampling of a 1 x 1 map is not bit-constant (measured: 3 distinct values), and
-  min-max then inflates that 1e-7 rounding into an arbitrary [0, 1] map that no other
-  runtime reproduces. If every default stage is 1 x 1 there is no map to export.
+Which layers (``edgekd/attention/stages.py``, the rule the explain commands share):
+- ``fma`` / ``mip``: the student's default captured stages minus those whose output is
+  1 x 1 at the export input size (a constant map that rounding would turn into noise).
+  If every default stage is 1 x 1 there is no map to export.
 - ``cam``: the last stage (the one the classifier pools), weighted by the classifier
   row of the predicted class (``argmax`` of the logits). Refused when that stage is
   1 x 1 at the export input size (the CAM is then a constant).
@@ -40,17 +35,11 @@ import torch
 from torch import Tensor, nn
 
 from edgekd.attention.cam import cam_map, classifier_of
-from edgekd.attention.capture import ATCam, default_layers, stages_of
+from edgekd.attention.capture import ATCam
 from edgekd.attention.maps import fma, mip
+from edgekd.attention.stages import ConstantMapError, map_stages
 from edgekd.errors import EdgekdError
 from edgekd.export.formats import HEADS
-
-
-def _stage_sizes(model: nn.Module, layers: list[str], input_size: tuple[int, int, int]) -> dict[str, tuple]:
-    """Spatial size of each layer's output for one input of ``input_size`` (C, H, W)."""
-    with torch.no_grad(), ATCam(model, layers) as cam:
-        model(torch.zeros(1, *input_size))
-    return {name: tuple(f.shape[-2:]) for name, f in zip(layers, cam.features)}
 
 
 def head_layers(model: nn.Module, head: str, input_size: tuple[int, int, int]) -> list[str]:
@@ -61,18 +50,11 @@ def head_layers(model: nn.Module, head: str, input_size: tuple[int, int, int]) -
         return []
     if head == "cam":
         classifier_of(model)  # one-line error when the model has no final nn.Linear
-        last = stages_of(model)[-1]
-        if _stage_sizes(model, [last], input_size)[last] == (1, 1):
-            raise EdgekdError(f"the CAM of this model is constant at {input_size[1]}x{input_size[2]} inputs "
-                              f"(its last stage {last!r} is 1x1): export an fma or mip head instead")
-        return [last]
-    layers = default_layers(model)
-    sizes = _stage_sizes(model, layers, input_size)
-    kept = [name for name in layers if sizes[name] != (1, 1)]
-    if not kept:
-        raise EdgekdError(f"every default stage {layers} is 1x1 at {input_size[1]}x{input_size[2]} inputs, so "
-                          f"the {head} map is constant: export without an attention head")
-    return kept
+    try:
+        return map_stages(model, head, input_size)
+    except ConstantMapError as exc:
+        advice = "export an fma or mip head instead" if head == "cam" else "export without an attention head"
+        raise EdgekdError(f"{exc}: {advice}") from None
 
 
 def describe_head(head: str, layers: list[str], size: tuple[int, int]) -> str:
