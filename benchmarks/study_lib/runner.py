@@ -105,8 +105,7 @@ def run_plan(specs: list[dict], force: bool = False, log=print, jobs: int = 1, t
 
     if jobs <= 1:
         for i, spec in enumerate(specs, 1):
-            if spec["kind"] == "student" and not spec["teacher"].exists():
-                raise SystemExit(f"teacher for {spec['dataset']} missing: it must come first in the plan")
+            _require_teacher(spec)
             state = execute(spec, forced(spec), log=lambda s, i=i: log(f"[{i}/{len(specs)}]{s}"))
             counts[state] = counts.get(state, 0) + 1
         return counts
@@ -119,8 +118,7 @@ def run_plan(specs: list[dict], force: bool = False, log=print, jobs: int = 1, t
         for phase in ("teacher", "student"):  # students read the teachers' checkpoints
             todo = [s for s in specs if s["kind"] == phase]
             for spec in todo:
-                if phase == "student" and not spec["teacher"].exists():
-                    raise SystemExit(f"teacher for {spec['dataset']} missing: it must come first in the plan")
+                _require_teacher(spec)
             futures = [pool.submit(_execute_quietly, spec, forced(spec)) for spec in todo]
             for future in as_completed(futures):
                 state, line = future.result()
@@ -129,6 +127,11 @@ def run_plan(specs: list[dict], force: bool = False, log=print, jobs: int = 1, t
                 if line:
                     log(f"[{finished}/{len(specs)}]{line}")
     return counts
+
+
+def _require_teacher(spec: dict) -> None:
+    if spec["kind"] == "student" and not spec["teacher"].exists():
+        raise SystemExit(f"teacher for {spec['dataset']} missing: it must come first in the plan")
 
 
 def _set_threads(threads: int) -> None:

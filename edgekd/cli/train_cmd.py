@@ -9,10 +9,6 @@ import typer
 from edgekd.cli.common import DataDir, Dataset, Download, handle_errors
 
 
-def train_options_help() -> str:
-    return "Options shared with distill: --epochs --batch-size --lr --optimizer --schedule --seed --device --resume."
-
-
 @handle_errors
 def train(
     model: str = typer.Option("resnet20", "--model", "-m", help="Model name (edgekd models) or tv:NAME."),
