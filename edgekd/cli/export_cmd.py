@@ -1,4 +1,5 @@
-"""``edgekd export``: a checkpoint -> ONNX / TFLite / TensorRT artifact, parity-checked.
+"""``edgekd export``: a checkpoint -> ONNX / TFLite / TensorRT artifact, parity-checked; or an
+exported .onnx -> TensorRT engine on the device (no torch needed).
 
 A thin wrapper over :func:`edgekd.export.exporter.export`. Register with
 ``app.command("export")(export_cmd.export)``.
@@ -15,12 +16,15 @@ from edgekd.cli.common import DataDir, handle_errors
 
 @handle_errors
 def export(
-    checkpoint: Path = typer.Argument(..., help="A model.pt written by train or distill."),
-    fmt: str = typer.Option("onnx", "--format", "-f", help="onnx, tflite or tensorrt."),
+    checkpoint: Path = typer.Argument(..., help="A model.pt written by train or distill, or an .onnx exported by "
+                                      "edgekd (-> a TensorRT engine on the device, no torch needed)."),
+    fmt: str | None = typer.Option(None, "--format", "-f", help="onnx, tflite or tensorrt (default: onnx for a "
+                                   "checkpoint, tensorrt for an .onnx)."),
     head: str = typer.Option("none", "--attention-head", help="Second output 'attention': none, fma, mip or cam."),
     quantize: str = typer.Option("none", "--quantize", "-q", help="none, fp16, int8 (calibrated) or dynamic."),
-    calib_dataset: str | None = typer.Option(None, "--calib-dataset", help="int8 calibration images "
-                                                "(default: the checkpoint's data set, train split)."),
+    calib_dataset: str | None = typer.Option(None, "--calib-dataset", help="int8 calibration images: a data set "
+                                                "name, folder:PATH, or (.onnx -> engine) a folder of image files "
+                                                "(default: the model's data set, train split)."),
     calib_samples: int = typer.Option(256, "--calib-samples", help="Number of calibration images (int8)."),
     opset: int | None = typer.Option(None, "--opset", help="ONNX opset (onnx, tensorrt; default 18)."),
     dynamic_batch: bool = typer.Option(False, "--dynamic-batch", help="Dynamic batch axis (onnx, tensorrt)."),
@@ -34,7 +38,11 @@ def export(
     workspace_mb: int = typer.Option(1024, "--workspace-mb", help="TensorRT builder workspace limit (MiB)."),
     dla_core: int | None = typer.Option(None, "--dla-core", help="TensorRT: build for this Jetson DLA core."),
 ) -> None:
-    """Export a checkpoint for edge devices and check it against PyTorch in the real runtime."""
+    """Export a checkpoint for edge devices and check it against PyTorch in the real runtime.
+
+    On a Jetson: `edgekd export student.onnx --quantize fp16` builds a TensorRT engine from an
+    exported ONNX and checks it against onnxruntime; torch is not needed.
+    """
     from rich.console import Console
 
     from edgekd.export.exporter import ExportOptions
@@ -42,6 +50,8 @@ def export(
     from edgekd.export.verify import print_report
 
     console = Console(stderr=True)
+    if fmt is None:
+        fmt = "tensorrt" if checkpoint.suffix.lower() == ".onnx" else "onnx"
     opts = ExportOptions(format=fmt, head=head, quantize=quantize, calib_dataset=calib_dataset,
                          calib_samples=calib_samples, opset=opset, dynamic_batch=dynamic_batch, nhwc=nhwc,
                          out=out, force=force, verify=not no_verify, data_dir=data_dir and str(data_dir),

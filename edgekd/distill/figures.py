@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from edgekd.fileio import atomic_path
+from edgekd.plotting import pyplot
 
 
 def attention_grid(images: np.ndarray, teacher_maps: np.ndarray, student_maps: np.ndarray, labels: np.ndarray,
@@ -15,10 +16,7 @@ def attention_grid(images: np.ndarray, teacher_maps: np.ndarray, student_maps: n
 
     ``images`` uint8 N x C x H x W; maps N x H x W in [0, 1].
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     n = len(images)
     fig, axes = plt.subplots(n, 4, figsize=(8, 2.1 * n), squeeze=False)

@@ -9,8 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from edgekd.explain.overlay import pyplot
 from edgekd.fileio import atomic_path
+from edgekd.plotting import pyplot
 
 
 def _save(fig: Any, path: str | Path) -> None:

@@ -1,7 +1,7 @@
 """``edgekd explain`` as a library call: predictions, maps, overlay PNGs and ``explain.json``.
 
 Torch is imported only when the model is a checkpoint (.pt); explaining an exported
-model with an attention head runs on numpy, the runtime, Pillow and matplotlib alone,
+model with an attention head runs on numpy, the runtime and Pillow alone,
 as on an edge device. ``explain.json`` records per image the overlay file, the input's
 source, the predicted class and its probability, the true class when known, and the
 map's statistics (:func:`edgekd.explain.overlay.map_stats`), so a screening system can

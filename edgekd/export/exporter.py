@@ -11,6 +11,10 @@ Order, so that bad requests cost nothing and failures leave nothing behind:
    temporary file is deleted and the output name is never created;
 6. rename into place, then the ``<artifact>.json`` sidecar (TFLite, TensorRT) and
    ``<artifact>.parity.json``.
+
+An exported ``.onnx`` given instead of a checkpoint becomes a TensorRT engine without
+torch (:mod:`edgekd.export.onnx_engine`, the Jetson route). This module imports no torch
+at import time, so that route works on a device.
 """
 
 from __future__ import annotations
@@ -24,7 +28,6 @@ from typing import Any
 
 from edgekd.errors import EdgekdError
 from edgekd.export import formats
-from edgekd.export.onnx_export import DEFAULT_OPSET
 from edgekd.export.tensorrt_export import DEFAULT_MAX_BATCH, DEFAULT_WORKSPACE_MB
 
 DEFAULT_CALIB_SAMPLES = 256
@@ -76,7 +79,7 @@ def sidecar_paths(path: Path) -> tuple[Path, Path]:
     return path.with_name(path.name + ".json"), path.with_name(path.name + ".parity.json")
 
 
-def _check_output(path: Path, fmt: formats.ExportFormat, force: bool) -> None:
+def check_output(path: Path, fmt: formats.ExportFormat, force: bool) -> None:
     allowed = ENGINE_SUFFIXES if fmt.name == "tensorrt" else (fmt.suffix,)
     if path.suffix.lower() not in allowed:
         raise EdgekdError(f"--out {path} must end in {' or '.join(allowed)} for --format {fmt.name}")
@@ -102,19 +105,22 @@ def _metadata(content: dict[str, Any], wrapper: Any, fmt: formats.ExportFormat, 
 
 def export(checkpoint: str | Path, opts: ExportOptions, console: Any = None) -> ExportResult:
     """Export ``checkpoint`` as ``opts`` asks; see the module doc for the order of checks."""
+    checkpoint = Path(checkpoint)
+    if checkpoint.suffix.lower() == ".onnx":
+        from edgekd.export.onnx_engine import engine_from_onnx
+
+        return engine_from_onnx(checkpoint, opts, console)
     from edgekd.export.data import calibration_images, test_images
     from edgekd.export.head import ExportHead
-    from edgekd.fileio import atomic_path, atomic_write_json, atomic_write_text
-    from edgekd.runtime.metadata import metadata_json
+    from edgekd.fileio import atomic_path
     from edgekd.train.checkpoint import build_model, load_checkpoint
 
-    checkpoint = Path(checkpoint)
     calib_n = opts.calib_samples if opts.quantize in formats.CALIBRATED else None
     fmt = formats.validate(opts.format, opts.quantize, opts.head, opts.dynamic_batch, opts.nhwc, calib_n,
                            opts.opset)
-    opset = (opts.opset or DEFAULT_OPSET) if fmt.name in ("onnx", "tensorrt") else None
+    opset = (opts.opset or formats.DEFAULT_OPSET) if fmt.name in ("onnx", "tensorrt") else None
     out = Path(opts.out) if opts.out else default_output(checkpoint, opts)
-    _check_output(out, fmt, opts.force)
+    check_output(out, fmt, opts.force)
     content = load_checkpoint(checkpoint)
     model = build_model(content)
     input_size = (content["data"]["channels"], content["data"]["size"], content["data"]["size"])
@@ -147,19 +153,29 @@ def export(checkpoint: str | Path, opts: ExportOptions, console: Any = None) -> 
                 parity = _gate(tmp, wrapper, opts.quantize, test, opts.parity_samples, fmt.runtime,
                                f"{fmt.name} {opts.quantize} ({opts.head} head)")
                 verify_s = time.perf_counter() - t1
-        side, parity_path = sidecar_paths(out)
-        if fmt.name != "onnx":
-            atomic_write_text(side, metadata_json(meta) + "\n")
-        record = {"artifact": out.name, "format": fmt.name, "head": opts.head, "layout": meta["layout"],
-                  "bytes": out.stat().st_size, "export_seconds": round(export_s, 3), "notes": notes}
-        if parity is None:
-            record.update({"verified": False, "reason": "--no-verify: the parity gate was skipped"})
-        else:
-            record.update({"verified": True, **parity})
-        atomic_write_json(parity_path, record)
+    write_records(out, fmt, meta, parity, export_s, notes)
     if parity is None and console is not None:
         console.print("[yellow]warning:[/yellow] --no-verify: the artifact was not checked against PyTorch")
     return ExportResult(out, meta, parity, export_s, verify_s, notes)
+
+
+def write_records(out: Path, fmt: formats.ExportFormat, meta: dict[str, Any], parity: dict[str, Any] | None,
+                  export_s: float, notes: list[str]) -> None:
+    """Beside the artifact: the ``<artifact>.json`` metadata sidecar (TFLite, TensorRT) and
+    ``<artifact>.parity.json`` (the gate's figures, or why it was skipped)."""
+    from edgekd.fileio import atomic_write_json, atomic_write_text
+    from edgekd.runtime.metadata import metadata_json
+
+    side, parity_path = sidecar_paths(out)
+    if fmt.name != "onnx":
+        atomic_write_text(side, metadata_json(meta) + "\n")
+    record = {"artifact": out.name, "format": fmt.name, "head": meta["attention_head"], "layout": meta["layout"],
+              "bytes": out.stat().st_size, "export_seconds": round(export_s, 3), "notes": notes}
+    if parity is None:
+        record.update({"verified": False, "reason": "--no-verify: the parity gate was skipped"})
+    else:
+        record.update({"verified": True, **parity})
+    atomic_write_json(parity_path, record)
 
 
 def _gate(path: Path, wrapper: Any, quantize: str, test: tuple, samples: int, runtime: str, what: str) -> dict:

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from edgekd.errors import EdgekdError
 
 QUANTIZE_MODES = ("none", "fp16", "int8", "dynamic")
+DEFAULT_OPSET = 18  # onnx and tensorrt exports
 HEADS = ("none", "fma", "mip", "cam")
 CALIBRATED = ("int8",)  # modes that need calibration images
 

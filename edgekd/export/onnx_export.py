@@ -39,10 +39,11 @@ from typing import Any
 import numpy as np
 
 from edgekd.errors import EdgekdError, MissingDependency
+from edgekd.export.formats import DEFAULT_OPSET
 from edgekd.export.head import ExportHead, sample_input
+from edgekd.export.onnx_graph import head_nodes
 from edgekd.runtime.metadata import METADATA_KEY, first_line, metadata_json
 
-DEFAULT_OPSET = 18
 LEGACY_MAX_OPSET = 17
 
 
@@ -137,20 +138,6 @@ def unshare_head_initializers(model: Any) -> None:
                     model.graph.initializer.append(copy)
                     inits[copy.name] = copy
                 node.input[k] = copy.name
-
-
-def head_nodes(model: Any, logits: str = "logits") -> list[str]:
-    """Names of the nodes the ``logits`` output does not depend on: the attention head."""
-    producer = {out: node for node in model.graph.node for out in node.output}
-    needed: set[str] = set()
-    stack = [logits]
-    while stack:
-        node = producer.get(stack.pop())
-        if node is None or node.name in needed:
-            continue
-        needed.add(node.name)
-        stack.extend(node.input)
-    return [n.name for n in model.graph.node if n.name not in needed]
 
 
 def calibration_reader(images: np.ndarray) -> Any:

@@ -30,6 +30,7 @@ flip at all). int8 maps are reported, not gated: a static int8 map is quantized 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -127,7 +128,15 @@ def compare(ref: dict[str, np.ndarray], got: dict[str, np.ndarray], idx: np.ndar
 
 def check_parity(artifact: Path, wrapper: Any, quantize: str, x: np.ndarray, labels: np.ndarray,
                  samples: int = 64, runtime: str = "auto") -> dict[str, Any]:
-    """Run ``artifact`` in its runtime on the test images ``x``; the parity report (not raised)."""
+    """Run ``artifact`` in its runtime on the test images ``x`` against the PyTorch ``wrapper``;
+    the parity report (not raised)."""
+    return check_parity_against(artifact, lambda: torch_outputs(wrapper, x), quantize, x, labels, samples, runtime)
+
+
+def check_parity_against(artifact: Path, reference: Callable[[], dict[str, np.ndarray]], quantize: str,
+                         x: np.ndarray, labels: np.ndarray, samples: int = 64, runtime: str = "auto") -> dict[str, Any]:
+    """Run ``artifact`` on ``x`` against ``reference()`` (the outputs it must match: PyTorch's for
+    a checkpoint export, onnxruntime's on the source ONNX for an engine built from an .onnx)."""
     from edgekd.export.data import subset
     from edgekd.runtime.registry import create_runner
 
@@ -140,7 +149,7 @@ def check_parity(artifact: Path, wrapper: Any, quantize: str, x: np.ndarray, lab
         rep = {"runtime": runner.name, "runtime_version": runner.version, "notes": list(runner.notes)}
     finally:
         runner.close()
-    rep.update(compare(torch_outputs(wrapper, x), got, idx, labels, quantize))
+    rep.update(compare(reference(), got, idx, labels, quantize))
     rep["tolerances"] = {k: asdict(v) for k, v in TOLERANCES.items() if k == quantize}
     return rep
 

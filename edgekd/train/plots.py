@@ -5,13 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from edgekd.fileio import atomic_path
+from edgekd.plotting import pyplot
 
 
 def plot_curves(history: list[dict], path: str | Path, title: str = "") -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     epochs = [h["epoch"] for h in history]
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 3.8))
