@@ -18,6 +18,7 @@ import sys
 import numpy as np
 from PIL import Image
 
+from edgekd.explain.overlay import blend
 from edgekd.metrics import softmax
 from edgekd.runtime.registry import create_runner
 
@@ -29,13 +30,8 @@ def load_image(path: str, channels: int, size: int) -> np.ndarray:
 
 
 def overlay(image: np.ndarray, attention: np.ndarray, out: str, scale: int = 8) -> None:
-    """Blend a [0, 1] map (jet-like red-yellow-blue ramp) over the image and save it enlarged."""
-    grey = image.mean(axis=0) / 255.0
-    a = np.clip(attention, 0.0, 1.0)
-    heat = np.stack([np.clip(1.5 - abs(4 * a - 3), 0, 1), np.clip(1.5 - abs(4 * a - 2), 0, 1),
-                     np.clip(1.5 - abs(4 * a - 1), 0, 1)], axis=-1)
-    blend = 0.55 * heat + 0.45 * grey[..., None]
-    picture = Image.fromarray((blend * 255).astype(np.uint8))
+    """The [0, 1] map blended over the image in edgekd's colours, enlarged ``scale`` times."""
+    picture = Image.fromarray(blend(image, attention))
     picture.resize((picture.width * scale, picture.height * scale), Image.NEAREST).save(out)
 
 

@@ -1,25 +1,23 @@
 #!/usr/bin/env bash
-# On the Jetson: build the TensorRT engine from the exported ONNX (engines are device-specific,
-# so they are built here), then benchmark ONNX vs TensorRT fp16 / int8 with the recommended settings.
-#   bash deploy/jetson/build_and_bench.sh student_fma.onnx [model.pt for int8 calibration data]
-# Copy the ONNX (and pneumoniamnist.npz to ~/edgekd-data/medmnist/ for accuracy) from the host first.
+# On the Jetson: build TensorRT engines from the exported ONNX (engines are device-specific, so
+# they are built here, from the ONNX's own metadata, without torch), each checked against
+# onnxruntime on the same ONNX, then benchmark ONNX vs TensorRT fp16 / int8.
+#   bash deploy/jetson/build_and_bench.sh student_fma.onnx [CALIBRATION]
+# CALIBRATION (int8): a data set name (default: the model's own, e.g. pneumoniamnist) or a
+# folder of image files. Copy the ONNX (and pneumoniamnist.npz to ~/edgekd-data/medmnist/
+# for accuracy and the parity gate) from the host first.
 set -euo pipefail
-[ $# -ge 1 ] || { echo "usage: $0 STUDENT.onnx [CHECKPOINT.pt]" >&2; exit 2; }
+[ $# -ge 1 ] || { echo "usage: $0 STUDENT.onnx [CALIBRATION]" >&2; exit 2; }
 onnx=$1
 export EDGEKD_DATA="${EDGEKD_DATA:-$HOME/edgekd-data}"
 edgekd=~/edgekd-venv/bin/edgekd
 sudo nvpmodel -m 0 || true      # maximum power mode
 sudo jetson_clocks || true      # lock clocks at maximum for repeatable timings
 stem=${onnx%.onnx}
-# The engine is built with the tensorrt Python API through edgekd (fp16; int8 needs calibration
-# images, which export reads through the checkpoint's data set).
-if [ $# -ge 2 ]; then
-  "$edgekd" export "$2" --format tensorrt --quantize fp16 --out "$stem.fp16.engine" --force
-  "$edgekd" export "$2" --format tensorrt --quantize int8 --out "$stem.int8.engine" --force
-else
-  echo "no checkpoint given: building the fp16 engine with trtexec from the ONNX"
-  /usr/src/tensorrt/bin/trtexec --onnx="$onnx" --fp16 --saveEngine="$stem.fp16.engine"
-fi
+"$edgekd" export "$onnx" --quantize fp16 --out "$stem.fp16.engine" --force
+calib_args=()
+if [ $# -ge 2 ]; then calib_args=(--calib-dataset "$2"); fi
+"$edgekd" export "$onnx" --quantize int8 "${calib_args[@]}" --out "$stem.int8.engine" --force
 data_args=()
 if [ -f "$EDGEKD_DATA/medmnist/pneumoniamnist.npz" ]; then data_args=(--dataset pneumoniamnist); fi
 # memory of the whole board while benchmarking: tegrastats (jtop also works: pip install jetson-stats)

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from edgekd.errors import EdgekdError
+from edgekd.errors import EdgekdError, missing_dependency
 
 DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Data root (default: $EDGEKD_DATA or ~/.cache/edgekd/data).")]
 Dataset = Annotated[str, typer.Option("--dataset", "-d", help="Data set name (edgekd datasets) or folder:PATH.")]
@@ -23,7 +23,8 @@ def fail(message: str) -> None:
 
 
 def handle_errors(command):
-    """Turn EdgekdError and OS errors on user paths (folder, disk full) into one line and exit code 2."""
+    """Turn EdgekdError, a missing optional package and OS errors on user paths (folder, disk full)
+    into one line and exit code 2."""
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
@@ -31,6 +32,11 @@ def handle_errors(command):
             return command(*args, **kwargs)
         except EdgekdError as exc:
             fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        except ImportError as exc:  # an optional package missing (torch on a device): name the extra
+            known = missing_dependency(exc)
+            if known is None:
+                raise
+            fail(str(known))
         except PermissionError as exc:
             fail(f"permission denied: {exc.filename}; choose a folder you can write to")
         except OSError as exc:  # a user path that is a folder, a full disk, a vanished file...

@@ -52,7 +52,7 @@ class FolderSource:
         try:
             from PIL import Image
         except ImportError:
-            raise MissingDependency("Pillow", "train") from None
+            raise MissingDependency("Pillow", "runtime") from None
         try:
             return Image.open(path)
         except Exception:

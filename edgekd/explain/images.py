@@ -41,7 +41,7 @@ def load_image_file(path: Path, channels: int, size: tuple[int, int]) -> np.ndar
     try:
         from PIL import Image
     except ImportError:
-        raise MissingDependency("Pillow", "train") from None
+        raise MissingDependency("Pillow", "runtime") from None
     try:
         with Image.open(path) as img:
             img = img.convert("L" if channels == 1 else "RGB").resize((int(size[1]), int(size[0])))

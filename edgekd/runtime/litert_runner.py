@@ -85,7 +85,7 @@ class LiteRTRunner(Runner):
             Interpreter = _interpreter_class(self.module)
         except ImportError:
             dist = "ai-edge-litert" if self.module == "ai_edge_litert" else "tflite-runtime"
-            raise MissingDependency(dist, "tflite") from None
+            raise MissingDependency(dist, "runtime" if self.module == "ai_edge_litert" else "tflite") from None
         path = Path(path)
         if self.module == "tflite_runtime":
             self.notes.append(FALLBACK_NOTE)

@@ -134,7 +134,7 @@ def _read_onnx(path: Path) -> dict[str, Any] | None:
         try:
             import onnxruntime as ort
         except ImportError:
-            raise MissingDependency("onnxruntime", "onnx") from None
+            raise MissingDependency("onnxruntime", "runtime") from None
         try:
             sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
         except Exception as exc:
@@ -251,7 +251,7 @@ def embed_tflite_metadata(data: bytes, meta: dict[str, Any]) -> bytes:
         from ai_edge_litert import schema_py_generated as schema
         from ai_edge_litert.tools import flatbuffer_utils
     except ImportError:
-        raise MissingDependency("ai-edge-litert", "tflite") from None
+        raise MissingDependency("ai-edge-litert", "runtime") from None
     payload = metadata_json(meta).encode("utf-8")
     if len(data) < 8 or data[4:8] != b"TFL3":
         raise EdgekdError("not a TFLite flatbuffer (no TFL3 identifier): re-export the model")

@@ -35,7 +35,7 @@ class OnnxRuntimeRunner(Runner):
         try:
             import onnxruntime as ort
         except ImportError:
-            raise MissingDependency("onnxruntime", "onnx") from None
+            raise MissingDependency("onnxruntime", "runtime") from None
         path = Path(path)
         opts = ort.SessionOptions()
         if threads:

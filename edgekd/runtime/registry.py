@@ -71,8 +71,8 @@ def _torch() -> Runner:
 RUNTIMES: dict[str, RuntimeSpec] = {
     s.name: s
     for s in (
-        RuntimeSpec("onnxruntime", "onnxruntime", "onnxruntime", "onnx", (".onnx",), _onnx),
-        RuntimeSpec("litert", "ai_edge_litert", "ai-edge-litert", "tflite", (".tflite",), _litert),
+        RuntimeSpec("onnxruntime", "onnxruntime", "onnxruntime", "runtime", (".onnx",), _onnx),
+        RuntimeSpec("litert", "ai_edge_litert", "ai-edge-litert", "runtime", (".tflite",), _litert),
         RuntimeSpec("tflite-runtime", "tflite_runtime", "tflite-runtime", "tflite", (".tflite",), _tflite_runtime),
         RuntimeSpec("tensorrt", "tensorrt", "tensorrt", "tensorrt", (".engine", ".plan"), _tensorrt),
         RuntimeSpec("torch", "torch", "torch", "train", (".pt",), _torch),
