@@ -67,11 +67,12 @@ def no_hooks(model: nn.Module) -> bool:
         ("none", {}, ["ce"]),
         ("kd", {}, ["ce", "kd"]),
         ("kd", {"alpha": 1.0}, ["kd"]),
-        ("at", {}, ["att", "ce"]),
-        ("at", {"alpha": 0.9}, ["att", "ce", "kd"]),
-        ("fma", {}, ["att", "ce"]),
+        ("at", {}, ["att", "ce", "kd"]),  # every method but none defaults to alpha 0.9 (+ KD)
+        ("at", {"alpha": 0.0}, ["att", "ce"]),
+        ("fma", {}, ["att", "ce", "kd"]),
+        ("fma", {"alpha": 0.0}, ["att", "ce"]),
         ("mip", {"alpha": 0.5}, ["att", "ce", "kd"]),
-        ("sals", {"beta": 0.0}, ["ce"]),
+        ("sals", {"beta": 0.0, "alpha": 0.0}, ["ce"]),
     ],
 )
 def test_terms_present(method: str, kw: dict, keys: list[str]) -> None:

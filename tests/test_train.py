@@ -83,3 +83,11 @@ def test_checkpoint_that_would_run_code_is_refused(tmp_path):
     with pytest.raises(EdgekdError, match="refused"):
         load_checkpoint(tmp_path / "evil.pt")
     assert not marker.exists()
+
+
+def test_auto_selection_is_auc_for_two_classes_and_accuracy_otherwise():
+    assert TrainConfig().select == "auto"
+    assert TrainConfig().selection_metric(2) == "auc" and TrainConfig().selection_metric(10) == "accuracy"
+    assert TrainConfig(select="accuracy").selection_metric(2) == "accuracy"
+    with pytest.raises(EdgekdError, match="use auto, accuracy or auc"):
+        TrainConfig(select="f1").check()

@@ -17,12 +17,16 @@ def _layers(value: str | None) -> list[str] | None:
 def distill(
     teacher: Path = typer.Option(..., "--teacher", "-t", help="Teacher checkpoint (model.pt from edgekd train)."),
     student: str = typer.Option("cnn-small", "--student", "-s", help="Student model name (edgekd models)."),
-    method: str = typer.Option("fma", help="none | kd | at | fma | mip | sals (the attention term)."),
+    method: str = typer.Option("mip", help="none | kd | at | fma | mip | sals: the attention term, added to KD. "
+                               "Default mip (MIP + KD): the study's best method on validation in 6 of 12 groups "
+                               "and the only one to beat KD by its interval (PneumoniaMNIST cnn-small; "
+                               "benchmarks/study.md)."),
     dataset: str | None = typer.Option(None, "--dataset", "-d", help="Data set (default: the teacher's own)."),
     data_dir: DataDir = None,
     download: Download = False,
-    alpha: float | None = typer.Option(None, help="KD weight: L = (1-alpha) CE + alpha KD + beta L_att. "
-                                          "Default 0.9 for kd, else 0."),
+    alpha: float | None = typer.Option(None, help="KD weight: L = (1-alpha) CE + alpha KD + beta L_att "
+                                          "(torchdistill's alpha weighs CE instead). Default 0.9, 0 for none; "
+                                          "--alpha 0 trains the attention term alone."),
     temperature: float = typer.Option(4.0, help="KD temperature T."),
     beta: float | None = typer.Option(None, help="Attention-loss weight (default 10 for at, 1 for fma/mip/sals, "
                                          "chosen by benchmarks/sweep.py; AT's official code uses 1000)."),
@@ -42,7 +46,8 @@ def distill(
     augment: bool = typer.Option(True, "--augment/--no-augment", help="Random shifts of up to 2 px."),
     seed: int = typer.Option(0),
     device: str = typer.Option("auto", help="auto, cpu or cuda."),
-    select: str = typer.Option("accuracy", help="Validation metric for the best epoch: accuracy or auc."),
+    select: str = typer.Option("auto", help="Validation metric for the best epoch: auto (AUC for two classes, "
+                               "else accuracy), accuracy or auc."),
     label_fraction: float = typer.Option(1.0, "--label-fraction", help="Stratified fraction of training labels."),
     model_arg: list[str] | None = typer.Option(None, "--model-arg", help="Student argument name=value."),
     out: Path = typer.Option(Path("runs/distill"), "--out", "-o", help="Run folder."),

@@ -24,7 +24,8 @@ def train(
     augment: bool = typer.Option(True, "--augment/--no-augment", help="Random shifts of up to 2 px."),
     seed: int = typer.Option(0, help="Seed for initialisation, order and augmentation."),
     device: str = typer.Option("auto", help="auto, cpu or cuda (AMP on cuda)."),
-    select: str = typer.Option("accuracy", help="Validation metric that picks the best epoch: accuracy or auc."),
+    select: str = typer.Option("auto", help="Validation metric that picks the best epoch: auto (AUC for two "
+                               "classes, else accuracy), accuracy or auc."),
     label_fraction: float = typer.Option(1.0, "--label-fraction", help="Train on this stratified fraction of the labels."),
     model_arg: list[str] | None = typer.Option(None, "--model-arg", help="Model argument name=value (repeatable)."),
     out: Path = typer.Option(Path("runs/train"), "--out", "-o", help="Run folder."),

@@ -44,7 +44,7 @@ class TrainConfig:
     flip: bool = False
     seed: int = 0
     device: str = "auto"
-    select: str = "accuracy"
+    select: str = "auto"  # auto: AUC on binary data sets, accuracy otherwise (the study's primary metric)
     label_fraction: float = 1.0
     compile: bool = False
 
@@ -55,8 +55,16 @@ class TrainConfig:
             raise EdgekdError(f"unknown optimizer '{self.optimizer}'; use sgd or adamw")
         if self.schedule not in ("cosine", "step"):
             raise EdgekdError(f"unknown schedule '{self.schedule}'; use cosine or step")
-        if self.select not in ("accuracy", "auc"):
-            raise EdgekdError(f"unknown selection metric '{self.select}'; use accuracy or auc")
+        if self.select not in ("auto", "accuracy", "auc"):
+            raise EdgekdError(f"unknown selection metric '{self.select}'; use auto, accuracy or auc")
+
+    def selection_metric(self, num_classes: int) -> str:
+        """The validation metric that picks the best epoch: ``auto`` is AUC for two classes
+        (a threshold-free score, the primary metric of the binary sets in benchmarks/study.md),
+        accuracy otherwise."""
+        if self.select != "auto":
+            return self.select
+        return "auc" if num_classes == 2 else "accuracy"
 
 
 def resolve_device(name: str) -> torch.device:
@@ -155,7 +163,7 @@ def fit(model: torch.nn.Module, step_fn: StepFn, train: TensorSplit, val: Tensor
                       "train_accuracy": train_acc, "val": val_metrics, "lr": opt.param_groups[0]["lr"],
                       "time_s": time.perf_counter() - t0}
             history.append(record)
-            score = val_metrics[cfg.select]
+            score = val_metrics[cfg.selection_metric(content["data"]["num_classes"])]
             improved = score > best["score"]
             if improved:
                 best = {"epoch": epoch, "score": score, "val": val_metrics}
