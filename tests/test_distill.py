@@ -30,7 +30,7 @@ def test_each_method_runs_and_records_itself(method, trained_digits_run, tmp_pat
     assert record["method"] == method and record["teacher"]["model"] == "cnn-small"
     assert record["teacher"]["sha256"] == load_checkpoint(teacher)["checkpoint_sha256"]
     terms = json.loads((tmp_path / "metrics.json").read_text())["epochs"][0]["terms"]
-    expected = {"none": {"ce"}, "kd": {"ce", "kd"}}.get(method, {"ce", "att"})
+    expected = {"none": {"ce"}, "kd": {"ce", "kd"}}.get(method, {"ce", "kd", "att"})  # + KD by default
     assert set(terms) == expected
     if method in ("fma", "sals"):
         assert (tmp_path / "attention.png").stat().st_size > 2000
