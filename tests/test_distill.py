@@ -51,8 +51,12 @@ def _setup(trained_digits_run, method="fma"):
     return data, Distiller(teacher, student, method, alpha=0.5)
 
 
-@pytest.mark.parametrize(("method", "tol"), [("fma", 2e-3), ("at", 1e-5)])  # fp16 maps, fp32 AT maps
-def test_cached_teacher_gives_the_live_loss(trained_digits_run, tmp_path, method, tol):
+# Each cached term is checked at the precision it is stored in. Logits and AT maps are fp32:
+# live and cached differ only by float summation order (batch 256 vs 64), ~1e-6 relative.
+# FMA maps are fp16 in [0, 1] (rounding step <= 2**-11 = 4.9e-4), so an MSE of two such maps
+# moves by at most ~2 * 4.9e-4 (beta = 1): 2e-3 for the attention term only.
+@pytest.mark.parametrize(("method", "att_tol"), [("fma", 2e-3), ("at", 1e-5)])
+def test_cached_teacher_gives_the_live_loss(trained_digits_run, tmp_path, method, att_tol):
     data, distiller = _setup(trained_digits_run, method)
     identity = {"dataset": "digits", "train_sha256": data_fingerprint(data.train), "teacher_sha256": "t"}
     cache = TeacherCache.open_or_build(tmp_path, distiller, data.train, identity, augment=False, quiet=True)
@@ -61,8 +65,10 @@ def test_cached_teacher_gives_the_live_loss(trained_digits_run, tmp_path, method
     distiller.eval()
     _, live = distiller.forward_train(x, y)
     _, cached = distiller.forward_train(x, y, cache.lookup(idx))
+    assert set(live) == set(cached)
     for key in live:
-        assert torch.allclose(live[key], cached[key], rtol=tol, atol=tol), key
+        tol = 1e-5 if key in ("ce", "kd") else att_tol
+        assert torch.allclose(live[key], cached[key], rtol=tol, atol=tol), (key, live[key], cached[key])
     assert len(list(tmp_path.glob("at-*.npy" if method == "at" else "map-fma-*.npy"))) >= 1
     # a second student reads the same files: nothing is recomputed
     mtime = (tmp_path / "logits.npy").stat().st_mtime_ns

@@ -3,8 +3,10 @@
 METHOD.md: "the attention maps of the teacher can be reused to train models of various
 sizes". A cache folder holds ``cache.json`` (what the outputs are valid for: data set,
 a SHA-256 of the exact training images and labels, normalisation, teacher checkpoint
-hash) and one ``.npy`` file per output, read memory-mapped: ``logits`` and the maps of
-fma / mip / sals (``map-fma-28x28-<layers>``, ...) in fp16, and AT's per-layer teacher
+hash) and one ``.npy`` file per output, read memory-mapped: ``logits`` in fp32 (a few bytes
+per image; fp16 logits moved the KD term by ~1e-4, more than float summation order does),
+the maps of fma / mip / sals (``map-fma-28x28-<layers>``, ...) in fp16 (values in [0, 1],
+fp16's 5e-4 step is far below what the map losses resolve), and AT's per-layer teacher
 maps (``at-<layer>-<h>x<w>``, at each pair's common size) in fp32, since AT's loss
 compares small differences of unit vectors and may be weighted by up to beta = 1000. It is valid
 only when every epoch sees the same input, so random augmentation is refused, and so is
@@ -26,7 +28,7 @@ from edgekd.fileio import atomic_path, atomic_write_json
 from edgekd.progress import progress_bar
 from edgekd.train.batches import TensorSplit
 
-FORMAT = "edgekd-teacher-cache/1"
+FORMAT = "edgekd-teacher-cache/2"  # /2: logits in fp32 (were fp16)
 
 
 def data_fingerprint(train: TensorSplit) -> str:
@@ -109,7 +111,7 @@ class TeacherCache:
                 y = train.y[start:start + batch_size].to(device)
                 out = distiller.teacher_targets(x, y)
                 for key in files:
-                    dtype = np.float32 if key.startswith("at") else np.float16
+                    dtype = np.float16 if key == "map" else np.float32
                     chunks[key].append(out[key].float().cpu().numpy().astype(dtype))
                 bar.update(task, advance=len(x))
         for key, stem in files.items():
