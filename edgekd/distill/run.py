@@ -119,11 +119,10 @@ def write_attention_figure(out: Path, distiller: Distiller, data: RunData, n: in
     order = np.argsort(data.val.y.numpy(), kind="stable")
     pick = order[np.linspace(0, len(order) - 1, min(n, len(order))).astype(int)]
     x, y = data.val.x[pick].to(device), data.val.y[pick].to(device)
-    kind = distiller.method if distiller.method in ("fma", "mip", "sals") else "fma"
-    same_layers = distiller.method in ("fma", "mip")
-    figure = Distiller(distiller.teacher, best, kind, att_size=distiller.att_size,
-                       teacher_layers=distiller.teacher_layers if same_layers else None,
-                       student_layers=distiller.student_layers if same_layers else None)
+    kind = distiller.impl.figure_kind  # the method's own map, FMA for methods without one
+    t_layers, s_layers = distiller.impl.figure_layers()
+    figure = Distiller(distiller.teacher, best, kind, att_size=distiller.att_size, teacher_layers=t_layers,
+                       student_layers=s_layers)
     t_maps = figure.teacher_targets(x, y)["map"].float().cpu().numpy()
     s_maps = figure.student_map(x, y).float().cpu().numpy()
     with torch.no_grad():

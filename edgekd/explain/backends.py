@@ -23,11 +23,12 @@ from typing import Any
 
 import numpy as np
 
+from edgekd.attention import registry
 from edgekd.errors import EdgekdError
 from edgekd.metrics import softmax
 
 #: maps a checkpoint can compute (AT compares layer pairs and gives no single map)
-CHECKPOINT_MAPS = ("fma", "mip", "cam", "sals")
+CHECKPOINT_MAPS = tuple(registry.map_names())
 #: every --map choice; "head" = the exported model's own attention output
 MAP_CHOICES = (*CHECKPOINT_MAPS, "head")
 
@@ -124,7 +125,6 @@ class CheckpointBackend:
     def explain(self, x: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray]:
         import torch
 
-        from edgekd.attention import registry
         from edgekd.explain.layers import map_layers
 
         if name not in self._layers:

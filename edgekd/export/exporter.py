@@ -102,8 +102,9 @@ def _metadata(content: dict[str, Any], wrapper: Any, fmt: formats.ExportFormat, 
 
 def export(checkpoint: str | Path, opts: ExportOptions, console: Any = None) -> ExportResult:
     """Export ``checkpoint`` as ``opts`` asks; see the module doc for the order of checks."""
+    from edgekd.attention.stages import trained_layers
     from edgekd.export.data import calibration_images, test_images
-    from edgekd.export.head import ExportHead
+    from edgekd.export.head import ExportHead, head_layers
     from edgekd.fileio import atomic_path, atomic_write_json, atomic_write_text
     from edgekd.runtime.metadata import metadata_json
     from edgekd.train.checkpoint import build_model, load_checkpoint
@@ -118,7 +119,8 @@ def export(checkpoint: str | Path, opts: ExportOptions, console: Any = None) -> 
     content = load_checkpoint(checkpoint)
     model = build_model(content)
     input_size = (content["data"]["channels"], content["data"]["size"], content["data"]["size"])
-    with ExportHead(model, opts.head, input_size, nhwc=opts.nhwc) as wrapper:
+    layers = head_layers(model, opts.head, input_size, trained_layers(content.get("distill")))
+    with ExportHead(model, opts.head, input_size, nhwc=opts.nhwc, layers=layers) as wrapper:
         meta = _metadata(content, wrapper, fmt, opts, opset)
         calib = None
         if calib_n:

@@ -25,7 +25,7 @@ from edgekd.fileio import atomic_write_json, atomic_write_text
 from edgekd.progress import progress_bar
 from edgekd.train import distributed as dist
 from edgekd.train.batches import TensorSplit, batches, epoch_order, random_shift
-from edgekd.train.checkpoint import load_checkpoint, save_checkpoint
+from edgekd.train.checkpoint import load_checkpoint, save_checkpoint, save_model
 from edgekd.train.evaluate import evaluate
 from edgekd.train.plots import plot_curves
 
@@ -164,7 +164,7 @@ def fit(model: torch.nn.Module, step_fn: StepFn, train: TensorSplit, val: Tensor
                          "scheduler": sched.state_dict(), "epoch": epoch, "history": history, "steps": steps,
                          "best": best}
                 if improved:
-                    save_checkpoint(best_path, state)
+                    save_model(best_path, state)
                 save_checkpoint(last_path, state)
                 write_metrics(out_dir, content, history, steps, best)
             bar.update(task, status=f"epoch {epoch}: val acc {val_metrics['accuracy']:.4f} (best {best['score']:.4f})")
