@@ -40,7 +40,8 @@ def stage_sizes(model: nn.Module, layers: Sequence[str], input_shape: Sequence[i
     model.eval()
     try:
         with torch.no_grad(), ATCam(model, list(layers)) as cam:
-            model(torch.zeros(1, *(int(v) for v in input_shape)))
+            param = next(model.parameters(), None)
+            model(torch.zeros(1, *(int(v) for v in input_shape), device=param.device if param is not None else None))
     finally:
         model.train(was_training)
     return {name: tuple(f.shape[-2:]) for name, f in zip(layers, cam.features, strict=True)}

@@ -8,6 +8,7 @@ figure (teacher vs student maps on validation images) at the end.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,6 +16,8 @@ import numpy as np
 import torch
 
 from edgekd import __version__
+from edgekd.attention.capture import unwrap
+from edgekd.attention.stages import all_one_by_one
 from edgekd.distill.cache import TeacherCache, data_fingerprint
 from edgekd.distill.distiller import Distiller
 from edgekd.distill.figures import attention_grid
@@ -55,6 +58,22 @@ def check_compatible(teacher: dict, data: RunData, teacher_path: Path) -> None:
                           f"{info.num_classes}; use a teacher trained on it")
 
 
+def constant_map_notes(distiller: Distiller, input_shape: tuple[int, ...]) -> list[str]:
+    """One warning per model whose captured layers are all 1 x 1 at ``input_shape``: its map
+    is all zeros (1 x 1 stages are left out of FMA / MIP) or constant (AT), so the attention
+    loss gives no training signal."""
+    notes = []
+    if not distiller.use_att:
+        return notes
+    for who, model, layers in (("teacher", distiller.teacher, distiller.teacher_layers),
+                               ("student", unwrap(distiller.student), distiller.student_layers)):
+        if model is not None and layers and all_one_by_one(model, layers, input_shape):
+            notes.append(f"every captured {who} layer {layers} is 1x1 at {input_shape[-2]}x{input_shape[-1]} inputs: "
+                         f"its map is constant and the attention loss gives no signal; pass --{who}-layers with "
+                         "larger stages")
+    return notes
+
+
 def distill(teacher_path: Path, student_name: str, dataset: str, out: Path, cfg: TrainConfig, dcfg: DistillConfig,
             data_dir: str | None = None, teacher_cache: Path | None = None, resume: bool = False,
             force: bool = False, download: bool = False, quiet: bool = False, figure_images: int = 8) -> dict:
@@ -80,6 +99,9 @@ def distill(teacher_path: Path, student_name: str, dataset: str, out: Path, cfg:
     wrapped = dist.wrap(student, device, cfg.compile)
     distiller = Distiller(teacher, wrapped, dcfg.method, dcfg.alpha, dcfg.temperature, dcfg.beta, dcfg.att_loss,
                           dcfg.att_size, dcfg.teacher_layers, dcfg.student_layers, dcfg.at_form)
+    if ctx.is_main and not quiet:
+        for note in constant_map_notes(distiller, data.info.input_shape):
+            sys.stderr.write(f"warning: {note}\n")
     teacher_record = {"model": teacher_content["model"]["name"], "checkpoint": str(teacher_path),
                       "sha256": teacher_content["checkpoint_sha256"], "params": teacher_content.get("params"),
                       "macs": teacher_content.get("macs"), "val": teacher_content.get("best", {}).get("val")}

@@ -95,10 +95,13 @@ class CheckpointBackend:
     kind = "checkpoint"
 
     def __init__(self, path: Path, layers: list[str] | None = None):
-        from edgekd.train.checkpoint import load_model
+        from edgekd.attention.stages import trained_layers
+        from edgekd.train.checkpoint import artifact_metadata, build_model, load_checkpoint
 
         self.path = Path(path)
-        self.model, self.meta = load_model(self.path)
+        content = load_checkpoint(self.path)
+        self.model, self.meta = build_model(content), artifact_metadata(content)
+        self.trained = trained_layers(content.get("distill"))  # fma / mip: the layers it was distilled with
         self.layers = layers
         self._layers: dict[str, list[str] | None] = {}
         self.head = "none"
@@ -128,7 +131,8 @@ class CheckpointBackend:
         from edgekd.explain.layers import map_layers
 
         if name not in self._layers:
-            self._layers[name] = map_layers(self.model, name, self.meta["input_size"], self.layers)
+            self._layers[name] = map_layers(self.model, name, self.meta["input_size"], self.layers,
+                                           self.trained)
         xt = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
         with torch.no_grad():  # SALS enables its own gradient for the input
             att = registry.get(name).compute(self.model, xt, None, layers=self._layers[name])

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import torch
 
+from edgekd.attention.capture import unwrap
 from edgekd.errors import EdgekdError
 from edgekd.fileio import atomic_write_json, atomic_write_text
 from edgekd.progress import progress_bar
@@ -150,7 +151,7 @@ def fit(model: torch.nn.Module, step_fn: StepFn, train: TensorSplit, val: Tensor
             sched.step()
             terms_mean = dist.mean_dict({k: v / seen for k, v in sums.items()})
             train_acc = dist.mean_dict({"acc": correct / seen})["acc"]
-            val_metrics = evaluate(dist.unwrap(model), val, device=device)
+            val_metrics = evaluate(unwrap(model), val, device=device)
             record = {"epoch": epoch, "train_loss": sum(terms_mean.values()), "terms": terms_mean,
                       "train_accuracy": train_acc, "val": val_metrics, "lr": opt.param_groups[0]["lr"],
                       "time_s": time.perf_counter() - t0}
@@ -160,7 +161,7 @@ def fit(model: torch.nn.Module, step_fn: StepFn, train: TensorSplit, val: Tensor
             if improved:
                 best = {"epoch": epoch, "score": score, "val": val_metrics}
             if ctx.is_main:
-                state = {**content, "state_dict": dist.unwrap(model).state_dict(), "optimizer": opt.state_dict(),
+                state = {**content, "state_dict": unwrap(model).state_dict(), "optimizer": opt.state_dict(),
                          "scheduler": sched.state_dict(), "epoch": epoch, "history": history, "steps": steps,
                          "best": best}
                 if improved:
@@ -185,7 +186,7 @@ def restore(state: dict, content: dict, model: torch.nn.Module, opt, sched, path
         raise EdgekdError(f"{path} belongs to another run ({'; '.join(changed)}); resume with the options it was "
                           f"started with, or use --force to start over")
     try:
-        dist.unwrap(model).load_state_dict(state["state_dict"])
+        unwrap(model).load_state_dict(state["state_dict"])
         opt.load_state_dict(state["optimizer"])
         sched.load_state_dict(state["scheduler"])
         return state["history"], state.get("steps", []), state["best"], state["epoch"] + 1
