@@ -123,3 +123,18 @@ def test_constant_maps_warn_and_the_export_head_uses_the_trained_layers(trained_
     result = export(ckpt, ExportOptions(format="onnx", head="mip", out=tmp_path / "s.onnx"))
     assert result.metadata["attention_layers"] == ["block1"]  # the default would be block0 + block2
     assert result.parity["passed"]
+
+
+def test_double_backprop_is_refused_under_float16_autocast(trained_digits_run):
+    """SALS's inner input gradient is not loss-scaled by GradScaler: float16 AMP is refused
+    with one line; bfloat16 and float32 run, and methods without a gradient term are not affected."""
+    from edgekd.distill.run import check_precision
+
+    teacher = build_model(load_checkpoint(trained_digits_run / "model.pt"))
+    sals = Distiller(teacher, create_model("cnn-tiny", 1, 10), "sals")
+    with pytest.raises(EdgekdError, match="float16 autocast"):
+        check_precision(sals, torch.float16)
+    for dtype in (torch.bfloat16, None):
+        check_precision(sals, dtype)
+    check_precision(Distiller(teacher, create_model("cnn-tiny", 1, 10), "fma"), torch.float16)
+    check_precision(Distiller(teacher, create_model("cnn-tiny", 1, 10), "sals", beta=0.0), torch.float16)

@@ -28,7 +28,7 @@ from edgekd.models.stats import count_macs, count_params
 from edgekd.train import distributed as dist
 from edgekd.train.checkpoint import build_model, load_checkpoint
 from edgekd.train.evaluate import evaluate
-from edgekd.train.loop import TrainConfig, config_dict, fit, resolve_device
+from edgekd.train.loop import TrainConfig, amp_dtype, config_dict, fit, resolve_device
 from edgekd.train.run import RunData, finish, load_run_data, prepare_out_dir, seed_everything
 
 
@@ -56,6 +56,15 @@ def check_compatible(teacher: dict, data: RunData, teacher_path: Path) -> None:
     if t["num_classes"] != info.num_classes:
         raise EdgekdError(f"teacher {teacher_path} has {t['num_classes']} classes but {info.name} has "
                           f"{info.num_classes}; use a teacher trained on it")
+
+
+def check_precision(distiller: Distiller, dtype: torch.dtype | None) -> None:
+    """Refuse a method whose loss takes a gradient inside it (SALS's double backprop) under
+    float16 autocast: GradScaler scales the final loss only, so the inner input gradient is
+    not loss-scaled and can underflow to zero. bfloat16 (its float32 range) and float32 run."""
+    if distiller.use_att and distiller.impl.double_backprop and dtype == torch.float16:
+        raise EdgekdError(f"--method {distiller.method} takes an input gradient inside the loss, which float16 autocast "
+                          "does not loss-scale: use a GPU with bfloat16 (Ampere or newer) or --device cpu")
 
 
 def constant_map_notes(distiller: Distiller, input_shape: tuple[int, ...]) -> list[str]:
@@ -99,6 +108,7 @@ def distill(teacher_path: Path, student_name: str, dataset: str, out: Path, cfg:
     wrapped = dist.wrap(student, device, cfg.compile)
     distiller = Distiller(teacher, wrapped, dcfg.method, dcfg.alpha, dcfg.temperature, dcfg.beta, dcfg.att_loss,
                           dcfg.att_size, dcfg.teacher_layers, dcfg.student_layers, dcfg.at_form)
+    check_precision(distiller, amp_dtype(device))
     if ctx.is_main and not quiet:
         for note in constant_map_notes(distiller, data.info.input_shape):
             sys.stderr.write(f"warning: {note}\n")

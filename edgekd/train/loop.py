@@ -82,10 +82,18 @@ def make_optimizer(params, cfg: TrainConfig):
     return opt, sched
 
 
-def _autocast(device: torch.device):
+def amp_dtype(device: torch.device) -> torch.dtype | None:
+    """The autocast dtype training uses on ``device``: bfloat16 on a GPU that has it, float16
+    (with loss scaling) on older GPUs, None (float32) on the CPU."""
     if device.type != "cuda":
+        return None
+    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+
+
+def _autocast(device: torch.device):
+    dtype = amp_dtype(device)
+    if dtype is None:
         return contextlib.nullcontext(), None
-    dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     scaler = torch.amp.GradScaler("cuda") if dtype == torch.float16 else None
     return torch.autocast("cuda", dtype=dtype), scaler
 

@@ -72,6 +72,7 @@ class Method:
     default_alpha: ClassVar[float] = 0.0
     default_beta: ClassVar[float] = 0.0  # 0: the method has no term of its own, beta must stay 0
     figure_kind: ClassVar[str] = "fma"  # the map shown in attention figures
+    double_backprop: ClassVar[bool] = False  # its term takes a gradient inside the loss (refused under fp16 AMP)
 
     def __init__(self, teacher: nn.Module | None, student: nn.Module, opts: MethodOptions, active: bool):
         self.opts = opts

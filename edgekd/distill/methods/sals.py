@@ -16,4 +16,5 @@ class SALS(MapMethod):
     """Saliency-map attention distillation (default beta = 1)."""
 
     name = "sals"
+    double_backprop = True
     summary = "saliency: max over channels of |d z_y / d x|, double backprop for the student"
