@@ -6,26 +6,8 @@ from pathlib import Path
 
 import typer
 
+from edgekd.cli import train_options as opt
 from edgekd.cli.common import DataDir, Download, handle_errors
-from edgekd.cli.train_options import (
-    Augment,
-    BatchSize,
-    Compile,
-    Device,
-    Epochs,
-    Force,
-    LabelFraction,
-    Lr,
-    ModelArg,
-    Optimizer,
-    Quiet,
-    Resume,
-    Schedule,
-    Seed,
-    Select,
-    WeightDecay,
-    train_config,
-)
 
 
 def _layers(value: str | None) -> list[str] | None:
@@ -52,23 +34,23 @@ def distill(
     at_form: str = typer.Option("official", "--at-form", help="AT loss: official (squared) or paper (L2 norm)."),
     teacher_cache: Path | None = typer.Option(None, "--teacher-cache", help="Folder of reusable teacher outputs "
                                                  "(needs --no-augment)."),
-    epochs: Epochs = 30,
-    batch_size: BatchSize = 128,
-    lr: Lr = 0.05,
-    optimizer: Optimizer = "sgd",
-    schedule: Schedule = "cosine",
-    weight_decay: WeightDecay = 5e-4,
-    augment: Augment = True,
-    seed: Seed = 0,
-    device: Device = "auto",
-    select: Select = "accuracy",
-    label_fraction: LabelFraction = 1.0,
-    model_arg: ModelArg = None,
+    epochs: opt.Epochs = 30,
+    batch_size: opt.BatchSize = 128,
+    lr: opt.Lr = 0.05,
+    optimizer: opt.Optimizer = "sgd",
+    schedule: opt.Schedule = "cosine",
+    weight_decay: opt.WeightDecay = 5e-4,
+    augment: opt.Augment = True,
+    seed: opt.Seed = 0,
+    device: opt.Device = "auto",
+    select: opt.Select = "accuracy",
+    label_fraction: opt.LabelFraction = 1.0,
+    model_arg: opt.ModelArg = None,
     out: Path = typer.Option(Path("runs/distill"), "--out", "-o", help="Run folder."),
-    resume: Resume = False,
-    force: Force = False,
-    compile: Compile = False,
-    quiet: Quiet = False,
+    resume: opt.Resume = False,
+    force: opt.Force = False,
+    compile: opt.Compile = False,
+    quiet: opt.Quiet = False,
 ) -> None:
     """Distill a student from a frozen teacher: CE, Hinton KD, AT, or attention-guided (FMA / MIP / SALS)."""
     from edgekd.cli.train_cmd import print_result
@@ -78,7 +60,7 @@ def distill(
     from edgekd.train.supervised import parse_model_args
 
     dataset = dataset or load_checkpoint(teacher)["data"]["name"]
-    cfg = train_config(epochs, batch_size, lr, optimizer, schedule, weight_decay, augment, seed, device, select,
+    cfg = opt.train_config(epochs, batch_size, lr, optimizer, schedule, weight_decay, augment, seed, device, select,
                        label_fraction, compile)
     dcfg = DistillConfig(method, alpha, temperature, beta, att_loss, att_size, _layers(teacher_layers),
                          _layers(student_layers), at_form, parse_model_args(model_arg))

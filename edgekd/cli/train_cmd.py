@@ -6,26 +6,8 @@ from pathlib import Path
 
 import typer
 
+from edgekd.cli import train_options as opt
 from edgekd.cli.common import DataDir, Dataset, Download, handle_errors
-from edgekd.cli.train_options import (
-    Augment,
-    BatchSize,
-    Compile,
-    Device,
-    Epochs,
-    Force,
-    LabelFraction,
-    Lr,
-    ModelArg,
-    Optimizer,
-    Quiet,
-    Resume,
-    Schedule,
-    Seed,
-    Select,
-    WeightDecay,
-    train_config,
-)
 
 
 @handle_errors
@@ -34,28 +16,28 @@ def train(
     dataset: Dataset = "digits",
     data_dir: DataDir = None,
     download: Download = False,
-    epochs: Epochs = 30,
-    batch_size: BatchSize = 128,
-    lr: Lr = 0.05,
-    optimizer: Optimizer = "sgd",
-    schedule: Schedule = "cosine",
-    weight_decay: WeightDecay = 5e-4,
-    augment: Augment = True,
-    seed: Seed = 0,
-    device: Device = "auto",
-    select: Select = "accuracy",
-    label_fraction: LabelFraction = 1.0,
-    model_arg: ModelArg = None,
+    epochs: opt.Epochs = 30,
+    batch_size: opt.BatchSize = 128,
+    lr: opt.Lr = 0.05,
+    optimizer: opt.Optimizer = "sgd",
+    schedule: opt.Schedule = "cosine",
+    weight_decay: opt.WeightDecay = 5e-4,
+    augment: opt.Augment = True,
+    seed: opt.Seed = 0,
+    device: opt.Device = "auto",
+    select: opt.Select = "accuracy",
+    label_fraction: opt.LabelFraction = 1.0,
+    model_arg: opt.ModelArg = None,
     out: Path = typer.Option(Path("runs/train"), "--out", "-o", help="Run folder."),
-    resume: Resume = False,
-    force: Force = False,
-    compile: Compile = False,
-    quiet: Quiet = False,
+    resume: opt.Resume = False,
+    force: opt.Force = False,
+    compile: opt.Compile = False,
+    quiet: opt.Quiet = False,
 ) -> None:
     """Train a model from scratch with cross-entropy; keeps the best epoch on the validation split."""
     from edgekd.train.supervised import parse_model_args, train_supervised
 
-    cfg = train_config(epochs, batch_size, lr, optimizer, schedule, weight_decay, augment, seed, device, select,
+    cfg = opt.train_config(epochs, batch_size, lr, optimizer, schedule, weight_decay, augment, seed, device, select,
                        label_fraction, compile)
     result = train_supervised(model, dataset, out, cfg, data_dir and str(data_dir), parse_model_args(model_arg),
                               resume, force, download, quiet)

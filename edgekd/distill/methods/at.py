@@ -19,9 +19,7 @@ from torch import Tensor, nn
 
 from edgekd.attention import registry
 from edgekd.attention.at import at_loss_to_targets, at_target, pair_size
-from edgekd.attention.capture import ATCam
-from edgekd.attention.compute import rule_layers
-from edgekd.distill.methods.base import Method, MethodOptions
+from edgekd.distill.methods.base import Method, MethodOptions, resolve_layers
 from edgekd.errors import EdgekdError
 
 __all__ = ["AT"]
@@ -42,12 +40,7 @@ class AT(Method):
 
     def _pairs(self, teacher: nn.Module | None, student: nn.Module) -> tuple[list[str] | None, list[str]]:
         opts = self.opts
-        t = list(opts.teacher_layers) if opts.teacher_layers is not None else None
-        s = list(opts.student_layers) if opts.student_layers is not None else rule_layers(self.combiner, student)
-        if teacher is not None:
-            t = t if t is not None else rule_layers(self.combiner, teacher)
-            ATCam(teacher, t)  # raises EdgekdError on unknown names
-        ATCam(student, s)
+        t, s = resolve_layers(self.combiner, teacher, student, opts)
         if t is not None and len(t) != len(s):
             if opts.teacher_layers is None and opts.student_layers is None:
                 n = min(len(t), len(s))  # defaults: pair the deepest stages

@@ -30,7 +30,7 @@ from edgekd.attention.at import AT_FORMS
 from edgekd.losses.attention import ATT_LOSSES
 from edgekd.suggest import unknown
 
-__all__ = ["Method", "MethodOptions", "choice"]
+__all__ = ["Method", "MethodOptions", "choice", "resolve_layers"]
 
 
 def choice(kind: str, value: str, choices: Sequence[str]) -> str:
@@ -116,3 +116,20 @@ class Method:
             att = registry.get(self.figure_kind).compute(student, x, y, layers=self.figure_layers()[1],
                                                          size=self.opts.size(x))
         return att.map.detach()
+
+
+def resolve_layers(combiner, teacher: nn.Module | None, student: nn.Module,
+                   opts: MethodOptions) -> tuple[list[str] | None, list[str]]:
+    """Teacher and student layers: the given ones, else the combiner's layer rule; checked
+    against each model (EdgekdError naming the valid stages). Teacher layers are None
+    without a teacher unless given."""
+    from edgekd.attention.capture import ATCam
+    from edgekd.attention.compute import rule_layers
+
+    t = list(opts.teacher_layers) if opts.teacher_layers is not None else None
+    s = list(opts.student_layers) if opts.student_layers is not None else rule_layers(combiner, student)
+    if teacher is not None:
+        t = t if t is not None else rule_layers(combiner, teacher)
+        ATCam(teacher, t)  # raises EdgekdError on unknown names
+    ATCam(student, s)
+    return t, s

@@ -17,9 +17,7 @@ from __future__ import annotations
 from torch import Tensor, nn
 
 from edgekd.attention import registry
-from edgekd.attention.capture import ATCam
-from edgekd.attention.compute import rule_layers
-from edgekd.distill.methods.base import Method, MethodOptions
+from edgekd.distill.methods.base import Method, MethodOptions, resolve_layers
 from edgekd.errors import EdgekdError
 from edgekd.losses.attention import attention_loss
 
@@ -36,13 +34,7 @@ class MapMethod(Method):
         self.combiner = registry.get(self.name)
         self.figure_kind = self.name
         if self.combiner.needs_capture:
-            t = list(opts.teacher_layers) if opts.teacher_layers is not None else None
-            s = list(opts.student_layers) if opts.student_layers is not None else rule_layers(self.combiner, student)
-            if teacher is not None:
-                t = t if t is not None else rule_layers(self.combiner, teacher)
-                ATCam(teacher, t)  # raises EdgekdError on unknown names
-            ATCam(student, s)
-            self.teacher_layers, self.student_layers = t, s
+            self.teacher_layers, self.student_layers = resolve_layers(self.combiner, teacher, student, opts)
 
     def teacher_live(self, teacher: nn.Module, x: Tensor, y: Tensor | None) -> dict[str, object]:
         att = self.combiner.compute(teacher, x, y, layers=self.teacher_layers, size=self.opts.size(x))
