@@ -20,6 +20,7 @@ demo *ARGS: setup
 
 # The test suite (what CI runs): the default suite, then the torch-free runtime check.
 test *ARGS: setup
+    @command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || echo "WARNING: Chromium is not installed: the browser tests (tests/test_report_browser.py) will be SKIPPED; apt-get install -y chromium (CI requires them)" >&2
     {{py}} -m pytest -q {{ARGS}}
 
 # Slow tests too.

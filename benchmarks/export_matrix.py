@@ -1,7 +1,8 @@
 """Export matrix: format x quantization x attention head -> size, parity, accuracy, export time.
 
 Student: cnn-small trained 5 epochs on PneumoniaMNIST (seed 0, the data in $EDGEKD_DATA),
-unless ``--checkpoint`` names one. Each cell is a real ``edgekd.export.exporter.export``
+unless ``--checkpoint`` names one; the report states how the exported model was made, read
+from its checkpoint (``benchmarks/provenance.py``). Each cell is a real ``edgekd.export.exporter.export``
 with the parity gate on (onnxruntime / ai-edge-litert); a cell whose gate fails is
 re-exported with the gate off so its figures are still reported, marked FAIL.
 Accuracy is on the full PneumoniaMNIST test split (624 images). TensorRT cannot run
@@ -15,10 +16,14 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import sys
 import tempfile
 import time
 from importlib import metadata
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks.provenance import describe, made_how  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 FORMATS = ("onnx", "tflite")
@@ -110,7 +115,7 @@ def main() -> None:
                     rows.append(cell(ckpt, work, fmt, quantize, head))
                     print(fmt_row(rows[-1]), flush=True)
     torch_acc = next((r["parity"]["accuracy_torch"] for r in rows if r.get("parity")), None)
-    record = {"student": content["model"]["name"], "dataset": content["data"]["name"],
+    record = {"student": content["model"]["name"], "dataset": content["data"]["name"], "made": made_how(ckpt),
               "params": content.get("params"), "macs": content.get("macs"), "accuracy_torch": torch_acc,
               "versions": versions(), "rows": rows}
     args.out.with_suffix(".json").write_text(json.dumps(record, indent=1, default=str) + "\n")
@@ -119,7 +124,7 @@ def main() -> None:
     fails = sorted(dict.fromkeys(f"{r['format']} {r['quantize']}: " + "; ".join((r.get("parity") or {}).get(
         "failures", [r["gate"]])) for r in rows if r["gate"] != "pass"))
     acc = f"{torch_acc:.2%}" if torch_acc is not None else "?"
-    text = (f"# Export matrix\n\n{record['student']} ({record['params']:,} params) trained 5 epochs on "
+    text = (f"# Export matrix\n\n{describe(record['made'])} ({record['params']:,} params) on "
             f"{record['dataset']}; PyTorch test accuracy {acc} (624 test images). Parity: logits / map "
             f"differences on 64 test images, top-1 agreement and accuracy on the whole test split, in "
             f"onnxruntime / ai-edge-litert on this CPU (x86_64, 2 shared cores: export times are indicative). "

@@ -190,15 +190,6 @@ def image_folder(root: Path, classes=("a", "b", "c"), per_class: int = 8, size: 
     return root
 
 
-def export_available() -> bool:
-    """Whether this tree's CLI has ``edgekd export`` (it is being written alongside)."""
-    import typer.main
-
-    from edgekd.cli.app import app
-
-    return "export" in typer.main.get_command(app).commands
-
-
 # --- the cases --------------------------------------------------------------------------
 
 def build_files(w: Path) -> Path:
@@ -303,12 +294,11 @@ def build_cases(w: Path) -> list[tuple[str, str, list]]:
             ("bench: npz labels outside the model's classes", ["bench", w / "m.onnx", "--dataset", w / "labels.npz",
                                                               *b]),
             ("bench: truncated npz", ["bench", w / "m.onnx", "--dataset", w / "trunc.npz", *b])],
-    }
-    if export_available():
-        cases["export"] = [
+        "export": [
             ("export: code-running checkpoint", ["export", w / "evil.pt", "--out", w / "e1.onnx"]),
             ("export: truncated checkpoint", ["export", w / "truncate.pt", "--out", w / "e2.onnx"]),
-            ("export: existing output without --force", ["export", t, "--out", w / "exists.onnx"])]
+            ("export: existing output without --force", ["export", t, "--out", w / "exists.onnx"])],
+    }
     return [(group, case, argv) for group, rows in cases.items() for case, argv in rows]
 
 

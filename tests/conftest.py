@@ -36,3 +36,11 @@ def assert_one_line_error(result, *words):
     assert "Traceback" not in result.output
     for w in words:
         assert w in lines[0], lines[0]
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """Say loudly when the browser tests were skipped (no Chromium): a quiet 's' hides them."""
+    skipped = [r for r in terminalreporter.stats.get("skipped", []) if "Chromium" in str(getattr(r, "longrepr", ""))]
+    if skipped:
+        terminalreporter.write_sep("!", f"{len(skipped)} browser tests SKIPPED: Chromium is not installed "
+                                        "(apt-get install -y chromium); CI runs them", red=True, bold=True)

@@ -11,10 +11,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from edgekd.attention import registry
-from edgekd.attention.at import at_attention, at_loss, at_map
-from edgekd.attention.cam import cam_attention, cam_map, class_activation, classifier_of
+from edgekd.attention.at import at_loss, at_map
+from edgekd.attention.cam import cam_map, class_activation, classifier_of
 from edgekd.attention.capture import ATCam, Attention, at_default_layers, default_layers, unwrap
-from edgekd.attention.maps import fma, fma_attention, layer_maps, minmax, mip, mip_attention
+from edgekd.attention.maps import fma, layer_maps, minmax, mip
 from edgekd.attention.saliency import saliency
 from edgekd.errors import EdgekdError
 
@@ -169,11 +169,11 @@ def test_maps_range_no_grad_batch1_constant_input(name: str) -> None:
 def test_fma_attention_uses_default_layers_and_returns_logits() -> None:
     model = TinyNet(5)
     x = torch.randn(2, 3, 8, 8)
-    att = fma_attention(model, x)
+    att = registry.get("fma").compute(model, x)
     assert isinstance(att, Attention) and len(att.features) == 4
     assert torch.allclose(att.logits, model(x))
     assert torch.allclose(att.map, fma(att.features, (8, 8)))
-    assert torch.allclose(mip_attention(model, x, size=(4, 4)).map, mip(att.features, (4, 4)))
+    assert torch.allclose(registry.get("mip").compute(model, x, size=(4, 4)).map, mip(att.features, (4, 4)))
 
 
 def test_minmax_per_sample() -> None:
@@ -256,7 +256,7 @@ def test_at_errors_and_attention() -> None:
         at_loss([S1], [T1, T1])
     with pytest.raises(EdgekdError, match="official"):
         at_loss([S1], [T1], form="squared")
-    att = at_attention(TinyNet(4), torch.randn(2, 3, 8, 8))
+    att = registry.get("at").compute(TinyNet(4), torch.randn(2, 3, 8, 8))
     assert att.map is None and len(att.features) == 3
 
 
@@ -279,7 +279,7 @@ def test_cam_hand_computed() -> None:
 def test_cam_matches_logits_through_gap_identity() -> None:
     model = TinyNet(3).eval()
     x = torch.randn(2, 3, 8, 8)
-    att = cam_attention(model, x, size=(8, 8))
+    att = registry.get("cam").compute(model, x, size=(8, 8))
     target = att.logits.argmax(1)
     raw = class_activation(att.features[0], model.fc.weight, target)
     z = raw.mean(dim=(1, 2)) + model.fc.bias[target]
@@ -292,7 +292,7 @@ def test_cam_matches_logits_through_gap_identity() -> None:
 
 
 def test_cam_resized_to_input_and_in_unit_range() -> None:
-    m = cam_attention(TinyNet(4), torch.randn(1, 3, 8, 8)).map.detach()
+    m = registry.get("cam").compute(TinyNet(4), torch.randn(1, 3, 8, 8)).map.detach()
     assert m.shape == (1, 8, 8) and m.min() == 0 and m.max() == pytest.approx(1.0)
     # resize happens before normalisation: with the peak in the middle of a 3x3 map, no
     # 6x6 sample lands on it, so normalising first would leave the maximum below 1
@@ -308,14 +308,26 @@ def test_cam_resized_to_input_and_in_unit_range() -> None:
 
 def test_registry_names_close_match_and_duplicates() -> None:
     assert registry.names() == ["at", "cam", "fma", "mip", "sals"]
-    assert registry.get("mip").compute is mip_attention
-    with pytest.raises(EdgekdError, match=r"did you mean 'fma'.*\['at', 'cam'"):
+    assert registry.get("mip").fn() is mip and registry.get("fma").fn() is fma
+    assert registry.get("cam").fn() is cam_map and registry.get("sals").fn() is saliency
+    with pytest.raises(EdgekdError, match=r"did you mean fma.*: choose one of at, cam"):
         registry.get("fmaa")
     with pytest.raises(EdgekdError, match="already registered"):
-        registry.register(registry.Combiner("fma", fma_attention, "again", True))
-    assert registry.get("fma").compute is fma_attention
+        registry.register(registry.Combiner("fma", "again", "first-last", True, "edgekd.attention.maps:fma"))
+    assert registry.get("fma").summary != "again"
+    with pytest.raises(EdgekdError, match="layer rule"):
+        registry.Combiner("x", "bad rule", "middle", True)
     assert [registry.get(n).exportable for n in ("fma", "mip", "cam", "sals", "at")] == [
         True, True, True, False, False]
+    # the flags drive the code: the export heads, explain's map choices, capture or not
+    from edgekd.explain.backends import CHECKPOINT_MAPS
+    from edgekd.export.formats import HEADS
+
+    assert HEADS == ("none", "fma", "mip", "cam")
+    assert CHECKPOINT_MAPS == ("fma", "mip", "cam", "sals")
+    assert [registry.get(n).needs_capture for n in ("fma", "cam", "sals", "at")] == [True, True, False, True]
+    assert registry.get("sals").compute(TinyNet(3), torch.randn(1, 3, 8, 8)).features == []
+    assert registry.get("cam").compute(TinyNet(3), torch.randn(1, 3, 8, 8), layers=["stem", "layer1"]).features[0].shape[-1] == 4
 
 
 def test_one_by_one_layers_are_left_out_of_fma_and_mip():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from typer.testing import CliRunner
 
@@ -27,6 +28,11 @@ def test_datasets_and_models_list():
     assert "pneumoniamnist" in out and "digits" in out and "folder:PATH" in out
     out = invoke("models", "--role", "student").output
     assert "cnn-tiny" in out and "resnet20" not in out
+    assert_one_line_error(invoke("models", "--role", "teachr"), "unknown model role 'teachr'", "did you mean teacher")
+    # short flags mean one thing: -m is the model (train); explain's --map has no short flag
+    short_m = re.compile(r"(?<![-\w])-m\b")
+    assert short_m.search(invoke("train", "--help").output)
+    assert not short_m.search(invoke("explain", "--help").output)
 
 
 def test_train_and_eval_through_the_cli(tmp_path):

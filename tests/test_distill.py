@@ -100,3 +100,41 @@ def test_mismatched_teacher_is_refused(trained_digits_run, tmp_path):
     with pytest.raises(EdgekdError, match="takes 1x8x8 inputs"):
         distill(trained_digits_run / "model.pt", "cnn-tiny", "breastmnist", tmp_path, TrainConfig(**FAST),
                 DistillConfig(method="kd"), quiet=True)
+
+
+def test_constant_maps_warn_and_the_export_head_uses_the_trained_layers(trained_digits_run, tmp_path):
+    """A student distilled with --student-layers exports (and explains) the map it learned;
+    all-1x1 captured layers (cnn-small's block3 at 8x8) are named in a warning."""
+    from edgekd.distill.run import constant_map_notes
+    from edgekd.export.exporter import ExportOptions, export
+
+    teacher = build_model(load_checkpoint(trained_digits_run / "model.pt"))
+    student = create_model("cnn-small", 1, 10)
+    notes = constant_map_notes(Distiller(teacher, student, "fma", teacher_layers=["block3"],
+                                         student_layers=["block3"]), (1, 8, 8))
+    assert [n.split(" layer")[0] for n in notes] == ["every captured teacher", "every captured student"]
+    assert "--student-layers" in notes[1]
+    assert constant_map_notes(Distiller(teacher, student, "fma"), (1, 8, 8)) == []
+    assert constant_map_notes(Distiller(teacher, student, "kd"), (1, 8, 8)) == []
+    distill(trained_digits_run / "model.pt", "cnn-tiny", "digits", tmp_path / "d", TrainConfig(epochs=1, batch_size=64),
+            DistillConfig(method="mip", student_layers=["block1"]), quiet=True, figure_images=0)
+    ckpt = tmp_path / "d" / "model.pt"
+    assert load_checkpoint(ckpt)["distill"]["student_layers"] == ["block1"]
+    result = export(ckpt, ExportOptions(format="onnx", head="mip", out=tmp_path / "s.onnx"))
+    assert result.metadata["attention_layers"] == ["block1"]  # the default would be block0 + block2
+    assert result.parity["passed"]
+
+
+def test_double_backprop_is_refused_under_float16_autocast(trained_digits_run):
+    """SALS's inner input gradient is not loss-scaled by GradScaler: float16 AMP is refused
+    with one line; bfloat16 and float32 run, and methods without a gradient term are not affected."""
+    from edgekd.distill.run import check_precision
+
+    teacher = build_model(load_checkpoint(trained_digits_run / "model.pt"))
+    sals = Distiller(teacher, create_model("cnn-tiny", 1, 10), "sals")
+    with pytest.raises(EdgekdError, match="float16 autocast"):
+        check_precision(sals, torch.float16)
+    for dtype in (torch.bfloat16, None):
+        check_precision(sals, dtype)
+    check_precision(Distiller(teacher, create_model("cnn-tiny", 1, 10), "fma"), torch.float16)
+    check_precision(Distiller(teacher, create_model("cnn-tiny", 1, 10), "sals", beta=0.0), torch.float16)

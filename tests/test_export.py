@@ -18,9 +18,8 @@ import numpy as np
 import pytest
 import torch
 
-from edgekd.attention.cam import cam_attention
+from edgekd.attention import registry
 from edgekd.attention.capture import default_layers
-from edgekd.attention.maps import fma_attention, mip_attention
 from edgekd.errors import EdgekdError
 from edgekd.export import formats
 from edgekd.export.exporter import ExportOptions, default_output, export
@@ -29,7 +28,7 @@ from edgekd.runtime.metadata import read_metadata, sidecar_path
 from edgekd.runtime.registry import create_runner
 from edgekd.train.checkpoint import build_model, load_checkpoint
 
-REFERENCE = {"fma": fma_attention, "mip": mip_attention, "cam": cam_attention}
+REFERENCE = {name: registry.get(name).compute for name in ("fma", "mip", "cam")}
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from edgekd.errors import EdgekdError
-from edgekd.models.registry import create_model, model_entries
+from edgekd.models.registry import create_model, model_entries, register_model
 from edgekd.models.stats import count_macs, count_params
 
 NAMES = [e.name for e in model_entries()] + ["tv:resnet18", "tv:mobilenet_v3_small"]
@@ -46,3 +46,19 @@ def test_unknown_model_lists_names_and_close_match():
         create_model("resnet200", 1, 2)
     with pytest.raises(EdgekdError, match="bad arguments"):
         create_model("cnn", 1, 2, colour="red")
+    with pytest.raises(EdgekdError, match="already registered"):
+        register_model("cnn-tiny", "student", "again")(lambda **kw: None)
+    with pytest.raises(EdgekdError, match="role"):
+        register_model("cnn-x", "assistant", "bad role")(lambda **kw: None)
+
+
+def test_models_package_has_no_import_cycle():
+    """The families import the entry table, never the registry that imports them."""
+    import ast
+    from pathlib import Path
+
+    import edgekd.models.zoo as zoo
+
+    for path in Path(zoo.__path__[0]).glob("*.py"):
+        imported = {n.module for n in ast.walk(ast.parse(path.read_text())) if isinstance(n, ast.ImportFrom)}
+        assert "edgekd.models.registry" not in imported, path.name

@@ -61,8 +61,7 @@ def test_code_running_checkpoint_is_refused_by_every_command(tmp_path, where):
     commands = [["eval", evil], ["distill", "--teacher", evil, "--out", tmp_path / "d", *QUICK]]
     if where == "outer":  # the torch runner of bench reads checkpoints too (in a child process)
         commands.append(["bench", evil, "--iters", "1", "--no-peak", "--timeout", "60"])
-    if rel.export_available():
-        commands.append(["export", evil, "--out", tmp_path / "e.onnx"])
+    commands.append(["export", evil, "--out", tmp_path / "e.onnx"])
     for args in commands:
         assert_clean(invoke(*args), "refused", "evil.pt")
         assert not marker.exists(), f"{args[0]} ran code from the checkpoint"
@@ -157,7 +156,6 @@ def test_disk_full_while_saving_keeps_the_last_good_checkpoint(tmp_path, monkeyp
     assert not [p for p in out.iterdir() if p.name.startswith(".")]  # the temp file was removed
 
 
-@pytest.mark.skipif(not rel.export_available(), reason="edgekd export is not in this tree yet")
 def test_export_never_overwrites_without_force_nor_leaves_half_a_file(tmp_path, trained_digits_run, monkeypatch):
     import edgekd.export.onnx_export as onnx_export
 

@@ -8,7 +8,14 @@ import pytest
 import torch
 
 from edgekd.errors import EdgekdError
-from edgekd.train.checkpoint import load_checkpoint, load_model, save_checkpoint
+from edgekd.train.checkpoint import (
+    MODEL_KEYS,
+    build_model,
+    content_sha256,
+    load_checkpoint,
+    load_model,
+    save_checkpoint,
+)
 from edgekd.train.loop import TrainConfig
 from edgekd.train.supervised import train_supervised
 
@@ -27,9 +34,22 @@ def test_checkpoint_holds_everything_needed(trained_digits_run):
     content = load_checkpoint(trained_digits_run / "model.pt")
     assert content["model"]["name"] == "cnn-small" and content["data"]["name"] == "digits"
     assert content["data"]["class_names"] == [str(i) for i in range(10)]
-    assert content["config"]["epochs"] == 6 and "optimizer" in content and content["epoch"] >= 1
+    assert content["config"]["epochs"] == 6 and content["best"]["epoch"] >= 1
     model, meta = load_model(trained_digits_run / "model.pt")
     assert meta["input_size"] == [1, 8, 8] and meta["params"] == sum(p.numel() for p in model.parameters())
+    # the resumable state lives in last.pt; model.pt is weights + metadata, one torch.load away
+    state = load_checkpoint(trained_digits_run / "last.pt")
+    assert "optimizer" in state and state["epoch"] == 6 and len(state["steps"]) == 6 * 34
+    ckpt = torch.load(trained_digits_run / "model.pt", weights_only=True)
+    assert sorted(ckpt) == sorted(MODEL_KEYS) and ckpt["format"] == "edgekd-model/2"
+    assert ckpt["classes"] == [str(i) for i in range(10)] and ckpt["input_size"] == [1, 8, 8]
+    assert ckpt["method"] == "none" and ckpt["best"]["val"]["accuracy"] > 0.9 and ckpt["mean"] and ckpt["std"]
+    assert ckpt["sha256"] == content_sha256(ckpt) == content["checkpoint_sha256"]
+    rebuilt = build_model(ckpt)  # the README's two lines
+    x = torch.randn(2, 1, 8, 8)
+    with torch.no_grad():
+        assert torch.equal(rebuilt(x), model(x))
+    assert (trained_digits_run / "model.pt").stat().st_size < (trained_digits_run / "last.pt").stat().st_size / 2
 
 
 def test_same_seed_same_metrics_and_resume_matches(tmp_path):
@@ -67,6 +87,19 @@ def test_tampered_and_pickled_checkpoints_are_refused(tmp_path, trained_digits_r
     torch.save(outer, tmp_path / "altered.pt")
     with pytest.raises(EdgekdError, match="SHA-256"):
         load_checkpoint(tmp_path / "altered.pt")
+    # the envelope (last.pt, and model.pt before edgekd-model/2) is still read, weights intact
+    assert all(torch.equal(v, content["state_dict"][k]) for k, v in load_checkpoint(tmp_path / "ok.pt")["state_dict"].items())
+    # model.pt: a changed weight, or changed metadata, fails the hash
+    for change in ("weight", "classes"):
+        ckpt = torch.load(trained_digits_run / "model.pt", weights_only=True)
+        if change == "weight":
+            name = next(k for k, v in ckpt["state_dict"].items() if v.is_floating_point())
+            ckpt["state_dict"][name].view(-1)[0] += 1e-3
+        else:
+            ckpt["classes"][0] = "cat"
+        torch.save(ckpt, tmp_path / f"altered-{change}.pt")
+        with pytest.raises(EdgekdError, match="SHA-256"):
+            load_checkpoint(tmp_path / f"altered-{change}.pt")
 
 
 class _Exploit:

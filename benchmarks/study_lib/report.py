@@ -150,10 +150,11 @@ def markdown(res: dict, tg: dict, latency: dict, title: str, timing: str = FULL_
                  f"beats KD and AT in >= 1 regime, {ds}: **{b['status']}**. " + "; ".join(parts))
     for k, v in tg.get("gap_recovery_ge_75pct", {}).items():
         rec = "n/a" if v["recovery"] is None else f"{v['recovery'] * 100:.0f} %"
-        extra = (f", AUC recovery {v['recovery_auc'] * 100:.0f} %" if v.get("recovery_auc") is not None else "")
-        L.append(f"- Gap recovery (ACC) {k} ({v['method']}): {rec}{extra} -> **{v['status']}** "
-                 f"(teacher {v['teacher_acc'] * 100:.1f}, alone {v['alone_acc'] * 100:.1f}, "
-                 f"method {v['method_acc'] * 100:.1f}).")
+        other = next((k2 for k2 in ("recovery_acc", "recovery_auc") if v.get(k2) is not None), None)
+        extra = f", {other[9:].upper()} recovery {v[other] * 100:.0f} %" if other else ""
+        L.append(f"- Gap recovery ({v['metric'].upper()}) {k} ({v['method']}): {rec}{extra} -> **{v['status']}** "
+                 f"(teacher {v['teacher'] * 100:.1f}, alone {v['alone'] * 100:.1f}, "
+                 f"method {v['method_value'] * 100:.1f}).")
     for ds, v in tg.get("small_student_reaches_resnet18_28", {}).items():
         g50 = v.get("gap_to_resnet50_224")
         L.append(f"- {ds} cnn-small ({v['method']}) vs ResNet-18 (28) ACC {v['resnet18_28']['acc'] * 100:.1f} / "

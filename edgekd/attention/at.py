@@ -27,12 +27,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import Tensor
 
-from edgekd.attention.capture import Attention, at_default_layers, run_with_features
 from edgekd.errors import EdgekdError
 
-__all__ = ["AT_FORMS", "at_attention", "at_loss", "at_loss_to_targets", "at_map", "at_target", "pair_size"]
+__all__ = ["AT_FORMS", "at_loss", "at_loss_to_targets", "at_map", "at_target", "pair_size"]
 
 AT_FORMS = ("official", "paper")
 
@@ -100,19 +99,3 @@ def at_loss(
         return at_loss_to_targets(student_features, teacher_features, form)  # it names the mismatch
     targets = [at_target(a_t, a_s.shape[-2:]) for a_s, a_t in zip(student_features, teacher_features)]
     return at_loss_to_targets(student_features, targets, form)
-
-
-def at_attention(
-    model: nn.Module,
-    x: Tensor,
-    y: Tensor | None = None,
-    *,
-    layers: Sequence[str] | None = None,
-    size: tuple[int, int] | None = None,
-    create_graph: bool = False,
-) -> Attention:
-    """Forward ``model`` and capture its AT layers (default: every stage after the
-    first). ``map`` is None: AT compares per-layer maps, see :func:`at_loss`."""
-    layers = list(layers) if layers is not None else at_default_layers(model)
-    logits, features = run_with_features(model, x, layers)
-    return Attention(logits, None, features)

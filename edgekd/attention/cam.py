@@ -22,15 +22,13 @@ unnormalised map from :func:`class_activation`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from torch import Tensor, nn
 
-from edgekd.attention.capture import Attention, run_with_features, stages_of, unwrap
+from edgekd.attention.capture import unwrap
 from edgekd.attention.maps import minmax, resize
 from edgekd.errors import EdgekdError
 
-__all__ = ["cam_attention", "cam_map", "class_activation", "classifier_of"]
+__all__ = ["cam_map", "class_activation", "classifier_of"]
 
 
 def classifier_of(model: nn.Module) -> nn.Linear:
@@ -76,24 +74,3 @@ def cam_map(
             raise EdgekdError("CAM needs a target class or the logits to pick one: pass either")
         target = logits.argmax(dim=1)
     return minmax(resize(class_activation(features, weight, target), size))
-
-
-def cam_attention(
-    model: nn.Module,
-    x: Tensor,
-    y: Tensor | None = None,
-    *,
-    layers: Sequence[str] | None = None,
-    size: tuple[int, int] | None = None,
-    create_graph: bool = False,
-) -> Attention:
-    """Forward ``model``: logits and the CAM of ``y`` (else the predicted class).
-
-    ``layers`` defaults to the last stage (the one the classifier pools); passing a
-    list uses its last entry. ``create_graph`` is unused (CAM is forward-only).
-    """
-    layer = list(layers)[-1] if layers else stages_of(model)[-1]
-    logits, (features,) = run_with_features(model, x, [layer])
-    size = tuple(size) if size is not None else (x.shape[-2], x.shape[-1])
-    weight = classifier_of(model).weight
-    return Attention(logits, cam_map(features, weight, size, logits=logits, target=y), [features])

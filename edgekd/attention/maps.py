@@ -29,21 +29,18 @@ from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import Tensor
 
-from edgekd.attention.capture import Attention, default_layers, run_with_features
 from edgekd.errors import EdgekdError
 
 __all__ = [
     "EPS",
     "combine",
     "fma",
-    "fma_attention",
     "layer_map",
     "layer_maps",
     "minmax",
     "mip",
-    "mip_attention",
     "resize",
 ]
 
@@ -118,46 +115,3 @@ def fma(features: Sequence[Tensor], size: tuple[int, int]) -> Tensor:
 def mip(features: Sequence[Tensor], size: tuple[int, int]) -> Tensor:
     """Maximum intensity projection: max across layers of the normalised layer maps."""
     return combine(features, size, "max")
-
-
-def _attention(
-    model: nn.Module,
-    x: Tensor,
-    layers: Sequence[str] | None,
-    size: tuple[int, int] | None,
-    reduce: str,
-) -> Attention:
-    layers = list(layers) if layers is not None else default_layers(model)
-    logits, features = run_with_features(model, x, layers)
-    size = tuple(size) if size is not None else (x.shape[-2], x.shape[-1])
-    return Attention(logits, combine(features, size, reduce), features)
-
-
-def fma_attention(
-    model: nn.Module,
-    x: Tensor,
-    y: Tensor | None = None,
-    *,
-    layers: Sequence[str] | None = None,
-    size: tuple[int, int] | None = None,
-    create_graph: bool = False,
-) -> Attention:
-    """Forward ``model`` on ``x`` and return logits, its FMA map and the features.
-
-    ``y`` and ``create_graph`` are unused (FMA is forward-only); they keep the signature
-    shared by every registered combiner. Gradients flow as the caller's grad mode allows.
-    """
-    return _attention(model, x, layers, size, "mean")
-
-
-def mip_attention(
-    model: nn.Module,
-    x: Tensor,
-    y: Tensor | None = None,
-    *,
-    layers: Sequence[str] | None = None,
-    size: tuple[int, int] | None = None,
-    create_graph: bool = False,
-) -> Attention:
-    """Like :func:`fma_attention`, with the MIP map."""
-    return _attention(model, x, layers, size, "max")

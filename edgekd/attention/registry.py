@@ -1,45 +1,75 @@
-"""One registry from a name to an attention combiner: fma, mip, sals, at, cam.
+"""The one table of attention combiners: fma, mip, sals, at, cam (torch-free).
 
-Every combiner has the same call form,
-``compute(model, x, y=None, *, layers=None, size=None, create_graph=False) -> Attention``
-(one forward pass: logits, B x H x W map or None, captured features), so the
-distiller, the exporter and the figures never special-case a combiner beyond AT's
-pairwise loss. Unknown names fail with the list of known names and a close match;
-registering a name twice is an error, not a silent overwrite (timm's registry habit).
+Each row declares what the rest of edgekd reads instead of naming combiners:
+
+- ``layers``, the layer rule: which stages are captured when none are given.
+  ``first-last`` (METHOD.md's default: first and last k stages), ``after-first`` (AT:
+  every stage after the stem), ``last`` (CAM: the stage the classifier pools), or
+  ``input-gradient`` (SALS: no capture, the map is a gradient with respect to the input).
+- ``exportable``: forward-only, so it can be an exported attention head. The export
+  heads (``edgekd.export.formats.HEADS``) are ``none`` plus the exportable rows.
+- ``function``: ``"module:name"`` of the pure function that makes the map, imported only
+  when used (this table stays importable without torch). For capture rules it is
+  ``(features, size) -> B x H x W map``; a row with ``classifier`` set also takes the
+  classifier weight and the target class (CAM); ``input-gradient`` rows take the model.
+  Empty for AT, which gives per-layer maps, not one (its loss pairs layers).
+
+``edgekd.attention.compute`` runs a row on a model. Unknown names fail with the list of
+known names and a close match; registering a name twice is an error, not a silent
+overwrite (timm's registry habit).
 """
 
 from __future__ import annotations
 
-import difflib
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
-from edgekd.attention.at import at_attention
-from edgekd.attention.cam import cam_attention
-from edgekd.attention.capture import Attention
-from edgekd.attention.maps import fma_attention, mip_attention
-from edgekd.attention.saliency import saliency_attention
 from edgekd.errors import EdgekdError
+from edgekd.suggest import unknown
 
-__all__ = ["Combiner", "get", "names", "register"]
+__all__ = ["LAYER_RULES", "Combiner", "exportable_names", "get", "map_names", "names", "register"]
+
+LAYER_RULES = ("first-last", "after-first", "last", "input-gradient")
 
 
 @dataclass(frozen=True)
 class Combiner:
-    """A registered combiner.
-
-    ``exportable``: forward-only, so it can be an exported attention head.
-    ``gives_map``: ``compute`` returns one map (False for AT, whose loss pairs layers).
-    ``needs_capture``: uses forward hooks on stages (False for SALS, which uses an input
-    gradient).
-    """
+    """One registered combiner (see the module docstring for each field)."""
 
     name: str
-    compute: Callable[..., Attention]
     summary: str
+    layers: str
     exportable: bool
-    gives_map: bool = True
-    needs_capture: bool = True
+    function: str = ""
+    classifier: bool = False
+
+    def __post_init__(self) -> None:
+        if self.layers not in LAYER_RULES:
+            raise EdgekdError(f"combiner {self.name!r}: unknown layer rule {self.layers!r}; use one of {LAYER_RULES}")
+
+    @property
+    def needs_capture(self) -> bool:
+        """Whether the map is made from stage outputs captured by forward hooks."""
+        return self.layers != "input-gradient"
+
+    @property
+    def gives_map(self) -> bool:
+        """Whether it makes one B x H x W map (False for AT's per-layer maps)."""
+        return bool(self.function)
+
+    def fn(self) -> Callable[..., Any]:
+        """The map function named by ``function``."""
+        module, _, attr = self.function.partition(":")
+        return getattr(importlib.import_module(module), attr)
+
+    def compute(self, model, x, y=None, *, layers=None, size=None, create_graph=False):
+        """One forward pass of ``model``: :class:`~edgekd.attention.capture.Attention`
+        (logits, map or None, features); see :func:`edgekd.attention.compute.attention`."""
+        from edgekd.attention.compute import attention
+
+        return attention(self, model, x, y, layers=layers, size=size, create_graph=create_graph)
 
 
 _REGISTRY: dict[str, Combiner] = {}
@@ -48,9 +78,7 @@ _REGISTRY: dict[str, Combiner] = {}
 def register(combiner: Combiner) -> Combiner:
     """Add ``combiner`` under its name; EdgekdError if the name is taken."""
     if combiner.name in _REGISTRY:
-        raise EdgekdError(
-            f"attention combiner {combiner.name!r} is already registered: pick another name"
-        )
+        raise EdgekdError(f"attention combiner {combiner.name!r} is already registered: pick another name")
     _REGISTRY[combiner.name] = combiner
     return combiner
 
@@ -60,22 +88,28 @@ def names() -> list[str]:
     return sorted(_REGISTRY)
 
 
+def exportable_names() -> list[str]:
+    """Names of the combiners that can be an exported attention head, in table order."""
+    return [c.name for c in _REGISTRY.values() if c.exportable]
+
+
+def map_names() -> list[str]:
+    """Names of the combiners that make one B x H x W map, in table order."""
+    return [c.name for c in _REGISTRY.values() if c.gives_map]
+
+
 def get(name: str) -> Combiner:
     """The combiner called ``name``; EdgekdError with the known names and a close match."""
     try:
         return _REGISTRY[name]
     except (KeyError, TypeError):
-        close = difflib.get_close_matches(str(name), names(), n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise EdgekdError(
-            f"unknown attention combiner {name!r}{hint}: choose one of {names()}"
-        ) from None
+        raise unknown("attention combiner", name, names()) from None
 
 
-register(Combiner("fma", fma_attention, "mean across layers of mean_c|A| maps", True))
-register(Combiner("mip", mip_attention, "max across layers of mean_c|A| maps", True))
-register(
-    Combiner("sals", saliency_attention, "max_c |d z_y / d x| saliency", False, needs_capture=False)
-)
-register(Combiner("at", at_attention, "Zagoruyko-Komodakis attention transfer", False, False))
-register(Combiner("cam", cam_attention, "class activation map of the last stage", True))
+register(Combiner("fma", "mean across layers of mean_c|A| maps", "first-last", True, "edgekd.attention.maps:fma"))
+register(Combiner("mip", "max across layers of mean_c|A| maps", "first-last", True, "edgekd.attention.maps:mip"))
+register(Combiner("cam", "class activation map of the last stage", "last", True, "edgekd.attention.cam:cam_map",
+                  classifier=True))
+register(Combiner("sals", "max_c |d z_y / d x| saliency", "input-gradient", False,
+                  "edgekd.attention.saliency:saliency"))
+register(Combiner("at", "Zagoruyko-Komodakis attention transfer", "after-first", False))

@@ -19,15 +19,12 @@ be an exported attention head.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import torch
 from torch import Tensor, nn
 
-from edgekd.attention.capture import Attention
 from edgekd.attention.maps import minmax, resize
 
-__all__ = ["saliency", "saliency_attention"]
+__all__ = ["saliency"]
 
 
 def saliency(
@@ -56,17 +53,3 @@ def saliency(
     if not create_graph:
         return m.detach(), logits.detach()
     return m, logits
-
-
-def saliency_attention(
-    model: nn.Module,
-    x: Tensor,
-    y: Tensor | None = None,
-    *,
-    layers: Sequence[str] | None = None,
-    size: tuple[int, int] | None = None,
-    create_graph: bool = False,
-) -> Attention:
-    """Registry form of :func:`saliency`; ``layers`` is unused (no capture needed)."""
-    m, logits = saliency(model, x, y, create_graph=create_graph, size=size)
-    return Attention(logits, m, [])

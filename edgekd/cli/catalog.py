@@ -39,9 +39,7 @@ def models(
     table = Table(title=f"models at {channels}x{size}x{size}, {num_classes} classes")
     for col in ("name", "role", "params", "MACs", "stages", "description"):
         table.add_column(col)
-    for entry in model_entries():
-        if role and entry.role != role:
-            continue
+    for entry in model_entries(role):
         model = create_model(entry.name, channels, num_classes)
         table.add_row(entry.name, entry.role, f"{count_params(model):,}",
                       f"{count_macs(model, (channels, size, size)) / 1e6:.2f}M", str(len(model.stages)), entry.description)

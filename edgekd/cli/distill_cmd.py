@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from edgekd.cli import train_options as opt
 from edgekd.cli.common import DataDir, Download, handle_errors
 
 
@@ -37,37 +38,34 @@ def distill(
     at_form: str = typer.Option("official", "--at-form", help="AT loss: official (squared) or paper (L2 norm)."),
     teacher_cache: Path | None = typer.Option(None, "--teacher-cache", help="Folder of reusable teacher outputs "
                                                  "(needs --no-augment)."),
-    epochs: int = typer.Option(30, help="Training epochs."),
-    batch_size: int = typer.Option(128, "--batch-size", help="Batch size (global)."),
-    lr: float = typer.Option(0.05, help="Peak learning rate."),
-    optimizer: str = typer.Option("sgd", help="sgd or adamw."),
-    schedule: str = typer.Option("cosine", help="cosine or step."),
-    weight_decay: float = typer.Option(5e-4, "--weight-decay"),
-    augment: bool = typer.Option(True, "--augment/--no-augment", help="Random shifts of up to 2 px."),
-    seed: int = typer.Option(0),
-    device: str = typer.Option("auto", help="auto, cpu or cuda."),
-    select: str = typer.Option("auto", help="Validation metric for the best epoch: auto (AUC for two classes, "
-                               "else accuracy), accuracy or auc."),
-    label_fraction: float = typer.Option(1.0, "--label-fraction", help="Stratified fraction of training labels."),
-    model_arg: list[str] | None = typer.Option(None, "--model-arg", help="Student argument name=value."),
+    epochs: opt.Epochs = 30,
+    batch_size: opt.BatchSize = 128,
+    lr: opt.Lr = 0.05,
+    optimizer: opt.Optimizer = "sgd",
+    schedule: opt.Schedule = "cosine",
+    weight_decay: opt.WeightDecay = 5e-4,
+    augment: opt.Augment = True,
+    seed: opt.Seed = 0,
+    device: opt.Device = "auto",
+    select: opt.Select = "auto",
+    label_fraction: opt.LabelFraction = 1.0,
+    model_arg: opt.ModelArg = None,
     out: Path = typer.Option(Path("runs/distill"), "--out", "-o", help="Run folder."),
-    resume: bool = typer.Option(False, help="Continue the run in --out."),
-    force: bool = typer.Option(False, help="Start over in an --out that holds a run."),
-    compile: bool = typer.Option(False, "--compile", help="torch.compile the trained model (GPU runs)."),
-    quiet: bool = typer.Option(False, help="No progress bar."),
+    resume: opt.Resume = False,
+    force: opt.Force = False,
+    compile: opt.Compile = False,
+    quiet: opt.Quiet = False,
 ) -> None:
     """Distill a student from a frozen teacher: CE, Hinton KD, AT, or attention-guided (FMA / MIP / SALS)."""
     from edgekd.cli.train_cmd import print_result
     from edgekd.distill.run import DistillConfig
     from edgekd.distill.run import distill as run_distill
     from edgekd.train.checkpoint import load_checkpoint
-    from edgekd.train.loop import TrainConfig
     from edgekd.train.supervised import parse_model_args
 
     dataset = dataset or load_checkpoint(teacher)["data"]["name"]
-    cfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer, schedule=schedule,
-                      weight_decay=weight_decay, augment=augment, seed=seed, device=device, select=select,
-                      label_fraction=label_fraction, compile=compile)
+    cfg = opt.train_config(epochs, batch_size, lr, optimizer, schedule, weight_decay, augment, seed, device, select,
+                       label_fraction, compile)
     dcfg = DistillConfig(method, alpha, temperature, beta, att_loss, att_size, _layers(teacher_layers),
                          _layers(student_layers), at_form, parse_model_args(model_arg))
     result = run_distill(teacher, student, dataset, out, cfg, dcfg, data_dir and str(data_dir), teacher_cache,

@@ -20,7 +20,7 @@ def explain(
     model: Path = typer.Argument(..., help="Checkpoint (.pt), or exported model (.onnx, .tflite) with an attention "
                                  "head."),
     inputs: list[str] = typer.Argument(..., help="Image files (.png, .jpg) and/or data set names (edgekd datasets)."),
-    map_name: str | None = typer.Option(None, "--map", "-m", help="fma | mip | cam | sals (checkpoint) or head "
+    map_name: str | None = typer.Option(None, "--map", help="fma | mip | cam | sals (checkpoint) or head "
                                            "(exported model). Default: head for an export, fma for a checkpoint."),
     out: Path = typer.Option(Path("explain"), "--out", "-o", help="Folder for the overlay PNGs and explain.json."),
     split: str = typer.Option("test", help="Split of a data set input."),
@@ -46,7 +46,7 @@ def attention_agreement(
     students: list[Path] = typer.Option(..., "--student", "-s", help="Student checkpoint (.pt); repeat for more."),
     dataset: str | None = typer.Option(None, "--dataset", "-d", help="Data set (default: the teacher's own)."),
     split: str = typer.Option("test", help="Split to compare on."),
-    map_name: str = typer.Option("fma", "--map", "-m", help="fma | mip | cam | sals, for every model."),
+    map_name: str = typer.Option("fma", "--map", help="fma | mip | cam | sals, for every model."),
     out: Path = typer.Option(Path("agreement"), "--out", "-o", help="Folder for agreement.json and the figures."),
     data_dir: DataDir = None,
     limit: int | None = typer.Option(None, "--limit", help="Use only the first N images of the split."),

@@ -6,7 +6,6 @@ digits and torchvision for CIFAR), so the device-side bench can measure accuracy
 
 from __future__ import annotations
 
-import difflib
 from pathlib import Path
 
 from edgekd.data.cifar import CifarSource
@@ -16,6 +15,7 @@ from edgekd.data.idx import IdxSource
 from edgekd.data.medmnist import MEDMNIST, MedMNISTSource
 from edgekd.data.spec import SPLITS, DatasetInfo, Split, default_data_dir
 from edgekd.errors import EdgekdError
+from edgekd.suggest import unknown
 
 DEFAULT_DATASET = "digits"
 
@@ -41,9 +41,7 @@ def get_source(name: str):
     if name.startswith("folder:"):
         return FolderSource(name[len("folder:"):])
     if name not in BUILDERS:
-        close = difflib.get_close_matches(name, BUILDERS, n=1)
-        hint = f" (did you mean {close[0]}?)" if close else ""
-        raise EdgekdError(f"unknown data set '{name}'{hint}; known: {', '.join(BUILDERS)}, or folder:PATH")
+        raise unknown("data set", name, BUILDERS, also=", or folder:PATH")
     return BUILDERS[name]()
 
 

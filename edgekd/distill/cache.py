@@ -39,23 +39,6 @@ def data_fingerprint(train: TensorSplit) -> str:
     return h.hexdigest()
 
 
-def cache_files(distiller, sample: torch.Tensor) -> dict[str, str]:
-    """The teacher outputs this distiller needs, as ``{output key: file stem}``
-    (``sample``: a batch of training inputs, used only for AT's pair sizes)."""
-    files = {"logits": "logits"}
-    if not distiller.use_att:
-        return files
-    if distiller.method == "at":
-        sizes = distiller.at_target_sizes(sample)
-        for i, (layer, (h, w)) in enumerate(zip(distiller.teacher_layers, sizes)):
-            files[f"at{i}"] = f"at-{layer.replace('.', '_')}-{h}x{w}"
-        return files
-    layers = "-".join(distiller.teacher_layers or ["input"]).replace(".", "_")
-    size = "x".join(str(s) for s in distiller.att_size) if distiller.att_size else "input"
-    files["map"] = f"map-{distiller.method}-{size}-{layers}"
-    return files
-
-
 class TeacherCache:
     """Teacher outputs for one training set, indexed by sample position in that set."""
 
@@ -84,7 +67,7 @@ class TeacherCache:
         else:
             atomic_write_json(meta_path, identity)
         device = next(distiller.student.parameters()).device
-        files = cache_files(distiller, train.x[:1].to(device))
+        files = distiller.cache_files(train.x[:1].to(device))
         missing = {k: stem for k, stem in files.items() if not (folder / f"{stem}.npy").exists()}
         if missing:
             cls._compute(folder, distiller, train, missing, batch_size, quiet)

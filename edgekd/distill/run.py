@@ -8,6 +8,7 @@ figure (teacher vs student maps on validation images) at the end.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,6 +16,8 @@ import numpy as np
 import torch
 
 from edgekd import __version__
+from edgekd.attention.capture import unwrap
+from edgekd.attention.stages import all_one_by_one
 from edgekd.distill.cache import TeacherCache, data_fingerprint
 from edgekd.distill.distiller import Distiller
 from edgekd.distill.figures import attention_grid
@@ -25,7 +28,7 @@ from edgekd.models.stats import count_macs, count_params
 from edgekd.train import distributed as dist
 from edgekd.train.checkpoint import build_model, load_checkpoint
 from edgekd.train.evaluate import evaluate
-from edgekd.train.loop import TrainConfig, config_dict, fit, resolve_device
+from edgekd.train.loop import TrainConfig, amp_dtype, config_dict, fit, resolve_device
 from edgekd.train.run import RunData, finish, load_run_data, prepare_out_dir, seed_everything
 
 
@@ -55,6 +58,31 @@ def check_compatible(teacher: dict, data: RunData, teacher_path: Path) -> None:
                           f"{info.num_classes}; use a teacher trained on it")
 
 
+def check_precision(distiller: Distiller, dtype: torch.dtype | None) -> None:
+    """Refuse a method whose loss takes a gradient inside it (SALS's double backprop) under
+    float16 autocast: GradScaler scales the final loss only, so the inner input gradient is
+    not loss-scaled and can underflow to zero. bfloat16 (its float32 range) and float32 run."""
+    if distiller.use_att and distiller.impl.double_backprop and dtype == torch.float16:
+        raise EdgekdError(f"--method {distiller.method} takes an input gradient inside the loss, which float16 autocast "
+                          "does not loss-scale: use a GPU with bfloat16 (Ampere or newer) or --device cpu")
+
+
+def constant_map_notes(distiller: Distiller, input_shape: tuple[int, ...]) -> list[str]:
+    """One warning per model whose captured layers are all 1 x 1 at ``input_shape``: its map
+    is all zeros (1 x 1 stages are left out of FMA / MIP) or constant (AT), so the attention
+    loss gives no training signal."""
+    notes = []
+    if not distiller.use_att:
+        return notes
+    for who, model, layers in (("teacher", distiller.teacher, distiller.teacher_layers),
+                               ("student", unwrap(distiller.student), distiller.student_layers)):
+        if model is not None and layers and all_one_by_one(model, layers, input_shape):
+            notes.append(f"every captured {who} layer {layers} is 1x1 at {input_shape[-2]}x{input_shape[-1]} inputs: "
+                         f"its map is constant and the attention loss gives no signal; pass --{who}-layers with "
+                         "larger stages")
+    return notes
+
+
 def distill(teacher_path: Path, student_name: str, dataset: str, out: Path, cfg: TrainConfig, dcfg: DistillConfig,
             data_dir: str | None = None, teacher_cache: Path | None = None, resume: bool = False,
             force: bool = False, download: bool = False, quiet: bool = False, figure_images: int = 8) -> dict:
@@ -80,6 +108,10 @@ def distill(teacher_path: Path, student_name: str, dataset: str, out: Path, cfg:
     wrapped = dist.wrap(student, device, cfg.compile)
     distiller = Distiller(teacher, wrapped, dcfg.method, dcfg.alpha, dcfg.temperature, dcfg.beta, dcfg.att_loss,
                           dcfg.att_size, dcfg.teacher_layers, dcfg.student_layers, dcfg.at_form)
+    check_precision(distiller, amp_dtype(device))
+    if ctx.is_main and not quiet:
+        for note in constant_map_notes(distiller, data.info.input_shape):
+            sys.stderr.write(f"warning: {note}\n")
     teacher_record = {"model": teacher_content["model"]["name"], "checkpoint": str(teacher_path),
                       "sha256": teacher_content["checkpoint_sha256"], "params": teacher_content.get("params"),
                       "macs": teacher_content.get("macs"), "val": teacher_content.get("best", {}).get("val")}
@@ -119,11 +151,10 @@ def write_attention_figure(out: Path, distiller: Distiller, data: RunData, n: in
     order = np.argsort(data.val.y.numpy(), kind="stable")
     pick = order[np.linspace(0, len(order) - 1, min(n, len(order))).astype(int)]
     x, y = data.val.x[pick].to(device), data.val.y[pick].to(device)
-    kind = distiller.method if distiller.method in ("fma", "mip", "sals") else "fma"
-    same_layers = distiller.method in ("fma", "mip")
-    figure = Distiller(distiller.teacher, best, kind, att_size=distiller.att_size,
-                       teacher_layers=distiller.teacher_layers if same_layers else None,
-                       student_layers=distiller.student_layers if same_layers else None)
+    kind = distiller.impl.figure_kind  # the method's own map, FMA for methods without one
+    t_layers, s_layers = distiller.impl.figure_layers()
+    figure = Distiller(distiller.teacher, best, kind, att_size=distiller.att_size, teacher_layers=t_layers,
+                       student_layers=s_layers)
     t_maps = figure.teacher_targets(x, y)["map"].float().cpu().numpy()
     s_maps = figure.student_map(x, y).float().cpu().numpy()
     with torch.no_grad():

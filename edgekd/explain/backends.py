@@ -23,11 +23,12 @@ from typing import Any
 
 import numpy as np
 
+from edgekd.attention import registry
 from edgekd.errors import EdgekdError
 from edgekd.metrics import softmax
 
 #: maps a checkpoint can compute (AT compares layer pairs and gives no single map)
-CHECKPOINT_MAPS = ("fma", "mip", "cam", "sals")
+CHECKPOINT_MAPS = tuple(registry.map_names())
 #: every --map choice; "head" = the exported model's own attention output
 MAP_CHOICES = (*CHECKPOINT_MAPS, "head")
 
@@ -94,10 +95,13 @@ class CheckpointBackend:
     kind = "checkpoint"
 
     def __init__(self, path: Path, layers: list[str] | None = None):
-        from edgekd.train.checkpoint import load_model
+        from edgekd.attention.stages import trained_layers
+        from edgekd.train.checkpoint import artifact_metadata, build_model, load_checkpoint
 
         self.path = Path(path)
-        self.model, self.meta = load_model(self.path)
+        content = load_checkpoint(self.path)
+        self.model, self.meta = build_model(content), artifact_metadata(content)
+        self.trained = trained_layers(content.get("distill"))  # fma / mip: the layers it was distilled with
         self.layers = layers
         self._layers: dict[str, list[str] | None] = {}
         self.head = "none"
@@ -124,11 +128,11 @@ class CheckpointBackend:
     def explain(self, x: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray]:
         import torch
 
-        from edgekd.attention import registry
         from edgekd.explain.layers import map_layers
 
         if name not in self._layers:
-            self._layers[name] = map_layers(self.model, name, self.meta["input_size"], self.layers)
+            self._layers[name] = map_layers(self.model, name, self.meta["input_size"], self.layers,
+                                           self.trained)
         xt = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
         with torch.no_grad():  # SALS enables its own gradient for the input
             att = registry.get(name).compute(self.model, xt, None, layers=self._layers[name])

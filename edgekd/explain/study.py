@@ -33,13 +33,14 @@ FILL = 0.0
 
 
 def model_maps(model: torch.nn.Module, x: torch.Tensor, map_name: str, batch_size: int = 256,
-               layers: list[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """(logits N x K, maps N x H x W) of ``model`` over ``x`` in batches, maps at the input size."""
+               layers: list[str] | None = None, trained: list[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(logits N x K, maps N x H x W) of ``model`` over ``x`` in batches, maps at the input size
+    (``trained``: the layers a distilled checkpoint records, as explain and the export head use)."""
     from edgekd.attention import registry
     from edgekd.explain.layers import map_layers
 
     combiner = registry.get(map_name)
-    layers = map_layers(model, map_name, x.shape[1:], layers)
+    layers = map_layers(model, map_name, x.shape[1:], layers, trained)
     logits, maps = [], []
     with torch.no_grad():  # SALS enables its own input gradient
         for s in range(0, len(x), batch_size):
@@ -80,6 +81,7 @@ def attention_agreement(teacher: str | Path, students: list[str | Path], dataset
                         data_dir: str | Path | None = None, limit: int | None = None, steps: int = 10,
                         top_fraction: float = 0.2, seed: int = 0, batch_size: int = 256) -> dict[str, Any]:
     """Run the comparison and write its JSON and figures; returns the JSON's content."""
+    from edgekd.attention.stages import trained_layers
     from edgekd.data.registry import get_source, load_split
     from edgekd.train.batches import TensorSplit
     from edgekd.train.checkpoint import build_model, load_checkpoint
@@ -113,7 +115,7 @@ def attention_agreement(teacher: str | Path, students: list[str | Path], dataset
     records, maps = [], []
     for path, content in zip(paths, contents, strict=True):
         model = build_model(content)
-        logits, m = model_maps(model, x, map_name, batch_size)
+        logits, m = model_maps(model, x, map_name, batch_size, trained=trained_layers(content.get("distill")))
         rec = {"label": _label(path, content, taken), "checkpoint": str(path), "model": content["model"]["name"],
                "params": content.get("params"), "method": (content.get("distill") or {}).get("method", "none"),
                "accuracy": float(np.mean(logits.argmax(1) == y.numpy())),

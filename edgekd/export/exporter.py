@@ -110,8 +110,9 @@ def export(checkpoint: str | Path, opts: ExportOptions, console: Any = None) -> 
         from edgekd.export.onnx_engine import engine_from_onnx
 
         return engine_from_onnx(checkpoint, opts, console)
+    from edgekd.attention.stages import trained_layers
     from edgekd.export.data import calibration_images, test_images
-    from edgekd.export.head import ExportHead
+    from edgekd.export.head import ExportHead, head_layers
     from edgekd.fileio import atomic_path
     from edgekd.train.checkpoint import build_model, load_checkpoint
 
@@ -124,7 +125,8 @@ def export(checkpoint: str | Path, opts: ExportOptions, console: Any = None) -> 
     content = load_checkpoint(checkpoint)
     model = build_model(content)
     input_size = (content["data"]["channels"], content["data"]["size"], content["data"]["size"])
-    with ExportHead(model, opts.head, input_size, nhwc=opts.nhwc) as wrapper:
+    layers = head_layers(model, opts.head, input_size, trained_layers(content.get("distill")))
+    with ExportHead(model, opts.head, input_size, nhwc=opts.nhwc, layers=layers) as wrapper:
         meta = _metadata(content, wrapper, fmt, opts, opset)
         calib = None
         if calib_n:

@@ -25,11 +25,12 @@ import difflib
 import importlib.util
 from dataclasses import dataclass
 
+from edgekd.attention import registry
 from edgekd.errors import EdgekdError
 
 QUANTIZE_MODES = ("none", "fp16", "int8", "dynamic")
 DEFAULT_OPSET = 18  # onnx and tensorrt exports
-HEADS = ("none", "fma", "mip", "cam")
+HEADS = ("none", *registry.exportable_names())  # attention heads: the exportable combiners
 CALIBRATED = ("int8",)  # modes that need calibration images
 
 

@@ -3,8 +3,8 @@
 :class:`ExportHead` wraps a trained student without editing it. Its forward runs the
 student once and returns ``logits`` (B x K), or ``(logits, attention)`` with
 ``attention`` B x 1 x H x W in [0, 1] at the input's H x W, computed by the very
-functions training uses (``edgekd.attention.maps.fma`` / ``mip``,
-``edgekd.attention.cam.cam_map``) on stage outputs captured by forward hooks.
+functions training uses (the attention registry's row for the head, through
+``edgekd.attention.compute.combiner_map``) on stage outputs captured by forward hooks.
 
 How the features reach the graph: an :class:`~edgekd.attention.capture.ATCam` is
 entered when the wrapper is built (outside the traced forward), so ``torch.export``
@@ -13,7 +13,8 @@ The hooks stay on the student until :meth:`ExportHead.close` (or the ``with`` bl
 ends); the student's own stage list is respected, so any registered model works.
 
 Which layers (``edgekd/attention/stages.py``, the rule the explain commands share):
-- ``fma`` / ``mip``: the student's default captured stages minus those whose output is
+- ``fma`` / ``mip``: the stages the student was distilled with when its checkpoint records
+  them (``--student-layers``), else its default captured stages, minus those whose output is
   1 x 1 at the export input size (a constant map that rounding would turn into noise).
   If every default stage is 1 x 1 there is no map to export.
 - ``cam``: the last stage (the one the classifier pools), weighted by the classifier
@@ -34,16 +35,19 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from edgekd.attention.cam import cam_map, classifier_of
+from edgekd.attention import registry
+from edgekd.attention.cam import classifier_of
 from edgekd.attention.capture import ATCam
-from edgekd.attention.maps import fma, mip
+from edgekd.attention.compute import combiner_map
 from edgekd.attention.stages import ConstantMapError, map_stages
 from edgekd.errors import EdgekdError
 from edgekd.export.formats import HEADS
 
 
-def head_layers(model: nn.Module, head: str, input_size: tuple[int, int, int]) -> list[str]:
-    """The stages the ``head`` map is computed from at ``input_size`` (see module doc)."""
+def head_layers(model: nn.Module, head: str, input_size: tuple[int, int, int],
+                trained: list[str] | None = None) -> list[str]:
+    """The stages the ``head`` map is computed from at ``input_size``: for fma / mip the
+    ``trained`` layers when the checkpoint records them (see module doc)."""
     if head not in HEADS:
         raise EdgekdError(f"unknown attention head {head!r}: choose one of {', '.join(HEADS)}")
     if head == "none":
@@ -51,7 +55,7 @@ def head_layers(model: nn.Module, head: str, input_size: tuple[int, int, int]) -
     if head == "cam":
         classifier_of(model)  # one-line error when the model has no final nn.Linear
     try:
-        return map_stages(model, head, input_size)
+        return map_stages(model, head, input_size, trained)
     except ConstantMapError as exc:
         advice = "export an fma or mip head instead" if head == "cam" else "export without an attention head"
         raise EdgekdError(f"{exc}: {advice}") from None
@@ -116,13 +120,7 @@ class ExportHead(nn.Module):
         logits = self.model(x.to(self.dtype)).float()
         if self._capture is None:
             return logits
-        features = self._capture.features
-        if self.head == "cam":
-            attention = cam_map(features[-1], classifier_of(self.model).weight, self.size, logits=logits)
-        elif self.head == "fma":
-            attention = fma(features, self.size)
-        else:
-            attention = mip(features, self.size)
+        attention = combiner_map(registry.get(self.head), self.model, self._capture.features, self.size, logits)
         return logits, attention.unsqueeze(1)
 
     def close(self) -> None:

@@ -13,7 +13,9 @@ from torch import Tensor
 
 from edgekd.errors import EdgekdError
 
-__all__ = ["kd_loss"]
+__all__ = ["KD_TERM", "kd_loss"]
+
+KD_TERM = "kd"  # the name of the KD term in a loss-term dict (metrics.json, progress)
 
 
 def kd_loss(student_logits: Tensor, teacher_logits: Tensor, temperature: float = 4.0) -> Tensor:

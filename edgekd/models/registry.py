@@ -8,46 +8,33 @@ torchvision classifier. Unknown names fail with the list of names and a close ma
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Callable
-from dataclasses import dataclass
+import importlib
+import pkgutil
 
 from torch import nn
 
 from edgekd.errors import EdgekdError
+from edgekd.models.entries import ROLES, ModelEntry, entries, register_model
+from edgekd.suggest import unknown
 
-
-@dataclass(frozen=True)
-class ModelEntry:
-    name: str
-    role: str  # "teacher" or "student"
-    builder: Callable[..., nn.Module]
-    description: str
-
-
-_REGISTRY: dict[str, ModelEntry] = {}
-
-
-def register_model(name: str, role: str, description: str):
-    """Decorator registering ``builder(in_channels, num_classes, **kwargs)`` under ``name``."""
-
-    def wrap(builder):
-        if name in _REGISTRY:
-            raise ValueError(f"model '{name}' is registered twice")
-        _REGISTRY[name] = ModelEntry(name, role, builder, description)
-        return builder
-
-    return wrap
+__all__ = ["ROLES", "ModelEntry", "create_model", "model_entries", "register_model"]
 
 
 def _ensure_loaded() -> None:
-    # importing the families fills the registry
-    from edgekd.models import cnn, mobilenet, resnet18, resnet_cifar, wrn  # noqa: F401
+    """Import every family module of ``edgekd.models.zoo`` (each registers its models)."""
+    from edgekd.models import zoo
+
+    for module in pkgutil.iter_modules(zoo.__path__):
+        importlib.import_module(f"{zoo.__name__}.{module.name}")
 
 
-def model_entries() -> list[ModelEntry]:
+def model_entries(role: str | None = None) -> list[ModelEntry]:
+    """Registered models in registration order; only those of ``role`` when given (an
+    unknown role is the one-line "unknown" error with a close match, not an empty list)."""
     _ensure_loaded()
-    return list(_REGISTRY.values())
+    if role is not None and role not in ROLES:
+        raise unknown("model role", role, ROLES)
+    return [e for e in entries().values() if role is None or e.role == role]
 
 
 def create_model(name: str, in_channels: int, num_classes: int, **kwargs) -> nn.Module:
@@ -58,12 +45,10 @@ def create_model(name: str, in_channels: int, num_classes: int, **kwargs) -> nn.
 
         model = torchvision_model(name[3:], in_channels, num_classes, **kwargs)
     else:
-        if name not in _REGISTRY:
-            close = difflib.get_close_matches(name, _REGISTRY, n=1)
-            hint = f" (did you mean {close[0]}?)" if close else ""
-            raise EdgekdError(f"unknown model '{name}'{hint}; known: {', '.join(_REGISTRY)}, or tv:NAME")
+        if name not in entries():
+            raise unknown("model", name, entries(), also=", or tv:NAME")
         try:
-            model = _REGISTRY[name].builder(in_channels=in_channels, num_classes=num_classes, **kwargs)
+            model = entries()[name].builder(in_channels=in_channels, num_classes=num_classes, **kwargs)
         except TypeError as exc:
             raise EdgekdError(f"bad arguments for model '{name}': {exc}") from None
     model.edgekd_name = name

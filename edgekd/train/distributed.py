@@ -66,9 +66,6 @@ def pin(data, device: torch.device):
     return data
 
 
-def unwrap(model: torch.nn.Module) -> torch.nn.Module:
-    model = getattr(model, "module", model)
-    return getattr(model, "_orig_mod", model)
 
 
 def mean_dict(values: dict[str, float]) -> dict[str, float]:

@@ -20,12 +20,13 @@ from pathlib import Path
 
 import torch
 
+from edgekd.attention.capture import unwrap
 from edgekd.errors import EdgekdError
 from edgekd.fileio import atomic_write_json, atomic_write_text
 from edgekd.progress import progress_bar
 from edgekd.train import distributed as dist
 from edgekd.train.batches import TensorSplit, batches, epoch_order, random_shift
-from edgekd.train.checkpoint import load_checkpoint, save_checkpoint
+from edgekd.train.checkpoint import load_checkpoint, save_checkpoint, save_model
 from edgekd.train.evaluate import evaluate
 from edgekd.train.plots import plot_curves
 
@@ -89,10 +90,18 @@ def make_optimizer(params, cfg: TrainConfig):
     return opt, sched
 
 
-def _autocast(device: torch.device):
+def amp_dtype(device: torch.device) -> torch.dtype | None:
+    """The autocast dtype training uses on ``device``: bfloat16 on a GPU that has it, float16
+    (with loss scaling) on older GPUs, None (float32) on the CPU."""
     if device.type != "cuda":
+        return None
+    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+
+
+def _autocast(device: torch.device):
+    dtype = amp_dtype(device)
+    if dtype is None:
         return contextlib.nullcontext(), None
-    dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     scaler = torch.amp.GradScaler("cuda") if dtype == torch.float16 else None
     return torch.autocast("cuda", dtype=dtype), scaler
 
@@ -158,7 +167,7 @@ def fit(model: torch.nn.Module, step_fn: StepFn, train: TensorSplit, val: Tensor
             sched.step()
             terms_mean = dist.mean_dict({k: v / seen for k, v in sums.items()})
             train_acc = dist.mean_dict({"acc": correct / seen})["acc"]
-            val_metrics = evaluate(dist.unwrap(model), val, device=device)
+            val_metrics = evaluate(unwrap(model), val, device=device)
             record = {"epoch": epoch, "train_loss": sum(terms_mean.values()), "terms": terms_mean,
                       "train_accuracy": train_acc, "val": val_metrics, "lr": opt.param_groups[0]["lr"],
                       "time_s": time.perf_counter() - t0}
@@ -168,11 +177,11 @@ def fit(model: torch.nn.Module, step_fn: StepFn, train: TensorSplit, val: Tensor
             if improved:
                 best = {"epoch": epoch, "score": score, "val": val_metrics}
             if ctx.is_main:
-                state = {**content, "state_dict": dist.unwrap(model).state_dict(), "optimizer": opt.state_dict(),
+                state = {**content, "state_dict": unwrap(model).state_dict(), "optimizer": opt.state_dict(),
                          "scheduler": sched.state_dict(), "epoch": epoch, "history": history, "steps": steps,
                          "best": best}
                 if improved:
-                    save_checkpoint(best_path, state)
+                    save_model(best_path, state)
                 save_checkpoint(last_path, state)
                 write_metrics(out_dir, content, history, steps, best)
             bar.update(task, status=f"epoch {epoch}: val acc {val_metrics['accuracy']:.4f} (best {best['score']:.4f})")
@@ -193,7 +202,7 @@ def restore(state: dict, content: dict, model: torch.nn.Module, opt, sched, path
         raise EdgekdError(f"{path} belongs to another run ({'; '.join(changed)}); resume with the options it was "
                           f"started with, or use --force to start over")
     try:
-        dist.unwrap(model).load_state_dict(state["state_dict"])
+        unwrap(model).load_state_dict(state["state_dict"])
         opt.load_state_dict(state["optimizer"])
         sched.load_state_dict(state["scheduler"])
         return state["history"], state.get("steps", []), state["best"], state["epoch"] + 1

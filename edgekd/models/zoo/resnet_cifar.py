@@ -8,7 +8,7 @@ from __future__ import annotations
 from torch import nn
 
 from edgekd.models.blocks import BasicBlock, PooledClassifier, conv_bn_relu
-from edgekd.models.registry import register_model
+from edgekd.models.entries import register_model
 
 
 class CifarResNet(PooledClassifier):

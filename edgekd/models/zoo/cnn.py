@@ -8,7 +8,7 @@ params) and ``cnn-small`` (tens of thousands) are the study's two student sizes.
 from __future__ import annotations
 
 from edgekd.models.blocks import PooledClassifier, conv_bn_relu
-from edgekd.models.registry import register_model
+from edgekd.models.entries import register_model
 
 
 class PlainCNN(PooledClassifier):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from torch import nn
 
 from edgekd.models.blocks import PooledClassifier
-from edgekd.models.registry import register_model
+from edgekd.models.entries import register_model
 
 
 class PreActBlock(nn.Module):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from torch import nn
 
 from edgekd.models.blocks import PooledClassifier, conv_bn_relu
-from edgekd.models.registry import register_model
+from edgekd.models.entries import register_model
 
 # (expansion, channels, repeats, stride) per stage
 CONFIG = [(1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 2, 2), (6, 64, 2, 2)]

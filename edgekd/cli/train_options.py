@@ -1,0 +1,36 @@
+"""The training options ``train`` and ``distill`` share: defined once, so both commands
+take the same flags with the same defaults and help, and build the same TrainConfig."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+Epochs = Annotated[int, typer.Option(help="Training epochs.")]
+BatchSize = Annotated[int, typer.Option("--batch-size", help="Batch size (global).")]
+Lr = Annotated[float, typer.Option(help="Peak learning rate.")]
+Optimizer = Annotated[str, typer.Option(help="sgd (momentum 0.9, Nesterov) or adamw.")]
+Schedule = Annotated[str, typer.Option(help="cosine or step (x0.1 at 50% and 75%).")]
+WeightDecay = Annotated[float, typer.Option("--weight-decay", help="Weight decay.")]
+Augment = Annotated[bool, typer.Option("--augment/--no-augment", help="Random shifts of up to 2 px.")]
+Seed = Annotated[int, typer.Option(help="Seed for initialisation, order and augmentation.")]
+Device = Annotated[str, typer.Option(help="auto, cpu or cuda (AMP on cuda).")]
+Select = Annotated[str, typer.Option(help="Validation metric that picks the best epoch: accuracy or auc.")]
+LabelFraction = Annotated[float, typer.Option("--label-fraction", help="Train on this stratified fraction of the "
+                                                                       "labels.")]
+ModelArg = Annotated[list[str] | None, typer.Option("--model-arg", help="Model argument name=value (repeatable).")]
+Resume = Annotated[bool, typer.Option(help="Continue the run in --out from its last complete epoch.")]
+Force = Annotated[bool, typer.Option(help="Start over in an --out that already holds a run.")]
+Compile = Annotated[bool, typer.Option("--compile", help="torch.compile the trained model (GPU runs).")]
+Quiet = Annotated[bool, typer.Option(help="No progress bar.")]
+
+
+def train_config(epochs: int, batch_size: int, lr: float, optimizer: str, schedule: str, weight_decay: float,
+                 augment: bool, seed: int, device: str, select: str, label_fraction: float, compile: bool):
+    """The TrainConfig both commands build from these options."""
+    from edgekd.train.loop import TrainConfig
+
+    return TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer, schedule=schedule,
+                       weight_decay=weight_decay, augment=augment, seed=seed, device=device, select=select,
+                       label_fraction=label_fraction, compile=compile)
