@@ -111,7 +111,7 @@ def test_terms_equal_independent_computation(method: str) -> None:
 
 def test_defaults() -> None:
     assert (make("kd").alpha, make("kd").beta, make("none").alpha) == (0.9, 0.0, 0.0)
-    assert (make("at").beta, make("fma").beta, make("fma").alpha) == (10.0, 1.0, 0.0)
+    assert (make("at").beta, make("fma").beta, make("fma").alpha, make("at").alpha) == (10.0, 1.0, 0.9, 0.9)
     assert make("at").student_layers == ["layer1", "layer2"]
     assert make("at").teacher_layers == ["layer2", "layer3"]
     assert make("fma").teacher_layers == ["stem", "layer3"]
