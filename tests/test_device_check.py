@@ -14,7 +14,14 @@ import sys
 import numpy as np
 import pytest
 
-from benchmarks.device_lib.compare import FP32_TOL, compare_all, compare_commands, compare_model, split_outputs
+from benchmarks.device_lib.compare import (
+    FP32_TOL,
+    compare_all,
+    compare_commands,
+    compare_model,
+    same_answer,
+    split_outputs,
+)
 from benchmarks.device_lib.proc_cpuinfo import CPUS, cpuinfo_text, hwcap_features
 from benchmarks.device_lib.report import markdown
 from benchmarks.device_lib.userland import apt_options, wrapper_text
@@ -102,6 +109,14 @@ def test_missing_outputs_fail():
     records = compare_all(ref, {"a.onnx|logits": np.eye(2)})
     assert [r["passed"] for r in records] == [False, False]
     assert "one machine only" in records[0]["why"] and records[1]["why"] == "no arm64 output"
+
+
+def test_classify_answers_agree_on_the_class_and_the_printed_fp32_probability():
+    assert same_answer("PNEUMONIA: 0.913", "PNEUMONIA: 0.912", "fp32")  # 1e-6 apart can round either way
+    assert not same_answer("PNEUMONIA: 0.913", "PNEUMONIA: 0.903", "fp32")
+    assert not same_answer("NORMAL: 0.913", "PNEUMONIA: 0.913", "fp32")
+    assert same_answer("PNEUMONIA: 0.80", "PNEUMONIA: 0.95", "int8")
+    assert not same_answer("error: x", "PNEUMONIA: 0.913", "fp32")
 
 
 def test_explain_failure_is_recorded_unless_required():

@@ -79,6 +79,18 @@ def _pixel_diff(a: str | None, b: str | None) -> int | None:
     return int(np.abs(x - y).max()) if x.shape == y.shape else 255
 
 
+def same_answer(line: str, x86_line: str, precision: str) -> bool:
+    """classify.py's ``class: probability`` lines agree: same class; fp32 also the printed probability
+    within its last printed digit (two probabilities 1e-6 apart can round to neighbouring values)."""
+    (cls, _, prob), (x86_cls, _, x86_prob) = line.partition(": "), x86_line.partition(": ")
+    if cls != x86_cls or precision != "fp32":
+        return cls == x86_cls
+    try:
+        return abs(float(prob) - float(x86_prob)) <= 0.0011
+    except ValueError:
+        return line == x86_line
+
+
 def compare_commands(ref: dict, dev: dict, explain_required: bool) -> tuple[dict, list[str]]:
     """bench accuracy, classify.py's answer and overlay, explain's predictions: x86 (``ref``) vs arm64.
 
@@ -94,7 +106,7 @@ def compare_commands(ref: dict, dev: dict, explain_required: bool) -> tuple[dict
             problems.append(f"bench accuracy of {name}: {rec['accuracy']} on arm64, {x86} on x86")
     for name, rec in dev.get("classify", {}).items():
         x86 = ref["classify"][name]
-        same = rec["rc"] == 0 and rec["line"] == x86["line"]
+        same = rec["rc"] == 0 and same_answer(rec["line"], x86["line"], precision_of(name))
         found["classify"][name] = {"line": rec["line"], "x86_line": x86["line"], "same": same,
                                    "overlay_max_pixel_diff": _pixel_diff(rec["overlay"], x86["overlay"])}
         if not same:

@@ -11,6 +11,7 @@ took, never how fast a Raspberry Pi is.
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import time
 from dataclasses import dataclass
@@ -48,7 +49,8 @@ def _last_line(proc: subprocess.CompletedProcess) -> str:
 
 def run_side(side: Side, models: list[Path], images: Path, image: Path, repo: Path, dataset: str, out: Path) -> dict:
     """Run every device command on ``side``; outputs under ``out``, a record of what happened returned."""
-    out.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(out, ignore_errors=True)  # nothing stale from an earlier run is compared
+    out.mkdir(parents=True)
     log = out / "commands.log"
     log.write_text("")
     record: dict = {"seconds": {}, "errors": []}
@@ -70,7 +72,7 @@ def run_side(side: Side, models: list[Path], images: Path, image: Path, repo: Pa
 
     record["classify"], record["seconds"]["classify"] = {}, 0.0
     for model in models:
-        overlay = out / f"overlay_{model.stem}.png"
+        overlay = out / f"overlay_{model.name}.png"
         proc, seconds = _step([side.python, repo / "deploy" / "examples" / "classify.py", model, image, "--out", overlay,
                                "--threads", "1"], side, log)
         record["seconds"]["classify"] += seconds
@@ -80,7 +82,7 @@ def run_side(side: Side, models: list[Path], images: Path, image: Path, repo: Pa
 
     record["explain"], record["seconds"]["explain"] = {}, 0.0
     for model in (m for m in models if "int8" not in m.name):
-        folder = out / f"explain_{model.stem}"
+        folder = out / f"explain_{model.name}"
         proc, seconds = _step([side.edgekd, "explain", model, dataset, "--n", "4", "--out", folder], side, log)
         record["seconds"]["explain"] += seconds
         result = {"rc": proc.returncode}
