@@ -35,7 +35,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from benchmarks.device_lib import host, report  # noqa: E402
-from benchmarks.device_lib.compare import compare_all, compare_commands  # noqa: E402
+from benchmarks.device_lib.compare import compare_all, compare_commands, problems_of  # noqa: E402
 from benchmarks.device_lib.proc_cpuinfo import CPUS  # noqa: E402
 from benchmarks.device_lib.sides import Side, run_side  # noqa: E402
 from benchmarks.device_lib.userland import Userland, folder_mb  # noqa: E402
@@ -54,24 +54,37 @@ def check_cpu(userland: Userland, cpu: str, inputs: dict, ref: dict, out: Path, 
     start = time.perf_counter()
     userland.set_cpu(cpu)
     say(f"{cpu}: installing edgekd[runtime] with the arm64 pip (minutes under emulation)")
-    t = time.perf_counter()
-    installed = userland.build_venv(inputs["wheel"], cpu)
-    install_s = time.perf_counter() - t
+    userland.build_venv(inputs["wheel"], cpu)
     say(f"{cpu}: running infer.py, edgekd bench, classify.py, edgekd explain under qemu")
     side = Side(cpu, userland.python, userland.env(cpu, EDGEKD_DATA=str(inputs["data"]), OMP_NUM_THREADS="1"))
     dev = run_side(side, inputs["models"], inputs["images"], inputs["image"], ROOT, host.DATASET, out / cpu)
     models = compare_all(ref["outputs"], dict(np.load(out / cpu / "outputs.npz"))) if not dev["errors"] else []
-    commands, problems = compare_commands(ref["record"], dev, explain_required)
-    problems += [f"{m['model']}: {m['why']}" for m in models if not m["passed"]]
-    return {
+    result = {
         "cpu": cpu, "board": CPUS[cpu].board,
         "cpuinfo_features": next(line.split(":", 1)[1].strip() for line in
                                  (userland.rootfs / "proc" / "cpuinfo").read_text().splitlines() if line.startswith("Features")),
         "versions": userland.venv_versions(cpu), "venv_mb": round(folder_mb(userland.venv), 1),
-        "install_s": round(install_s, 1) if installed else None,
+        "install": json.loads(userland.install_log.read_text()),
         "seconds": {k: round(v, 1) for k, v in dev["seconds"].items()}, "wall_s": round(time.perf_counter() - start, 1),
-        "models": models, **commands, "problems": problems, "passed": not problems,
+        "errors": dev["errors"], "models": models, **compare_commands(ref["record"], dev),
     }
+    result["problems"] = problems_of(result, explain_required)
+    return {**result, "passed": not result["problems"]}
+
+
+def report_only(json_path: Path, md_path: Path, runs: Path, explain_required: bool) -> int:
+    """Compare the outputs an earlier run saved again and rewrite its report (no emulation)."""
+    record = json.loads(json_path.read_text())
+    ref = dict(np.load(runs / "x86_64" / "outputs.npz"))
+    for cpu in record["cpus"]:
+        cpu.setdefault("errors", [p for p in cpu["problems"] if p.startswith(("infer.py:", "edgekd bench:"))])
+        cpu["models"] = compare_all(ref, dict(np.load(runs / cpu["cpu"] / "outputs.npz")))
+        cpu["problems"] = problems_of(cpu, explain_required)
+        cpu["passed"] = not cpu["problems"]
+    record.update(explain_required=explain_required, passed=all(c["passed"] for c in record["cpus"]))
+    json_path.write_text(json.dumps(record, indent=2) + "\n")
+    md_path.write_text(report.markdown(record))
+    return 0 if record["passed"] else 1
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -84,11 +97,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fresh", action="store_true", help="delete the cache folder first")
     parser.add_argument("--require-explain", action="store_true", default=EXPLAIN_REQUIRED,
                         help="fail when edgekd explain fails on arm64 (default: record it)")
-    parser.add_argument("--rewrite-md", action="store_true", help="only rewrite --md from an existing --json")
+    parser.add_argument("--report-only", action="store_true",
+                        help="compare the outputs saved by the last run again and rewrite --json and --md")
     args = parser.parse_args(argv)
-    if args.rewrite_md:
-        args.md.write_text(report.markdown(json.loads(args.json.read_text())))
-        return 0
+    if args.report_only:
+        return report_only(args.json, args.md, args.work / "runs", args.require_explain)
     cpus = args.cpu or ["cortex-a76", "cortex-a72"]
     if not (args.data / "medmnist" / f"{host.DATASET}.npz").is_file():
         print(f"error: {args.data}/medmnist/{host.DATASET}.npz is missing: pass --data with the shared data root",
@@ -102,10 +115,10 @@ def main(argv: list[str] | None = None) -> int:
     say("x86: students (edgekd train / distill / export), the edgekd wheel, the inputs")
     models, gates = host.make_students(venv / "edgekd", args.work / "students", args.data)
     images, image = host.write_inputs(args.work / "inputs", args.data)
-    inputs = {"models": models, "images": images, "image": image, "data": args.data.resolve(),
-              "wheel": host.build_wheel(Path(sys.executable), ROOT, args.work / "wheel")}
-    say("arm64 userland: private apt state, dpkg -x, qemu-aarch64-static")
     userland = Userland(args.work, ROOT)
+    wheel = host.build_wheel(Path(sys.executable), ROOT, args.work / "wheel") if userland.needs_install() else None
+    inputs = {"models": models, "images": images, "image": image, "data": args.data.resolve(), "wheel": wheel}
+    say("arm64 userland: private apt state, dpkg -x, qemu-aarch64-static")
     userland.build_rootfs()
     say("x86: the reference run of the same commands")
     x86 = Side("x86_64", Path(sys.executable), {"PATH": f"{venv}:/usr/bin:/bin", "HOME": str(args.work / "home"),

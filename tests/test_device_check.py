@@ -19,6 +19,7 @@ from benchmarks.device_lib.compare import (
     compare_all,
     compare_commands,
     compare_model,
+    problems_of,
     same_answer,
     split_outputs,
 )
@@ -111,6 +112,16 @@ def test_missing_outputs_fail():
     assert "one machine only" in records[0]["why"] and records[1]["why"] == "no arm64 output"
 
 
+def test_int8_records_say_which_machine_moved_away_from_fp32():
+    fp32 = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0], [0.0, 1.0]])
+    flipped = fp32[[1, 0, 2, 3]]  # x86's int8 differs from its fp32 sibling on 2 of 4 inputs
+    ref = {"s_fma.onnx|logits": fp32, "s_int8.onnx|logits": flipped, "s_int8.tflite|logits": fp32}
+    dev = {"s_fma.onnx|logits": fp32, "s_int8.onnx|logits": fp32, "s_int8.tflite|logits": fp32}
+    onnx, tflite = [r for r in compare_all(ref, dev) if r["precision"] == "int8"]
+    assert onnx["x86_top1_vs_fp32"] == 0.5 and onnx["arm64_top1_vs_fp32"] == 1.0 and not onnx["passed"]
+    assert "x86_top1_vs_fp32" not in tflite  # no fp32 TFLite to compare with
+
+
 def test_classify_answers_agree_on_the_class_and_the_printed_fp32_probability():
     assert same_answer("PNEUMONIA: 0.913", "PNEUMONIA: 0.912", "fp32")  # 1e-6 apart can round either way
     assert not same_answer("PNEUMONIA: 0.913", "PNEUMONIA: 0.903", "fp32")
@@ -125,13 +136,13 @@ def test_explain_failure_is_recorded_unless_required():
     dev = {"errors": [], "bench": {"m.onnx": {"accuracy": 0.8}},
            "classify": {"m.onnx": {"rc": 0, "line": "x: 0.9", "overlay": None}},
            "explain": {"m.onnx": {"rc": 2, "error": "error: matplotlib is not installed"}}}
-    found, problems = compare_commands(ref, dev, explain_required=False)
-    assert problems == [] and found["explain"]["m.onnx"] == {"ok": False, "error": "error: matplotlib is not installed"}
-    assert found["bench"]["m.onnx"]["same"] and found["classify"]["m.onnx"]["same"]
-    _, problems = compare_commands(ref, dev, explain_required=True)
-    assert problems == ["edgekd explain m.onnx: error: matplotlib is not installed"]
+    cpu = {"errors": [], "models": [], **compare_commands(ref, dev)}
+    assert cpu["explain"]["m.onnx"] == {"ok": False, "error": "error: matplotlib is not installed"}
+    assert cpu["bench"]["m.onnx"]["same"] and cpu["classify"]["m.onnx"]["same"]
+    assert problems_of(cpu, explain_required=False) == []
+    assert problems_of(cpu, explain_required=True) == ["edgekd explain m.onnx: error: matplotlib is not installed"]
     dev["bench"]["m.onnx"]["accuracy"] = 0.7
-    assert "bench accuracy" in compare_commands(ref, dev, explain_required=False)[1][0]
+    assert "bench accuracy" in problems_of({"models": [], **compare_commands(ref, dev)}, explain_required=False)[0]
 
 
 @pytest.mark.slow
@@ -159,7 +170,7 @@ def test_report_says_emulated_timings_are_not_device_timings():
               "cpus": [{"cpu": "cortex-a76", "board": "Pi 5", "models": [], "bench": {}, "classify": {}, "explain": {},
                         "versions": {"python": "3.11.2", "machine": "aarch64", "numpy": "2", "onnxruntime": "1",
                                      "ai-edge-litert": "2"}, "venv_mb": 200.0, "cpuinfo_features": "fp asimd",
-                        "install_s": None, "seconds": {"bench": 3.0}, "wall_s": 5.0, "problems": []}]}
+                        "install": {"cpu": "cortex-a76", "seconds": 60.0, "when": "today"}, "seconds": {"bench": 3.0}, "wall_s": 5.0, "problems": []}]}
     text = markdown(record)
     assert "not device timings" in text and "## Result: PASS" in text and "b.onnx top-1 96% (kept with --no-verify" in text
     assert "| cortex-a76 | fp asimd |" in text

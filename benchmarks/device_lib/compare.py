@@ -57,15 +57,31 @@ def compare_model(name: str, ref: dict[str, np.ndarray], dev: dict[str, np.ndarr
     return {**record, "passed": not why, "why": "; ".join(why)}
 
 
+def fp32_sibling(name: str, names: list[str]) -> str | None:
+    """The fp32 model of the same format as an int8 one (``student_int8.onnx`` -> ``student_fma.onnx``)."""
+    suffix = name.rpartition(".")[2]
+    return next((n for n in names if precision_of(n) == "fp32" and n.endswith("." + suffix)), None)
+
+
 def compare_all(ref: dict[str, np.ndarray], dev: dict[str, np.ndarray]) -> list[dict]:
-    """Every model of the x86 run against the arm64 run (a model missing on arm64 fails)."""
+    """Every model of the x86 run against the arm64 run (a model missing on arm64 fails).
+
+    An int8 model also gets its top-1 agreement with its fp32 sibling on each machine: when
+    x86 and arm64 disagree, it shows which machine's int8 kernels moved away from fp32.
+    """
     ref_models, dev_models = split_outputs(ref), split_outputs(dev)
     records = []
     for name, outputs in ref_models.items():
         if name not in dev_models:
             records.append({"model": name, "precision": precision_of(name), "passed": False, "why": "no arm64 output"})
-        else:
-            records.append(compare_model(name, outputs, dev_models[name]))
+            continue
+        record = compare_model(name, outputs, dev_models[name])
+        sibling = fp32_sibling(name, list(ref_models)) if record["precision"] == "int8" else None
+        if sibling and sibling in dev_models:
+            for side, models in (("x86", ref_models), ("arm64", dev_models)):
+                same = models[name]["logits"].argmax(axis=1) == models[sibling]["logits"].argmax(axis=1)
+                record[f"{side}_top1_vs_fp32"] = float(same.mean())
+        records.append(record)
     return records
 
 
@@ -91,37 +107,43 @@ def same_answer(line: str, x86_line: str, precision: str) -> bool:
         return line == x86_line
 
 
-def compare_commands(ref: dict, dev: dict, explain_required: bool) -> tuple[dict, list[str]]:
-    """bench accuracy, classify.py's answer and overlay, explain's predictions: x86 (``ref``) vs arm64.
-
-    Returns the per-command findings and the problems that fail the check. An ``edgekd explain``
-    failure fails it only with ``explain_required``; otherwise it is recorded as a known gap.
-    """
-    problems = list(dev.get("errors", []))
+def compare_commands(ref: dict, dev: dict) -> dict:
+    """bench accuracy, classify.py's answer and overlay, explain's predictions: x86 (``ref``) vs arm64."""
     found: dict = {"bench": {}, "classify": {}, "explain": {}}
     for name, rec in dev.get("bench", {}).items():
         x86 = ref.get("bench", {}).get(name, {}).get("accuracy")
         found["bench"][name] = {"accuracy": rec["accuracy"], "x86_accuracy": x86, "same": rec["accuracy"] == x86}
-        if rec["accuracy"] != x86:
-            problems.append(f"bench accuracy of {name}: {rec['accuracy']} on arm64, {x86} on x86")
     for name, rec in dev.get("classify", {}).items():
         x86 = ref["classify"][name]
-        same = rec["rc"] == 0 and same_answer(rec["line"], x86["line"], precision_of(name))
-        found["classify"][name] = {"line": rec["line"], "x86_line": x86["line"], "same": same,
+        found["classify"][name] = {"line": rec["line"], "x86_line": x86["line"],
+                                   "same": rec["rc"] == 0 and same_answer(rec["line"], x86["line"], precision_of(name)),
                                    "overlay_max_pixel_diff": _pixel_diff(rec["overlay"], x86["overlay"])}
-        if not same:
-            problems.append(f"classify.py {name}: '{rec['line']}' on arm64, '{x86['line']}' on x86")
     for name, rec in dev.get("explain", {}).items():
-        x86 = ref["explain"][name]
         if rec["rc"] != 0:
             found["explain"][name] = {"ok": False, "error": rec["error"]}
-            if explain_required:
-                problems.append(f"edgekd explain {name}: {rec['error']}")
             continue
-        pairs = list(zip(rec["images"], x86.get("images", [])))
+        pairs = list(zip(rec["images"], ref["explain"][name].get("images", [])))
         same = len(pairs) == len(rec["images"]) > 0 and all(a["predicted_index"] == b["predicted_index"] for a, b in pairs)
         diff = max((abs(a["probability"] - b["probability"]) for a, b in pairs), default=None)
         found["explain"][name] = {"ok": True, "images": len(rec["images"]), "same_classes": same, "max_prob_diff": diff}
-        if not same:
+    return found
+
+
+def problems_of(cpu: dict, explain_required: bool) -> list[str]:
+    """What fails one CPU's check, from its record (errors, models, bench, classify, explain).
+
+    An ``edgekd explain`` failure fails it only with ``explain_required``; otherwise it is a
+    recorded, known gap.
+    """
+    problems = list(cpu.get("errors", []))
+    problems += [f"{m['model']}: {m['why']}" for m in cpu["models"] if not m["passed"]]
+    problems += [f"bench accuracy of {n}: {b['accuracy']} on arm64, {b['x86_accuracy']} on x86"
+                 for n, b in cpu["bench"].items() if b["accuracy"] != b["x86_accuracy"]]
+    problems += [f"classify.py {n}: '{c['line']}' on arm64, '{c['x86_line']}' on x86"
+                 for n, c in cpu["classify"].items() if not same_answer(c["line"], c["x86_line"], precision_of(n))]
+    for name, e in cpu["explain"].items():
+        if not e["ok"] and explain_required:
+            problems.append(f"edgekd explain {name}: {e['error']}")
+        elif e["ok"] and not e["same_classes"]:
             problems.append(f"edgekd explain {name}: predicted classes differ from x86")
-    return found, problems
+    return problems

@@ -55,6 +55,12 @@ def markdown(record: dict) -> str:
             verdict = "pass" if m["passed"] else f"**fail**: {m['why']}"
             lines.append(f"| {cpu['cpu']} ({cpu['board']}) | {m['model']} | {m['precision']} | {agree} | "
                          f"{_e(m.get('max_logit_diff'))} | {_e(m.get('max_map_diff'))} | {verdict} |")
+    siblings = [f"- {cpu['cpu']}, {m['model']}: top-1 agreement with the fp32 file of the same format "
+                f"{m['x86_top1_vs_fp32']:.2%} on x86, {m['arm64_top1_vs_fp32']:.2%} on arm64."
+                for cpu in record["cpus"] for m in cpu["models"] if "x86_top1_vs_fp32" in m]
+    if siblings:
+        lines += ["", "Which machine moved an int8 answer: each int8 file against its fp32 sibling on the same machine.", "",
+                  *siblings]
     lines += ["", "## The device commands under emulation", "",
               "| CPU | edgekd bench (accuracy, arm64 = x86) | classify.py (same answer; overlay max pixel diff) | "
               "edgekd explain |", "|---|---|---|---|"]
@@ -84,8 +90,10 @@ def markdown(record: dict) -> str:
               "## How long the check took (emulated; not device timings)", ""]
     for cpu in record["cpus"]:
         steps = ", ".join(f"{k} {v:.0f} s" for k, v in cpu["seconds"].items())
-        install = f"install {cpu['install_s']:.0f} s, " if cpu["install_s"] is not None else ""
-        lines.append(f"- {cpu['cpu']}: {install}{steps}; {cpu['wall_s']:.0f} s in all.")
+        lines.append(f"- {cpu['cpu']}: {steps}; {cpu['wall_s']:.0f} s in all.")
+    install = record["cpus"][0]["install"]
+    lines.append(f"- The arm64 install (venv, then `pip install edgekd[runtime]`), run as {install['cpu']} on "
+                 f"{install['when']}: {install['seconds'] / 60:.1f} min.")
     lines.append(f"- The whole check, x86 side included: {record['total_s'] / 60:.1f} min on a shared 2-core host.")
     problems = [f"- {cpu['cpu']}: {p}" for cpu in record["cpus"] for p in cpu["problems"]]
     lines += ["", f"## Result: {'PASS' if record['passed'] else 'FAIL'}", "", *(problems or ["No problems."]), ""]

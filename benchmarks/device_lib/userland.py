@@ -24,6 +24,7 @@ import json
 import os
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 from benchmarks.device_lib.proc_cpuinfo import CPUS, cpuinfo_text
@@ -77,6 +78,8 @@ class Userland:
         self.state, self.rootfs, self.venv = work / "apt", work / "rootfs", work / "venv"
         self.qemu = work / "qemu" / QEMU
         self.python = self.venv / "bin" / "python"
+        #: which CPU installed the venv, when, and how long it took (kept for later runs' reports)
+        self.install_log = work / "install.json"
 
     def env(self, cpu: str, **extra: str) -> dict[str, str]:
         """A clean environment for emulated commands: nothing of the host's pip or Python setup."""
@@ -120,12 +123,16 @@ class Userland:
         (self.rootfs / "proc" / "cpuinfo").write_text(text)
         return text
 
-    def build_venv(self, wheel: Path, cpu: str) -> bool:
-        """The arm64 venv with ``edgekd[runtime]`` installed by the device's own pip; False if up to date."""
+    def needs_install(self) -> bool:
+        """True when the venv is missing or holds an edgekd built from other sources."""
         stamp = self.venv / ".edgekd-installed"
-        digest = source_digest(self.repo)
-        if stamp.exists() and stamp.read_text() == digest:
+        return not stamp.exists() or stamp.read_text() != source_digest(self.repo)
+
+    def build_venv(self, wheel: Path | None, cpu: str) -> bool:
+        """The arm64 venv with ``edgekd[runtime]`` installed by the device's own pip; False if up to date."""
+        if not self.needs_install():
             return False
+        start = time.perf_counter()
         if not self.python.exists():
             _run([str(self.qemu), "-cpu", cpu, "-L", str(self.rootfs), str(self.rootfs / PYTHON), "-m", "venv",
                   "--without-pip", str(self.venv)], env={"PATH": "/usr/bin:/bin"})
@@ -137,7 +144,9 @@ class Userland:
         # the device's pip resolves edgekd[runtime]'s dependencies itself: aarch64 wheels from PyPI
         _run([str(self.python), "-m", "pip", "install", "--force-reinstall", "--no-deps", str(wheel)], env=self.env(cpu))
         _run([str(self.python), "-m", "pip", "install", f"edgekd[runtime] @ {wheel.as_uri()}"], env=self.env(cpu))
-        stamp.write_text(digest)
+        (self.venv / ".edgekd-installed").write_text(source_digest(self.repo))
+        self.install_log.write_text(json.dumps({"cpu": cpu, "seconds": round(time.perf_counter() - start, 1),
+                                                "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}) + "\n")
         return True
 
     def venv_versions(self, cpu: str) -> dict[str, str]:
