@@ -53,7 +53,8 @@ def check_cpu(userland: Userland, cpu: str, inputs: dict, ref: dict, out: Path, 
     """Everything on one emulated CPU: cpuinfo, install (first time), the commands, the comparison."""
     start = time.perf_counter()
     userland.set_cpu(cpu)
-    say(f"{cpu}: installing edgekd[runtime] with the arm64 pip (minutes under emulation)")
+    if userland.needs_install():
+        say(f"{cpu}: installing edgekd[runtime] with the arm64 pip (minutes under emulation)")
     userland.build_venv(inputs["wheel"], cpu)
     say(f"{cpu}: running infer.py, edgekd bench, classify.py, edgekd explain under qemu")
     side = Side(cpu, userland.python, userland.env(cpu, EDGEKD_DATA=str(inputs["data"]), OMP_NUM_THREADS="1"))
@@ -76,7 +77,10 @@ def report_only(json_path: Path, md_path: Path, runs: Path, explain_required: bo
     """Compare the outputs an earlier run saved again and rewrite its report (no emulation)."""
     record = json.loads(json_path.read_text())
     ref = dict(np.load(runs / "x86_64" / "outputs.npz"))
+    install = json.loads((runs.parent / "install.json").read_text())
     for cpu in record["cpus"]:
+        cpu.pop("install_s", None)  # records written before install.json kept the install time
+        cpu["install"] = install
         cpu.setdefault("errors", [p for p in cpu["problems"] if p.startswith(("infer.py:", "edgekd bench:"))])
         cpu["models"] = compare_all(ref, dict(np.load(runs / cpu["cpu"] / "outputs.npz")))
         cpu["problems"] = problems_of(cpu, explain_required)
@@ -133,7 +137,8 @@ def main(argv: list[str] | None = None) -> int:
         "note": "Timings under qemu emulation are how long this check took on an x86_64 host; they are not device timings.",
         "host": {"machine": platform.machine(), "cpu": report.host_cpu(), "python": platform.python_version()},
         "qemu": userland.qemu_version(), "dataset": host.DATASET, "n_inputs": int(len(np.load(images)["images"])),
-        "students": {m.name: {"bytes": m.stat().st_size, "x86_gate": gates[m.name]} for m in models}, "explain_required": args.require_explain,
+        "students": {m.name: {"bytes": m.stat().st_size, "x86_gate": gates[m.name]} for m in models},
+        "explain_required": args.require_explain,
         "x86_versions": report.x86_versions(), "rootfs_mb": round(folder_mb(userland.rootfs), 1),
         "total_s": round(time.perf_counter() - start, 1), "cpus": results, "passed": all(r["passed"] for r in results),
     }

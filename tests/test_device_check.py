@@ -163,14 +163,16 @@ def test_device_check_on_cortex_a76(tmp_path):
 
 
 def test_report_says_emulated_timings_are_not_device_timings():
-    record = {"dataset": "pneumoniamnist", "n_inputs": 2, "qemu": "qemu-aarch64 version 7.2", "host": {"cpu": "x", "python": "3.11"},
+    record = {"dataset": "pneumoniamnist", "n_inputs": 2, "qemu": "qemu-aarch64 version 7.2",
+              "host": {"cpu": "x", "python": "3.11"},
               "rootfs_mb": 84.0, "note": "Timings under qemu emulation are not device timings.", "explain_required": False,
               "x86_versions": {"numpy": "2", "onnxruntime": "1", "ai-edge-litert": "2"}, "total_s": 60.0, "passed": True,
               "students": {"a.onnx": {"bytes": 1, "x86_gate": "passed"}, "b.onnx": {"bytes": 1, "x86_gate": "top-1 96%"}},
               "cpus": [{"cpu": "cortex-a76", "board": "Pi 5", "models": [], "bench": {}, "classify": {}, "explain": {},
                         "versions": {"python": "3.11.2", "machine": "aarch64", "numpy": "2", "onnxruntime": "1",
                                      "ai-edge-litert": "2"}, "venv_mb": 200.0, "cpuinfo_features": "fp asimd",
-                        "install": {"cpu": "cortex-a76", "seconds": 60.0, "when": "today"}, "seconds": {"bench": 3.0}, "wall_s": 5.0, "problems": []}]}
+                        "install": {"cpu": "cortex-a76", "seconds": 60.0, "when": "today"},
+                        "seconds": {"bench": 3.0}, "wall_s": 5.0, "problems": []}]}
     text = markdown(record)
     assert "not device timings" in text and "## Result: PASS" in text and "b.onnx top-1 96% (kept with --no-verify" in text
     assert "| cortex-a76 | fp asimd |" in text
