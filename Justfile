@@ -44,3 +44,8 @@ study: setup
 # ruff over the package, tests and benchmarks.
 lint: setup
     {{py}} -m ruff check edgekd tests benchmarks
+
+# The device side on arm64 under qemu-user, checked against x86 (root; Debian's mirror and PyPI;
+# ~20-30 min on 2 shared cores the first time): benchmarks/device_check.md. ARGS: --cpu cortex-a76 ...
+device-check *ARGS: setup
+    {{py}} benchmarks/device_check.py {{ARGS}}
