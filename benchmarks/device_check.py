@@ -42,7 +42,7 @@ from benchmarks.device_lib.userland import Userland, folder_mb  # noqa: E402
 
 #: `edgekd explain` on a [runtime] install needs matplotlib for its overlays today; until its
 #: overlays are drawn with Pillow a failure is recorded, not failed. Set True to make it a hard check.
-EXPLAIN_REQUIRED = False
+EXPLAIN_REQUIRED = True
 
 
 def say(message: str) -> None:
