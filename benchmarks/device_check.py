@@ -40,8 +40,8 @@ from benchmarks.device_lib.proc_cpuinfo import CPUS  # noqa: E402
 from benchmarks.device_lib.sides import Side, run_side  # noqa: E402
 from benchmarks.device_lib.userland import Userland, folder_mb  # noqa: E402
 
-#: `edgekd explain` on a [runtime] install needs matplotlib for its overlays today; until its
-#: overlays are drawn with Pillow a failure is recorded, not failed. Set True to make it a hard check.
+#: `edgekd explain` draws its overlays with Pillow, so it must work on a [runtime] install; False
+#: would record an explain failure instead of failing the check.
 EXPLAIN_REQUIRED = True
 
 
