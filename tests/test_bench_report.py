@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from edgekd.bench.report import build_report, compare, rich_table, to_markdown, write_json, write_markdown, write_plot
+from edgekd.bench.report import build_report, compare, rich_tables, to_markdown, write_json, write_markdown, write_plot
 from edgekd.bench.stats import latency_stats
 
 
@@ -40,7 +40,7 @@ def test_markdown_and_table(report):
     md = to_markdown(report)
     assert "| model | runtime |" in md and "4.00x" in md and "student: fallback used" in md
     assert "Test CPU" in md
-    table = rich_table(report)
+    table = rich_tables(report)[0]
     assert table.row_count == 2
 
 
