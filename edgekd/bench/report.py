@@ -199,10 +199,12 @@ def to_markdown(report: dict[str, Any]) -> str:
     lines = [
         "# edgekd bench",
         "",
-        f"Machine: {_machine_line(report['machine'])}, Python {report['machine'].get('python', '?')}",
+        *textwrap.wrap(f"Machine: {_machine_line(report['machine'])}, Python {report['machine'].get('python', '?')}",
+                       WIDTH),
         "",
-        f"Settings: threads={s.get('threads')}, batch={s.get('batch')}, warmup={s.get('warmup')}, "
-        f"iters={s.get('iters')}, min_time={s.get('min_time')}, data={data}",
+        *textwrap.wrap(f"Settings: threads={s.get('threads')}, batch={s.get('batch')}, warmup={s.get('warmup')}, "
+                       f"iters={s.get('iters')}, min_time={s.get('min_time')}, data={data}", WIDTH,
+                       break_on_hyphens=False),
         "",
         *markdown_table(rows, SPEED_COLUMNS),
         "",

@@ -67,6 +67,7 @@ def bench(
     timed on random input of its own shape (latency and memory only), or scored on --dataset
     when the options below say how to feed it.
     """
+    import os
     import tempfile
 
     from rich.console import Console
@@ -131,11 +132,13 @@ def bench(
     for row in report["rows"]:
         for note in row["notes"]:
             console.print(f"[yellow]note[/yellow] {row['name']}: {note}")
-    if json_path:
-        write_json(json_path, report)
     if md_path:
         write_markdown(md_path, report)
     if plot_path:
         skipped = write_plot(plot_path, report)
         if skipped:
             console.print(f"[yellow]note[/yellow] {skipped}")
+        elif json_path:  # edgekd report shows the plot beside the table
+            report["plot"] = os.path.relpath(plot_path.resolve(), json_path.resolve().parent)
+    if json_path:
+        write_json(json_path, report)
