@@ -202,3 +202,31 @@ def test_cli_benches_an_edgekd_student_beside_a_foreign_model(foreign, tmp_path,
     html = (run / "report.html").read_text()
     assert "other (onnx)" in html and "b.png" in html
     assert CliRunner().invoke(app, ["bench", str(foreign[1]), "--threads", "1", "-t", "1"]).exit_code == 2  # no -t
+
+
+def test_onnx_runner_feeds_an_nhwc_model(tmp_path):
+    """An NHWC ONNX without metadata: the layout is inferred from its shape (with a note) or
+    given; the runner still takes NCHW batches and transposes them."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    from edgekd.runtime.registry import create_runner
+
+    w = np.arange(48 * 2, dtype=np.float32).reshape(48, 2) / 100
+    graph = helper.make_graph(
+        [helper.make_node("Flatten", ["images"], ["flat"]), helper.make_node("MatMul", ["flat", "w"], ["out"])],
+        "nhwc", [helper.make_tensor_value_info("images", TensorProto.FLOAT, [1, 4, 4, 3])],
+        [helper.make_tensor_value_info("out", TensorProto.FLOAT, [1, 2])], initializer=[numpy_helper.from_array(w, "w")])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    path = tmp_path / "nhwc.onnx"
+    path.write_bytes(model.SerializeToString())
+    x = np.random.default_rng(0).standard_normal((2, 3, 4, 4), dtype=np.float32)  # NCHW, batch 2 on a batch-1 model
+    want = x.transpose(0, 2, 3, 1).reshape(2, -1) @ w
+    with create_runner(path) as runner:
+        assert runner.input_shape == (1, 3, 4, 4) and any("NHWC inferred" in n for n in runner.notes)
+        np.testing.assert_allclose(runner.run(x)["logits"], want, rtol=1e-5)
+        assert runner.num_classes == 2
+    with create_runner(path, layout="nhwc") as runner:
+        assert runner.input_shape == (1, 3, 4, 4) and not runner.notes
+    with create_runner(path, layout="nchw") as runner:  # taken at its word: 4 channels of 4 x 3
+        assert runner.input_shape == (1, 4, 4, 3)
