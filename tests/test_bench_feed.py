@@ -15,14 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edgekd.bench.feed import (
-    FeedOptions,
-    feed_images,
-    parse_class_map,
-    parse_size,
-    plan_feed,
-    to_channels,
-)
+from edgekd.bench.feed import feed_images, plan_feed, to_channels
+from edgekd.bench.options import FeedOptions, parse_class_map, parse_size
 from edgekd.errors import EdgekdError
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "medmnist" / "pneumoniamnist.npz"

@@ -34,8 +34,9 @@ from typing import Any
 import numpy as np
 
 from edgekd.bench.data import load_data, open_shared
-from edgekd.bench.feed import Feed, FeedOptions, feed_images, is_edgekd, plan_feed
+from edgekd.bench.feed import Feed, feed_images, is_edgekd, plan_feed
 from edgekd.bench.naming import model_name
+from edgekd.bench.options import FeedOptions
 from edgekd.bench.stats import latency_stats, throughput
 from edgekd.errors import EdgekdError
 from edgekd.metrics import classification_report

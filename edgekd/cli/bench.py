@@ -74,9 +74,17 @@ def bench(
 
     from edgekd.bench.child import measure_in_child
     from edgekd.bench.data import load_data, save_shared
-    from edgekd.bench.feed import LAYOUT_CHOICES, FeedOptions, is_edgekd, parse_class_map, parse_floats, parse_size
+    from edgekd.bench.feed import is_edgekd
     from edgekd.bench.machine import machine_info
     from edgekd.bench.measure import check_input_shape, dataset_facts
+    from edgekd.bench.options import (
+        LAYOUT_CHOICES,
+        NORM_PRESETS,
+        FeedOptions,
+        parse_class_map,
+        parse_floats,
+        parse_size,
+    )
     from edgekd.bench.report import build_report, rich_tables, write_json, write_markdown, write_plot
     from edgekd.errors import EdgekdError
     from edgekd.runtime.metadata import read_metadata
@@ -93,6 +101,8 @@ def bench(
         raise EdgekdError(f"{len(labels)} --label for {len(models)} models: give one per model, in order")
     if layout is not None and layout.lower() not in LAYOUT_CHOICES:
         raise EdgekdError(f"--layout {layout!r}: choose nchw or nhwc")
+    if norm is not None and norm not in NORM_PRESETS:
+        raise EdgekdError(f"unknown --norm {norm!r}: choose one of {', '.join(NORM_PRESETS)}")
     options = FeedOptions(parse_size(input_size), channels, parse_floats(mean, "--mean"), parse_floats(std, "--std"),
                           norm, layout.lower() if layout else None, parse_class_map(class_map))
     if not dataset and any(v is not None for v in (norm, mean, std, class_map)):
