@@ -84,3 +84,23 @@ def test_tables_fit_80_columns_with_long_names():
         console.print(table)
     text = console.export_text()
     assert max(len(line) for line in text.splitlines()) <= 80 and "2.564" in text and "0.0100x" not in text
+
+
+def test_report_takes_bench_files_from_anywhere(tmp_path, report):
+    from typer.testing import CliRunner
+
+    from edgekd.cli.app import app
+    from tests.conftest import assert_one_line_error
+
+    run, elsewhere = tmp_path / "run", tmp_path / "bench"
+    run.mkdir()
+    elsewhere.mkdir()
+    write_plot(elsewhere / "b.png", report)
+    write_json(elsewhere / "b.json", {**report, "plot": "b.png"})
+    result = CliRunner().invoke(app, ["report", str(run), "--bench", str(elsewhere / "b.json")])
+    assert result.exit_code == 0, result.output
+    html = (run / "report.html").read_text()
+    assert "student: fallback used" in html and "data:image/png;base64," in html
+    (elsewhere / "other.json").write_text(json.dumps({"rows": []}))
+    for bad in (elsewhere / "other.json", elsewhere / "missing.json"):
+        assert_one_line_error(CliRunner().invoke(app, ["report", str(run), "--bench", str(bad)]), "--bench")

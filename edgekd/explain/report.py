@@ -230,20 +230,12 @@ def _bench(run: _Run, data: dict, path: Path) -> str:
 
 def _given_bench(run: _Run, paths: Sequence[str | Path]) -> list[str]:
     """Sections for the ``--bench`` files; a file that is not a bench JSON is a one-line error."""
-    parts = []
-    inside = {p.resolve() for p in run.files}
-    for given in paths:
-        path = Path(given)
-        if not path.is_file():
-            raise EdgekdError(f"--bench {path} does not exist: give the file edgekd bench --json wrote")
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError, UnicodeDecodeError):
-            data = None
-        if not _is_bench(data):
-            raise EdgekdError(f"--bench {path} is not a report of edgekd bench --json: give the file it wrote")
+    inside, parts = {p.resolve() for p in run.files}, []
+    for path in map(Path, paths):
+        if not _is_bench(run.json(path) if path.is_file() else None):
+            raise EdgekdError(f"--bench {path} is missing or not a report of edgekd bench --json: give the file it wrote")
         if path.resolve() not in inside:  # one inside the run folder is shown already
-            parts.append(_bench(run, data, path.resolve()))
+            parts.append(_bench(run, run.json(path), path.resolve()))
     return parts
 
 
