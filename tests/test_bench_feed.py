@@ -224,3 +224,22 @@ def test_onnx_runner_feeds_an_nhwc_model(tmp_path):
         assert runner.input_shape == (1, 3, 4, 4) and not runner.notes
     with create_runner(path, layout="nchw") as runner:  # taken at its word: 4 channels of 4 x 3
         assert runner.input_shape == (1, 4, 4, 3)
+
+
+def test_multiclass_bench_reports_the_macro_auc_eval_prints(tmp_path):
+    import onnxruntime as ort
+
+    from benchmarks.reliability import tiny_onnx
+    from edgekd.bench.data import load_data
+    from edgekd.bench.measure import measure
+    from edgekd.metrics import classification_report
+
+    path = tiny_onnx(tmp_path / "digits.onnx", edgekd=True)  # 10 classes, 1x8x8, mean/std 0.5
+    rec = measure(path, threads=1, warmup=0, iters=1, dataset="digits", limit=120)
+    images, labels = load_data("digits", "test")
+    x = (images[:120].astype(np.float32) / 255 - 0.5) / 0.5
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    logits = np.concatenate([sess.run(None, {"input": x[i:i + 1]})[0] for i in range(120)])
+    want = classification_report(labels[:120], logits)
+    assert rec["auc"] is not None and rec["auc"] == pytest.approx(want["auc"], abs=1e-12)
+    assert rec["accuracy"] == pytest.approx(want["accuracy"]) and rec["name"] == "digits (onnx)"
