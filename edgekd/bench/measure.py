@@ -192,9 +192,9 @@ def measure(
     if batch < 1 or warmup < 0 or iters < 1 or (min_time is not None and min_time <= 0):
         raise EdgekdError("batch and iters must be at least 1, warmup at least 0, min_time positive")
     path = Path(model)
+    options = FeedOptions.from_json(feed)
     rss_baseline = rss_mb()
     t0 = time.perf_counter_ns()
-    options = FeedOptions.from_json(feed)
     runner = create_runner(path, runtime, threads, options.layout)
     load_ms = (time.perf_counter_ns() - t0) / 1e6
     rss_load = rss_mb()
