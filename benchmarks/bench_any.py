@@ -21,6 +21,7 @@ import json
 import subprocess
 import sys
 import tempfile
+import textwrap
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -78,8 +79,9 @@ def main() -> None:
     same = all(rows[str(foreign)][k] == rows[str(onnx_path)][k] for k in ("accuracy", "auc"))
     only_rows = json.loads(only.with_suffix(".json").read_text())["rows"]
     md = out.with_suffix(".md").read_text()
-    md += (f"\nCheck: the metadata-free copy of the student scores {'the same' if same else 'NOT the same'} "
-           f"accuracy and AUC as the student ({rows[str(foreign)]['accuracy']}, {rows[str(foreign)]['auc']}).\n"
+    check = (f"Check: the metadata-free copy of the student scores {'the same' if same else 'NOT the same'} "
+             f"accuracy and AUC as the student ({rows[str(foreign)]['accuracy']:.4f}, {rows[str(foreign)]['auc']:.4f}).")
+    md += ("\n" + textwrap.fill(check, 80) + "\n"
            "\nWithout --dataset (latency and memory only):\n\n" + only.with_suffix(".md").read_text().split("\n\n", 3)[3])
     out.with_suffix(".md").write_text(md)
     print(md)
