@@ -68,23 +68,16 @@ def write_plot(path: str | Path, report: dict[str, Any]) -> str | None:
 
 def _quality_panel(ax: Any, rows: list[dict[str, Any]]) -> None:
     h = 0.38
-
-    def first(name: str) -> str | None:  # one legend entry per kind of bar
-        return name if name not in ax.get_legend_handles_labels()[1] else None
-
     for i, row in enumerate(rows):
         if row.get("feed_mode") == "random" or row.get("accuracy") is None:
             ax.text(0.02, i, "latency only" if row.get("feed_mode") == "random" else "not scored",
                     va="center", fontsize=8, color="grey")
             continue
-        ax.barh(i - h / 2, row["accuracy"], h, color="#55a868", label=first("accuracy"))
+        ax.barh(i - h / 2, row["accuracy"], h, color="#55a868")
         ax.text(row["accuracy"], i - h / 2, f" {row['accuracy']:.3f}", va="center", fontsize=7)
         if row.get("auc") is not None:
-            ax.barh(i + h / 2, row["auc"], h, color="#c4e3cc", hatch="//", edgecolor="#55a868",
-                    label=first("AUC"))
+            ax.barh(i + h / 2, row["auc"], h, color="#c4e3cc", hatch="//", edgecolor="#55a868")
             ax.text(row["auc"], i + h / 2, f" {row['auc']:.3f}", va="center", fontsize=7)
     ax.set_xlim(0, 1.18)
     ax.set_xlabel("on the data set")
-    ax.set_title("accuracy / AUC", fontsize=10)
-    if ax.get_legend_handles_labels()[0]:
-        ax.legend(fontsize=7, loc="lower right")
+    ax.set_title("accuracy (solid) / AUC (hatched)", fontsize=10)
