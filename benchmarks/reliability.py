@@ -126,8 +126,10 @@ def corrupt(data: bytes, kind: str, rng: random.Random) -> bytes:
     return bytes(b)
 
 
-def tiny_onnx(path: Path, chw=(1, 8, 8), classes: int = 10, seed: int = 0) -> Path:
-    """A valid one-layer ONNX classifier (Flatten + Gemm), input ``input`` [1, C, H, W], output ``logits``."""
+def tiny_onnx(path: Path, chw=(1, 8, 8), classes: int = 10, seed: int = 0, edgekd: bool = False) -> Path:
+    """A valid one-layer ONNX classifier (Flatten + Gemm), input ``input`` [1, C, H, W], output ``logits``;
+    with ``edgekd``, the metadata an edgekd export carries (a data set that does not fit it is refused;
+    a model without it is benched on random input instead)."""
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
@@ -142,6 +144,11 @@ def tiny_onnx(path: Path, chw=(1, 8, 8), classes: int = 10, seed: int = 0) -> Pa
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
     onnx.checker.check_model(model)
+    if edgekd:
+        meta = {"class_names": [str(i) for i in range(classes)], "input_size": list(chw), "mean": [0.5] * chw[0],
+                "std": [0.5] * chw[0], "params": classes * n, "macs": classes * n, "attention_head": "none",
+                "layout": "NCHW", "dataset": "digits", "edgekd_version": "0"}
+        helper.set_model_props(model, {"edgekd": json.dumps(meta)})
     onnx.save(model, str(path))
     return path
 
@@ -205,12 +212,12 @@ def build_files(w: Path) -> Path:
         evil_checkpoint(w / name, w / "MARKER", where)
     for kind in ("truncate", "flip", "zero-header", "empty"):
         (w / f"{kind}.pt").write_bytes(corrupt(good, kind, rng))
-    onnx_bytes, tflite_bytes = tiny_onnx(w / "m.onnx").read_bytes(), tiny_tflite(w / "m.tflite").read_bytes()
+    onnx_bytes, tflite_bytes = tiny_onnx(w / "m.onnx", edgekd=True).read_bytes(), tiny_tflite(w / "m.tflite").read_bytes()
     (w / "trunc.onnx").write_bytes(corrupt(onnx_bytes, "truncate", rng))
     (w / "zero.tflite").write_bytes(corrupt(tflite_bytes, "zero-header", rng))
     (w / "checkpoint.onnx").write_bytes(good)
     (w / "model_onnx.pt").write_bytes(onnx_bytes)
-    tiny_onnx(w / "rgb32.onnx", chw=(3, 32, 32))
+    tiny_onnx(w / "rgb32.onnx", chw=(3, 32, 32), edgekd=True)
     np.savez(w / "labels.npz", test_images=np.zeros((4, 1, 8, 8), np.uint8), test_labels=np.array([0, 1, 12, 3]))
     (w / "trunc.npz").write_bytes(corrupt((w / "labels.npz").read_bytes(), "truncate", rng))
     src = SHARED_DATA / "medmnist" / "pneumoniamnist.npz"

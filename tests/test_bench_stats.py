@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from edgekd.bench import machine, peak
-from edgekd.bench.metrics import _average_ranks, accuracy, positive_score, roc_auc
 from edgekd.bench.stats import latency_stats, outliers_iqr, throughput
 from edgekd.errors import EdgekdError
+from edgekd.metrics import _average_ranks, accuracy, positive_score, roc_auc
 
 # 1, 2, 3, 4 and 100 ms
 TIMES = [0.001, 0.002, 0.003, 0.004, 0.100]
@@ -64,9 +64,9 @@ def test_throughput():
 
 def test_accuracy():
     logits = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0]])
-    assert accuracy(logits, [0, 1, 1]) == pytest.approx(2 / 3)
+    assert accuracy([0, 1, 1], logits) == pytest.approx(2 / 3)
     with pytest.raises(EdgekdError):
-        accuracy(logits, [0, 1])
+        accuracy([0, 1], logits)
 
 
 def test_average_ranks_with_ties():

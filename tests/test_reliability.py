@@ -290,13 +290,19 @@ def test_mismatched_teacher_data_and_model_files(tmp_path, trained_digits_run):
 
 
 def test_bench_refuses_a_model_that_does_not_fit_the_data(tmp_path):
-    rgb = rel.tiny_onnx(tmp_path / "rgb32.onnx", chw=(3, 32, 32))
-    digits = rel.tiny_onnx(tmp_path / "digits.onnx")
+    rgb = rel.tiny_onnx(tmp_path / "rgb32.onnx", chw=(3, 32, 32), edgekd=True)
+    digits = rel.tiny_onnx(tmp_path / "digits.onnx", edgekd=True)
     npz = tmp_path / "labels.npz"
     np.savez(npz, test_images=np.zeros((4, 1, 8, 8), np.uint8), test_labels=np.array([0, 1, 12, 3]))
     fast = ["--iters", "1", "--warmup", "0", "--no-peak", "--timeout", "60"]
     assert_clean(invoke("bench", rgb, "--dataset", "digits", *fast), "expects input 3x32x32", "1x8x8")
     assert_clean(invoke("bench", digits, "--dataset", npz, *fast), "label 12", "10 classes")
+    # without edgekd metadata nothing says the model was meant for these images: timed on random input,
+    # with a note; asked to feed it anyway, the misfit is refused
+    foreign = rel.tiny_onnx(tmp_path / "foreign.onnx", chw=(3, 32, 32))
+    result = invoke("bench", foreign, "--dataset", "digits", *fast)
+    assert result.exit_code == 0 and "latency and memory only" in result.output and "--channels 3" in result.output
+    assert_clean(invoke("bench", foreign, "--dataset", "digits", "--channels", "3", *fast), "--input-size 32x32")
 
 
 def test_every_reported_case_is_clean_in_process(tmp_path, monkeypatch):

@@ -35,14 +35,16 @@ SCRIPT = textwrap.dedent(
     assert rec["metadata"]["dataset"] == "tiny", rec["metadata"]  # read through onnxruntime, not onnx
     assert rec["peak"]["backend"] == "numpy" and rec["achieved_gflops"] > 0, rec
     assert "matplotlib is not installed" in write_plot("x.png", {"rows": []})
+    other = measure(sys.argv[2], threads=1, warmup=0, iters=2)  # no edgekd metadata, no data: latency only
+    assert other["feed"]["mode"] == "random" and other["name"] == "other (onnx)", other["name"]
     loaded = sorted(m for m in sys.modules if m.split(".")[0] == "torch" and sys.modules[m] is not None)
     print("TORCH_FREE", loaded)
     """
 )
 
 
-def _tiny_onnx(path: Path) -> None:
-    """logits = flatten(input) @ ones(16, 2), dynamic batch, with edgekd metadata."""
+def _tiny_onnx(path: Path, meta: bool = True) -> None:
+    """logits = flatten(input) @ ones(16, 2), dynamic batch, with edgekd metadata (or without)."""
     import numpy as np
     from onnx import TensorProto, helper, numpy_helper
 
@@ -54,18 +56,20 @@ def _tiny_onnx(path: Path) -> None:
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
-    meta = {"class_names": ["a", "b"], "input_size": [1, 4, 4], "mean": [0.5], "std": [0.5], "params": 32,
+    props = {"class_names": ["a", "b"], "input_size": [1, 4, 4], "mean": [0.5], "std": [0.5], "params": 32,
             "macs": 32, "attention_head": "none", "layout": "NCHW", "dataset": "tiny", "edgekd_version": "0"}
-    helper.set_model_props(model, {"edgekd": json.dumps(meta)})
+    if meta:
+        helper.set_model_props(model, {"edgekd": json.dumps(props)})
     path.write_bytes(model.SerializeToString())
 
 
 def test_runtime_and_bench_import_without_torch(tmp_path):
     model = tmp_path / "tiny.onnx"
     _tiny_onnx(model)
+    _tiny_onnx(tmp_path / "other.onnx", meta=False)
     env = {**os.environ, "PYTHONPATH": str(ROOT), "EDGEKD_CACHE": str(tmp_path / "cache")}
     proc = subprocess.run(
-        [sys.executable, "-c", SCRIPT, str(model)],
+        [sys.executable, "-c", SCRIPT, str(model), str(tmp_path / "other.onnx")],
         capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]

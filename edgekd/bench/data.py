@@ -13,7 +13,6 @@ does not include the data set, and only the pages the evaluation touches are rea
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -64,23 +63,6 @@ def load_data(dataset: str, split: str = "test", data_dir: str | Path | None = N
     if images.shape[0] != labels.shape[0]:
         raise EdgekdError(f"data set {dataset!r}: {images.shape[0]} images but {labels.shape[0]} labels")
     return images, labels
-
-
-def preprocess(images: np.ndarray, mean: Sequence[float], std: Sequence[float]) -> np.ndarray:
-    """uint8 NCHW -> float32 ``(x/255 - mean) / std`` per channel (the data registry's rule)."""
-    try:
-        from edgekd.data.arrays import preprocess as registry_preprocess
-    except ImportError:
-        registry_preprocess = None
-    if registry_preprocess is not None:
-        return np.asarray(registry_preprocess(images, mean, std), dtype=np.float32)
-    c = images.shape[1]
-    m = np.asarray(mean, dtype=np.float32).reshape(-1)
-    s = np.asarray(std, dtype=np.float32).reshape(-1)
-    if m.size not in (1, c) or s.size not in (1, c):
-        raise EdgekdError(f"mean/std have {m.size}/{s.size} values for {c}-channel images: check the metadata")
-    x = images.astype(np.float32) / 255.0
-    return (x - m.reshape(1, -1, 1, 1)) / s.reshape(1, -1, 1, 1)
 
 
 def save_shared(images: np.ndarray, labels: np.ndarray, folder: str | Path) -> dict[str, str]:

@@ -3,16 +3,18 @@
 Order of work (so each number means one thing):
 
 1. RSS before loading; load the model (``load_ms``); RSS after loading.
-2. Check the model's input shape against the evaluation data, if any (an
-   :class:`EdgekdError` before any timing).
+2. Decide how the evaluation data, if any, is fed to the model
+   (:func:`edgekd.bench.feed.plan_feed`: an edgekd model's input must match the data, a
+   model without metadata is fed as the feed options say, or timed on random input
+   only); a contradiction is an :class:`EdgekdError` before any timing.
 3. First inference (``first_inference_ms``: lazy initialisation, XNNPACK packing...).
 4. ``warmup`` untimed runs, then ``iters`` timed runs; with ``min_time`` instead, timed
    runs until that many seconds have passed (``iters`` is ignored then; at least 1 run).
    Each run is timed alone with ``time.perf_counter_ns``.
 5. Peak RSS of the process so far (``rss_peak_mb``: interpreter + numpy + runtime +
    model + one batch; the data set is memory-mapped and not yet read).
-6. Accuracy (and ROC AUC for 2-class models) over the split, in chunks; the RSS
-   high-water mark after it is ``rss_peak_eval_mb``.
+6. Accuracy and ROC AUC (binary, or macro one-vs-rest, :mod:`edgekd.metrics`) over
+   the split, in chunks; the RSS high-water mark after it is ``rss_peak_eval_mb``.
 7. Optionally the machine's MatMul peak (:mod:`edgekd.bench.peak`) and the model's
    achieved GFLOP/s at its p50 latency.
 
@@ -31,10 +33,13 @@ from typing import Any
 
 import numpy as np
 
-from edgekd.bench.data import load_data, open_shared, preprocess
-from edgekd.bench.metrics import accuracy, positive_score, roc_auc
+from edgekd.bench.data import load_data, open_shared
+from edgekd.bench.feed import Feed, feed_images, is_edgekd, plan_feed
+from edgekd.bench.naming import model_name
+from edgekd.bench.options import FeedOptions
 from edgekd.bench.stats import latency_stats, throughput
 from edgekd.errors import EdgekdError
+from edgekd.metrics import classification_report
 from edgekd.runtime.base import LOGITS, Runner
 from edgekd.runtime.registry import create_runner
 
@@ -129,29 +134,30 @@ def time_runs(runner: Runner, x: np.ndarray, iters: int, min_time: float | None)
     return np.asarray(times, dtype=np.float64) * 1e-9
 
 
-def evaluate(runner: Runner, images: np.ndarray, labels: np.ndarray, mean: Any, std: Any) -> dict[str, Any]:
-    """Accuracy (and ROC AUC for 2 classes) of ``runner`` on uint8 NCHW ``images``."""
+def evaluate(runner: Runner, images: np.ndarray, labels: np.ndarray, feed: Feed) -> dict[str, Any]:
+    """Accuracy and AUC (binary, or macro one-vs-rest; None where undefined) of ``runner``
+    on uint8 NCHW ``images`` fed as ``feed`` says."""
     fixed = runner.input_shape[0] if runner.input_shape else None
     chunk = fixed if fixed and fixed > 1 else EVAL_CHUNK
     parts = []
     n = images.shape[0]
     for start in range(0, n, chunk):
-        x = preprocess(np.asarray(images[start:start + chunk]), mean, std)
+        x = feed_images(np.asarray(images[start:start + chunk]), feed)
         real = x.shape[0]
         if fixed and fixed > 1 and real < fixed:  # pad the last chunk of a fixed-batch model
             x = np.concatenate([x, np.repeat(x[-1:], fixed - real, axis=0)])
         parts.append(runner.run(x)[LOGITS][:real])
     logits = np.concatenate(parts).reshape(n, -1)
     labels = np.asarray(labels).reshape(-1)
-    if labels.size and (labels.min() < 0 or labels.max() >= logits.shape[1]):
-        bad = int(labels.max() if labels.max() >= logits.shape[1] else labels.min())
-        name, k = getattr(runner.path, "name", "the model"), logits.shape[1]
+    k = len(feed.columns) if feed.columns is not None else logits.shape[1]
+    if labels.size and (labels.min() < 0 or labels.max() >= k):
+        bad = int(labels.max() if labels.max() >= k else labels.min())
+        name = getattr(runner.path, "name", "the model")
         raise EdgekdError(f"the data set has label {bad} but {name} has {k} classes (0..{k - 1}): "
-                          f"benchmark it on the data set it was trained for")
-    out: dict[str, Any] = {"accuracy": accuracy(logits, labels), "auc": None, "eval_samples": int(n)}
-    if logits.shape[1] == 2 and np.unique(labels).size == 2:
-        out["auc"] = roc_auc(labels, positive_score(logits))
-    return out
+                          f"benchmark it on the data set it was trained for, or map its outputs with --class-map")
+    report = classification_report(labels, logits, feed.columns)
+    auc = report["auc"] if np.isfinite(report["auc"]) else None
+    return {"accuracy": report["accuracy"], "auc": auc, "eval_samples": int(n)}
 
 
 def measure(
@@ -169,44 +175,58 @@ def measure(
     limit: int | None = None,
     peak: bool = False,
     seed: int = 0,
+    feed: dict[str, Any] | None = None,
+    class_names: list[str] | None = None,
+    data_norm: list[list[float]] | None = None,
+    label: str | None = None,
 ) -> dict[str, Any]:
     """Benchmark one model file; return a plain JSON-able record (keys: see the README/report).
 
     Data: ``shared_data`` (paths from :func:`edgekd.bench.data.save_shared`) or
     ``dataset``/``split``/``data_dir``; without either, the timing input is seeded noise
-    and accuracy is ``None``. ``limit`` evaluates only the first N samples.
+    and accuracy is ``None``. ``limit`` evaluates only the first N samples. ``feed``:
+    :class:`~edgekd.bench.feed.FeedOptions` as JSON, for models without edgekd metadata;
+    ``class_names`` / ``data_norm`` ([mean, std]): the data set's, for those options.
+    ``label``: the row name (default: :func:`edgekd.bench.naming.model_name`).
     """
     if batch < 1 or warmup < 0 or iters < 1 or (min_time is not None and min_time <= 0):
         raise EdgekdError("batch and iters must be at least 1, warmup at least 0, min_time positive")
     path = Path(model)
+    options = FeedOptions.from_json(feed)
     rss_baseline = rss_mb()
     t0 = time.perf_counter_ns()
-    runner = create_runner(path, runtime, threads)
+    runner = create_runner(path, runtime, threads, options.layout)
     load_ms = (time.perf_counter_ns() - t0) / 1e6
     rss_load = rss_mb()
     meta = runner.metadata
-    chw = model_chw(runner)
+    name = label or model_name(meta, path)
 
     images = labels = None
     if shared_data:
         images, labels = open_shared(shared_data)
     elif dataset:
         images, labels = load_data(dataset, split, data_dir)
+        if class_names is None:
+            class_names, data_norm = dataset_facts(dataset)
     if images is not None:
-        check_input_shape(chw, images, path, dataset or "(shared)")
+        if is_edgekd(meta):
+            check_input_shape(model_chw(runner), images, path, dataset or "(shared)")
         if limit:
             images, labels = images[:limit], labels[:limit]
-    mean = meta.get("mean", [0.0] * chw[0])
-    std = meta.get("std", [1.0] * chw[0])
-    notes = list(runner.notes)
-    if "mean" not in meta and images is not None:
-        notes.append("no normalisation in the model metadata: inputs scaled to [0, 1] only")
+    if images is not None and not class_names:  # an .npz: classes by index, as many as labels and outputs say
+        k = max(int(np.max(labels)) + 1 if len(labels) else 1, runner.num_classes or 0)
+        class_names = [str(i) for i in range(k)]
+    plan = plan_feed(meta, runner.input_shape[1:], images.shape[1:] if images is not None else None,
+                     runner.num_classes, class_names or [], data_norm, options, name)
+    if plan.mode == "random":
+        images = labels = None
+    notes = list(runner.notes) + list(plan.notes)
 
     if images is not None and images.shape[0] > 0:
         idx = np.arange(batch) % images.shape[0]
-        x = preprocess(np.asarray(images[idx]), mean, std)
+        x = feed_images(np.asarray(images[idx]), plan)
     else:
-        x = np.random.default_rng(seed).standard_normal((batch, *chw), dtype=np.float32)
+        x = np.random.default_rng(seed).standard_normal((batch, *plan.chw), dtype=np.float32)
 
     t0 = time.perf_counter_ns()
     runner.run(x)
@@ -219,12 +239,12 @@ def measure(
 
     quality: dict[str, Any] = {"accuracy": None, "auc": None, "eval_samples": 0}
     if images is not None:
-        quality = evaluate(runner, images, labels, mean, std)
+        quality = evaluate(runner, images, labels, plan)
     rss_peak_eval = peak_rss_mb()
 
-    record: dict[str, Any] = {
+    record: dict[str, Any] = {  # keys: tests/test_runtime.py RECORD_KEYS
         "model": str(path),
-        "name": path.stem,
+        "name": name,
         "format": path.suffix.lstrip(".").lower(),
         "size_bytes": model_size_bytes(path),
         "runtime": runner.name,
@@ -232,7 +252,8 @@ def measure(
         "notes": notes,
         "threads": threads,
         "batch": batch,
-        "input_shape": [batch, *chw],
+        "input_shape": [batch, *plan.chw],
+        "feed": plan.to_json(),
         "outputs": runner.output_names,
         "params": meta.get("params"),
         "macs": meta.get("macs"),
@@ -266,3 +287,13 @@ def measure(
         record["peak"] = peak_gflops(threads)
         record.update(efficiency(record["macs"], batch, lat["p50_ms"] / 1e3, record["peak"]["gflops"]))
     return record
+
+
+def dataset_facts(dataset: str) -> tuple[list[str] | None, list[list[float]] | None]:
+    """(class names, [mean, std]) of a registry data set; (None, None) for an .npz file."""
+    if dataset.endswith(".npz"):
+        return None, None
+    from edgekd.data.arrays import dataset_info
+
+    info = dataset_info(dataset)
+    return list(info.class_names), [list(info.mean), list(info.std)]

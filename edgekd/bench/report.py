@@ -1,18 +1,27 @@
-"""Turn benchmark records into one comparison: terminal table, JSON, Markdown, PNG chart.
+"""Turn benchmark records into one comparison: terminal tables, JSON, Markdown (the PNG: :mod:`.plot`).
 
 The first record is the reference row: every row gets ``p50_ratio`` (its p50 / the
 reference p50), ``speedup`` (reference p50 / its p50) and ``size_ratio`` (its size /
-the reference size). Notes (fallback runtimes, ignored options) are carried to every
-output, never dropped.
+the reference size). Rows are named from each model's metadata
+(:mod:`edgekd.bench.naming`). What people read is split into a speed table and a
+size / memory / accuracy table, each no wider than 80 columns (long names are
+shortened; the JSON keeps everything). Notes (fallback runtimes, how a model without
+metadata was fed, latency-only rows) are carried to every output, never dropped.
 """
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from edgekd.fileio import atomic_path, atomic_write_json, atomic_write_text
+from edgekd.bench.naming import unique_names
+from edgekd.bench.plot import write_plot
+from edgekd.fileio import atomic_write_json, atomic_write_text
+
+__all__ = ["build_report", "compare", "markdown_table", "rich_tables", "to_markdown", "write_json",
+           "write_markdown", "write_plot"]
 
 #: columns of the comparison: (row key, header, format)
 COLUMNS: tuple[tuple[str, str, str], ...] = (
@@ -31,18 +40,32 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("peak_fraction", "of peak", "{:.1%}"),
 )
 
-#: the subset that fits an 80-column terminal: (row key, header, format)
-TERMINAL_COLUMNS: tuple[tuple[str, str, str], ...] = (
+#: the tables people read (terminal and Markdown): two of them, so each fits 80 columns
+SPEED_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("name", "model", "{}"),
+    ("p50_ms", "p50 ms", "{:.3f}"),
+    ("p99_ms", "p99 ms", "{:.3f}"),
+    ("speedup", "speed-up", "{:.2f}x"),
+    ("throughput_ips", "img/s", "{:.0f}"),
+)
+QUALITY_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("name", "model", "{}"),
+    ("size_kib", "KiB", "{:.0f}"),
+    ("rss_peak_mb", "RSS MB", "{:.0f}"),
+    ("accuracy", "acc", "{:.4f}"),
+    ("auc", "AUC", "{:.4f}"),
+)
+DETAIL_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("name", "model", "{}"),
     ("runtime", "runtime", "{}"),
-    ("size_mb", "MB", "{:.3f}"),
-    ("p50_ms", "p50 ms", "{:.3f}"),
-    ("throughput_ips", "img/s", "{:.0f}"),
-    ("rss_peak_mb", "RSS MB", "{:.0f}"),
-    ("accuracy", "acc", "{:.3f}"),
-    ("auc", "AUC", "{:.3f}"),
-    ("speedup", "speedup", "{:.2f}x"),
+    ("load_ms", "load ms", "{:.1f}"),
+    ("first_inference_ms", "1st ms", "{:.2f}"),
+    ("peak_fraction", "of peak", "{:.1%}"),
 )
+#: the width every table people read must fit in; longer model names are shortened with "…"
+WIDTH = 80
+#: what an accuracy cell says for a row timed on random input only
+LATENCY_ONLY = "n/a"
 
 
 def _ratio(a: float | None, b: float | None) -> float | None:
@@ -52,10 +75,10 @@ def _ratio(a: float | None, b: float | None) -> float | None:
 def compare(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """One flat row per record, with ratios to the first record."""
     rows = []
-    for rec in records:
+    for rec, name in zip(records, unique_names([rec["name"] for rec in records])):
         lat = rec["latency"]
         rows.append({
-            "name": rec["name"],
+            "name": name,
             "model": rec["model"],
             "format": rec["format"],
             "runtime": rec["runtime"],
@@ -63,6 +86,8 @@ def compare(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
             "threads": rec.get("threads"),
             "batch": rec.get("batch"),
             "size_mb": rec["size_bytes"] / 1e6,
+            "size_kib": rec["size_bytes"] / 1024,
+            "feed_mode": (rec.get("feed") or {}).get("mode"),
             "p50_ms": lat["p50_ms"],
             "p90_ms": lat["p90_ms"],
             "p99_ms": lat["p99_ms"],
@@ -118,45 +143,83 @@ def _machine_line(machine: dict[str, Any]) -> str:
     return f"{board}{machine.get('cpu', '?')} ({machine.get('arch', '?')}, {cores.get('usable', '?')} cores usable)"
 
 
-def rich_table(report: dict[str, Any]) -> Any:
-    """A :class:`rich.table.Table` of the comparison (caption: the machine); the JSON and
-    Markdown outputs hold every column."""
+def _cells(row: dict[str, Any], columns: Sequence[tuple[str, str, str]]) -> list[str]:
+    cells = []
+    for key, _, fmt in columns:
+        if key in ("accuracy", "auc") and row.get("feed_mode") == "random":
+            cells.append(LATENCY_ONLY)
+        else:
+            cells.append(_cell(row, key, fmt))
+    return cells
+
+
+def _fitted(rows: Sequence[dict[str, Any]], columns: Sequence[tuple[str, str, str]]) -> tuple[list[str], list[list[str]]]:
+    """Headers and cells with the model names shortened so that the padded table fits :data:`WIDTH`."""
+    headers = [h for _, h, _ in columns]
+    body = [_cells(row, columns) for row in rows]
+    rest = sum(max([len(headers[i])] + [len(r[i]) for r in body]) for i in range(1, len(columns)))
+    room = max(WIDTH - rest - 3 * (len(columns) - 1) - 4, 12)
+    for r in body:
+        if len(r[0]) > room:
+            r[0] = r[0][:room - 1] + "…"
+    return headers, body
+
+
+def markdown_table(rows: Sequence[dict[str, Any]], columns: Sequence[tuple[str, str, str]]) -> list[str]:
+    """A Markdown table (model name left, numbers right) whose every line fits :data:`WIDTH`."""
+    headers, body = _fitted(rows, columns)
+    rule = "|" + "|".join("---" if i == 0 else "---:" for i in range(len(headers))) + "|"
+    return ["| " + " | ".join(headers) + " |", rule] + ["| " + " | ".join(cells) + " |" for cells in body]
+
+
+def rich_tables(report: dict[str, Any]) -> list[Any]:
+    """Two :class:`rich.table.Table` (speed; size, memory and accuracy) that fit 80 columns;
+    the JSON and Markdown outputs hold every column."""
     from rich import box
     from rich.table import Table
 
-    rows = report["rows"]
-    table = Table(title="edgekd bench", caption=_machine_line(report["machine"]),
-                  box=box.SIMPLE_HEAD, pad_edge=False)
-    for i, (_, header, _) in enumerate(TERMINAL_COLUMNS):
-        if i < 2:
-            table.add_column(header, overflow="fold")
-        else:
-            table.add_column(header, justify="right", no_wrap=True)
-    for row in rows:
-        table.add_row(*(_cell(row, key, fmt) for key, _, fmt in TERMINAL_COLUMNS))
-    return table
+    tables = []
+    for title, columns in (("edgekd bench: speed", SPEED_COLUMNS), ("size, memory, accuracy", QUALITY_COLUMNS)):
+        headers, body = _fitted(report["rows"], columns)
+        table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False)
+        for i, header in enumerate(headers):
+            table.add_column(header, overflow="fold") if i == 0 else table.add_column(header, justify="right",
+                                                                                       no_wrap=True)
+        for cells in body:
+            table.add_row(*cells)
+        tables.append(table)
+    tables[-1].caption = _machine_line(report["machine"])
+    return tables
 
 
 def to_markdown(report: dict[str, Any]) -> str:
-    """The comparison as a Markdown document."""
+    """The comparison as a Markdown document: speed, then size / memory / accuracy, then details."""
     rows, s = report["rows"], report["settings"]
+    data = f"{s.get('dataset')}/{s.get('split')}" if s.get("dataset") else "none (random input)"
     lines = [
         "# edgekd bench",
         "",
-        f"Machine: {_machine_line(report['machine'])}, Python {report['machine'].get('python', '?')}",
+        *textwrap.wrap(f"Machine: {_machine_line(report['machine'])}, Python {report['machine'].get('python', '?')}",
+                       WIDTH),
         "",
-        f"Settings: threads={s.get('threads')}, batch={s.get('batch')}, warmup={s.get('warmup')}, "
-        f"iters={s.get('iters')}, min_time={s.get('min_time')}, data={s.get('dataset')}/{s.get('split')}",
+        *textwrap.wrap(f"Settings: threads={s.get('threads')}, batch={s.get('batch')}, warmup={s.get('warmup')}, "
+                       f"iters={s.get('iters')}, min_time={s.get('min_time')}, data={data}", WIDTH,
+                       break_on_hyphens=False),
         "",
-        "| " + " | ".join(h for _, h, _ in COLUMNS) + " |",
-        "|" + "|".join("---" if i < 2 else "---:" for i in range(len(COLUMNS))) + "|",
+        *markdown_table(rows, SPEED_COLUMNS),
+        "",
+        *markdown_table(rows, QUALITY_COLUMNS),
+        "",
+        *markdown_table(rows, DETAIL_COLUMNS),
+        "",
+        *textwrap.wrap("Speed-up is the first row's p50 / the row's p50. Latency per run of one batch; outliers "
+                       f"(1.5 IQR) are kept. {LATENCY_ONLY}: timed on random input only (see the notes). Every "
+                       "column: the JSON report.", WIDTH),
     ]
-    for row in rows:
-        lines.append("| " + " | ".join(_cell(row, k, f) for k, _, f in COLUMNS) + " |")
-    lines += ["", "Ratios are to the first row. Latency per run of one batch; outliers (1.5 IQR) are kept."]
     notes = _notes(rows)
     if notes:
-        lines += ["", "Notes:", ""] + [f"- {n}" for n in notes]
+        lines += ["", "Notes:", ""] + [textwrap.fill(n, WIDTH, initial_indent="- ", subsequent_indent="  ")
+                                       for n in notes]
     return "\n".join(lines) + "\n"
 
 
@@ -166,30 +229,3 @@ def write_json(path: str | Path, report: dict[str, Any]) -> None:
 
 def write_markdown(path: str | Path, report: dict[str, Any]) -> None:
     atomic_write_text(path, to_markdown(report))
-
-
-def write_plot(path: str | Path, report: dict[str, Any]) -> str | None:
-    """Bar chart of p50 latency with p90 whiskers per model; returns a note if skipped."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return f"matplotlib is not installed: {path} not written (pip install matplotlib)"
-    rows = report["rows"]
-    labels = [f"{r['name']}\n{r['runtime']}" for r in rows]
-    p50 = [r["p50_ms"] for r in rows]
-    upper = [max(r["p90_ms"] - r["p50_ms"], 0.0) for r in rows]
-    fig, ax = plt.subplots(figsize=(max(4.0, 1.4 * len(rows) + 1.5), 3.6))
-    try:
-        ax.bar(range(len(rows)), p50, yerr=[[0.0] * len(rows), upper], capsize=4, color="#4c72b0")
-        ax.set_xticks(range(len(rows)), labels, fontsize=8)
-        ax.set_ylabel("latency per batch (ms)")
-        ax.set_title("p50 latency (whisker: p90)", fontsize=10)
-        fig.tight_layout()
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, format="png", dpi=120)
-    finally:
-        plt.close(fig)
-    return None

@@ -1,8 +1,10 @@
-"""``edgekd bench``: latency, memory, size and accuracy of exported models on this machine.
+"""``edgekd bench``: latency, memory, size and accuracy of model files on this machine.
 
 A thin wrapper: each model is measured in its own child process
 (:func:`edgekd.bench.child.measure_in_child`), the records are compared by
-:mod:`edgekd.bench.report`. Torch-free; heavy imports happen inside the command.
+:mod:`edgekd.bench.report`. Models without edgekd metadata (any ONNX / TFLite
+classifier) are fed the data set as the feed options say (:mod:`edgekd.bench.feed`),
+or timed on random input only. Torch-free; heavy imports happen inside the command.
 Register with ``app.command("bench")(bench)``.
 """
 
@@ -14,6 +16,7 @@ from typing import Annotated
 import typer
 
 RUNTIME_HELP = "auto (by suffix), onnxruntime, litert, tflite-runtime, tensorrt or torch"
+FEED = "Models without edgekd metadata:"
 
 
 def bench(
@@ -21,7 +24,7 @@ def bench(
         help="Model files (.onnx, .tflite, .engine, .pt); the first is the reference row.")],
     runtime: Annotated[str, typer.Option("--runtime", "-r", help=RUNTIME_HELP)] = "auto",
     threads: Annotated[int | None, typer.Option(
-        "--threads", "-t", min=1, help="CPU threads (default: the runtime's).")] = None,
+        "--threads", min=1, help="CPU threads (default: the runtime's).")] = None,
     batch: Annotated[int, typer.Option("--batch", "-b", min=1, help="Images per run.")] = 1,
     warmup: Annotated[int, typer.Option("--warmup", min=0, help="Untimed runs before timing.")] = 10,
     iters: Annotated[int, typer.Option("--iters", "-n", min=1, help="Timed runs.")] = 100,
@@ -38,17 +41,51 @@ def bench(
     peak: Annotated[bool, typer.Option(
         "--peak/--no-peak", help="Measure the MatMul peak and the fraction a model reaches.")] = True,
     timeout: Annotated[float, typer.Option("--timeout", min=1.0, help="Seconds allowed per model.")] = 600.0,
+    input_size: Annotated[str | None, typer.Option(
+        "--input-size", help=f"{FEED} resize data set images to N or HxW (bilinear; only when given).")] = None,
+    channels: Annotated[int | None, typer.Option(
+        "--channels", min=1, max=3, help=f"{FEED} convert data set images to 1 (grey) or 3 (RGB) channels.")] = None,
+    norm: Annotated[str | None, typer.Option(
+        "--norm", help=f"{FEED} normalisation preset: unit ([0, 1], the default), symmetric ([-1, 1]), "
+        "imagenet, dataset (the data set's own mean/std).")] = None,
+    mean: Annotated[str | None, typer.Option("--mean", help=f"{FEED} per-channel mean, e.g. 0.5 or 0.485,0.456,0.406."
+                                             )] = None,
+    std: Annotated[str | None, typer.Option("--std", help=f"{FEED} per-channel std, e.g. 0.5 or 0.229,0.224,0.225.")
+                   ] = None,
+    layout: Annotated[str | None, typer.Option(
+        "--layout", help=f"{FEED} input layout nchw or nhwc (default: inferred from the input shape).")] = None,
+    class_map: Annotated[str | None, typer.Option(
+        "--class-map", help=f"{FEED} model output -> data set class, e.g. 0=normal,1=pneumonia, or a file "
+        "(one class per line in output order, or JSON); default: outputs in the data set's class order.")] = None,
+    labels: Annotated[list[str] | None, typer.Option(
+        "--label", help="Row name of each model, in order (default: from its metadata, e.g. "
+        "'cnn-small fma+kd (onnx int8)'; the file name without metadata).")] = None,
 ) -> None:
-    """Benchmark exported models, one fresh process each, and compare them to the first."""
+    """Benchmark model files, one fresh process each, and compare them to the first.
+
+    Any ONNX / TFLite classifier can be compared with edgekd's: without edgekd metadata it is
+    timed on random input of its own shape (latency and memory only), or scored on --dataset
+    when the options below say how to feed it.
+    """
+    import os
     import tempfile
 
     from rich.console import Console
 
     from edgekd.bench.child import measure_in_child
     from edgekd.bench.data import load_data, save_shared
+    from edgekd.bench.feed import is_edgekd
     from edgekd.bench.machine import machine_info
-    from edgekd.bench.measure import check_input_shape
-    from edgekd.bench.report import build_report, rich_table, write_json, write_markdown, write_plot
+    from edgekd.bench.measure import check_input_shape, dataset_facts
+    from edgekd.bench.options import (
+        LAYOUT_CHOICES,
+        NORM_PRESETS,
+        FeedOptions,
+        parse_class_map,
+        parse_floats,
+        parse_size,
+    )
+    from edgekd.bench.report import build_report, rich_tables, write_json, write_markdown, write_plot
     from edgekd.errors import EdgekdError
     from edgekd.runtime.metadata import read_metadata
     from edgekd.runtime.registry import RUNTIME_CHOICES, resolve_runtime
@@ -60,41 +97,58 @@ def bench(
         if not model.is_file():
             raise EdgekdError(f"model file {model} does not exist: check the path")
         resolve_runtime(model, runtime)
+    if labels and len(labels) != len(models):
+        raise EdgekdError(f"{len(labels)} --label for {len(models)} models: give one per model, in order")
+    if layout is not None and layout.lower() not in LAYOUT_CHOICES:
+        raise EdgekdError(f"--layout {layout!r}: choose nchw or nhwc")
+    if norm is not None and norm not in NORM_PRESETS:
+        raise EdgekdError(f"unknown --norm {norm!r}: choose one of {', '.join(NORM_PRESETS)}")
+    options = FeedOptions(parse_size(input_size), channels, parse_floats(mean, "--mean"), parse_floats(std, "--std"),
+                          norm, layout.lower() if layout else None, parse_class_map(class_map))
+    if not dataset and any(v is not None for v in (norm, mean, std, class_map)):
+        raise EdgekdError("--norm/--mean/--std/--class-map say how to feed --dataset: give --dataset too "
+                          "(without it models are timed on random input)")
 
     settings = {
         "runtime": runtime, "threads": threads, "batch": batch, "warmup": warmup, "iters": iters,
         "min_time": min_time, "dataset": dataset, "split": split if dataset else None, "limit": limit,
+        "feed": options.to_json(),
     }
     with tempfile.TemporaryDirectory(prefix="edgekd-data-") as tmp:
-        shared = None
+        shared, class_names, data_norm = None, None, None
         if dataset:
-            images, labels = load_data(dataset, split, data_dir)
+            images, targets = load_data(dataset, split, data_dir)
             for model in models:
-                size = read_metadata(model).get("input_size")
-                if size:
-                    check_input_shape(tuple(size), images, model, dataset)
-            shared = save_shared(images[:limit] if limit else images, labels[:limit] if limit else labels, tmp)
-            del images, labels
+                meta = read_metadata(model)
+                if is_edgekd(meta):
+                    check_input_shape(tuple(meta["input_size"]), images, model, dataset)
+            shared = save_shared(images[:limit] if limit else images, targets[:limit] if limit else targets, tmp)
+            class_names, data_norm = dataset_facts(dataset)
+            del images, targets
         records = []
-        for model in models:
+        for i, model in enumerate(models):
             console.print(f"[bold]bench[/bold] {model} ...")
             spec = {
                 "model": str(model), "runtime": runtime, "threads": threads, "batch": batch, "warmup": warmup,
                 "iters": iters, "min_time": min_time, "dataset": dataset, "split": split,
-                "shared_data": shared, "peak": peak,
+                "shared_data": shared, "peak": peak, "feed": options.to_json(), "class_names": class_names,
+                "data_norm": data_norm, "label": labels[i] if labels else None,
             }
             records.append(measure_in_child(spec, timeout=timeout))
 
     report = build_report(records, machine_info(), settings)
-    Console().print(rich_table(report))
+    for table in rich_tables(report):
+        Console().print(table)
     for row in report["rows"]:
         for note in row["notes"]:
             console.print(f"[yellow]note[/yellow] {row['name']}: {note}")
-    if json_path:
-        write_json(json_path, report)
     if md_path:
         write_markdown(md_path, report)
     if plot_path:
         skipped = write_plot(plot_path, report)
         if skipped:
             console.print(f"[yellow]note[/yellow] {skipped}")
+        elif json_path:  # edgekd report shows the plot beside the table
+            report["plot"] = os.path.relpath(plot_path.resolve(), json_path.resolve().parent)
+    if json_path:
+        write_json(json_path, report)

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from edgekd.errors import EdgekdError
+from edgekd.metrics import accuracy
 
 __all__ = ["curve_auc", "deletion_curve", "pearson", "random_maps", "to_numpy", "topk_iou"]
 
@@ -148,7 +149,7 @@ def deletion_curve(model: Callable[[Any], Any], x: Any, y: Any, maps: Any, steps
             removed = torch.where(torch.from_numpy(mask).to(x.device), torch.full_like(x, fill), x)
         else:
             removed = np.where(mask, np.asarray(fill, dtype=x.dtype), x)
-        accuracies.append(float(np.mean(_predict(model, removed, batch_size) == labels)))
+        accuracies.append(accuracy(labels, _predict(model, removed, batch_size)))
     return fractions, np.asarray(accuracies)
 
 

@@ -7,7 +7,8 @@ metrics table (the selected epoch highlighted), attention grids (``attention*.pn
 explanations (``explain.json`` and its overlays) and attention agreement
 (``agreement.json`` and its figures) found up to two folders deep, export parity
 tables (``*.parity.json``), benchmark tables (any JSON written by ``edgekd bench
---json``), remaining figures, and the list of files. A file that cannot be read gives a
+--json`` inside the run folder, and the files given with ``--bench``, each with the
+PNG its ``--plot`` wrote), remaining figures, and the list of files. A file that cannot be read gives a
 note on the page, not a failed report: a partial run is still worth documenting.
 
 Torch-free; matplotlib is needed only to draw missing curves. See :mod:`edgekd.explain.html`
@@ -19,6 +20,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -62,7 +64,10 @@ class _Run:
         return figure(data, caption, width)
 
     def rel(self, path: Path) -> str:
-        return str(path.relative_to(self.root))
+        try:
+            return str(path.relative_to(self.root))
+        except ValueError:  # a file given from outside the run folder (report --bench)
+            return str(path)
 
     def named(self, pattern: str) -> list[Path]:
         return [p for p in self.files if p.match(pattern)]
@@ -204,6 +209,10 @@ def _agreement(run: _Run) -> str:
     return "".join(parts)
 
 
+def _is_bench(data: Any) -> bool:
+    return isinstance(data, dict) and "rows" in data and "machine" in data
+
+
 def _bench(run: _Run, data: dict, path: Path) -> str:
     from edgekd.bench.report import COLUMNS
 
@@ -212,23 +221,39 @@ def _bench(run: _Run, data: dict, path: Path) -> str:
     body = (f"<h3>{esc(run.rel(path))}</h3><p class=\"meta\">machine: {esc(machine.get('cpu', '?'))} "
             f"({esc(machine.get('arch', '?'))}); settings: {esc(fmt(data.get('settings') or {}))}</p>")
     body += table([h for _, h, _ in COLUMNS], [[r.get(k) for k, _, _ in COLUMNS] for r in rows])
+    plot = data.get("plot")
+    if isinstance(plot, str) and (path.parent / plot).is_file():
+        body += run.png(path.parent / plot, plot, 900)
     notes = [f"{r.get('name')}: {n}" for r in rows for n in r.get("notes") or []]
     return body + "".join(note(n) for n in notes)
 
 
-def build_report(run_dir: str | Path) -> str:
-    """The HTML text of the report of ``run_dir`` (EdgekdError when it holds no run)."""
+def _given_bench(run: _Run, paths: Sequence[str | Path]) -> list[str]:
+    """Sections for the ``--bench`` files; a file that is not a bench JSON is a one-line error."""
+    inside, parts = {p.resolve() for p in run.files}, []
+    for path in map(Path, paths):
+        if not _is_bench(run.json(path) if path.is_file() else None):
+            raise EdgekdError(f"--bench {path} is missing or not a report of edgekd bench --json: give the file it wrote")
+        if path.resolve() not in inside:  # one inside the run folder is shown already
+            parts.append(_bench(run, run.json(path), path.resolve()))
+    return parts
+
+
+def build_report(run_dir: str | Path, bench: Sequence[str | Path] = ()) -> str:
+    """The HTML text of the report of ``run_dir`` (EdgekdError when it holds no run);
+    ``bench``: benchmark JSON files from elsewhere to show beside the run's own."""
     root = Path(run_dir)
     if root.is_file():
         raise EdgekdError(f"{root} is a file, not a run folder: give the --out folder of train or distill")
     if not root.is_dir():
         raise EdgekdError(f"run folder {root} does not exist: give the --out folder of train or distill")
     run = _Run(root)
+    given = _given_bench(run, bench)
     metrics = run.json(root / "metrics.json") if (root / "metrics.json").is_file() else None
     test = run.json(root / "test.json") if (root / "test.json").is_file() else None
     metrics = metrics if isinstance(metrics, dict) else None
     test = test if isinstance(test, dict) else None
-    parity, bench = [], []
+    parity, found = [], []
     for path in run.files:
         if path.name.endswith(".parity.json"):
             data = run.json(path)
@@ -237,8 +262,8 @@ def build_report(run_dir: str | Path) -> str:
         elif path.suffix == ".json" and path.name not in ("metrics.json", "test.json", "explain.json",
                                                           "agreement.json"):
             data = run.json(path)
-            if isinstance(data, dict) and "rows" in data and "machine" in data:
-                bench.append(_bench(run, data, path))
+            if _is_bench(data):
+                found.append(_bench(run, data, path))
     attention = "".join(run.png(p, run.rel(p)) for p in run.named("attention*.png") if p.parent == root)
     sections = [
         _section("Test results", _results(test) if test else "", "results"),
@@ -249,7 +274,7 @@ def build_report(run_dir: str | Path) -> str:
         _section("Explanations", _explanations(run), "explain"),
         _section("Attention agreement and faithfulness", _agreement(run), "agreement"),
         _section("Export parity", "".join(parity), "parity"),
-        _section("Benchmarks", "".join(bench), "bench"),
+        _section("Benchmarks", "".join(found + given), "bench"),
     ]
     if not metrics and not test and not any(sections):
         raise EdgekdError(f"{root} holds no edgekd run (no metrics.json, test.json, figures, parity or bench "
@@ -267,9 +292,9 @@ def build_report(run_dir: str | Path) -> str:
     return page(f"edgekd report: {root.name}", [head, warnings, overview, *sections])
 
 
-def write_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
+def write_report(run_dir: str | Path, out: str | Path | None = None, bench: Sequence[str | Path] = ()) -> Path:
     """Write the report (default ``RUN_DIR/report.html``) atomically; returns its path."""
-    html_text = build_report(run_dir)
+    html_text = build_report(run_dir, bench)
     target = Path(out) if out else Path(run_dir) / "report.html"
     if target.is_dir():
         raise EdgekdError(f"--out {target} is a folder: give a file name such as {target}/report.html")

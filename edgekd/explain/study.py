@@ -28,6 +28,7 @@ from edgekd.explain.agreement import curve_auc, deletion_curve, pearson, random_
 from edgekd.explain.backends import CHECKPOINT_MAPS
 from edgekd.explain.figures import agreement_figure, deletion_figure
 from edgekd.fileio import atomic_write_json
+from edgekd.metrics import accuracy
 
 FILL = 0.0
 
@@ -118,7 +119,7 @@ def attention_agreement(teacher: str | Path, students: list[str | Path], dataset
         logits, m = model_maps(model, x, map_name, batch_size, trained=trained_layers(content.get("distill")))
         rec = {"label": _label(path, content, taken), "checkpoint": str(path), "model": content["model"]["name"],
                "params": content.get("params"), "method": (content.get("distill") or {}).get("method", "none"),
-               "accuracy": float(np.mean(logits.argmax(1) == y.numpy())),
+               "accuracy": accuracy(y.numpy(), logits),
                "nonfinite_maps": int((~np.isfinite(m.reshape(n, -1))).any(axis=1).sum())}
         rec.update(_curves(model, x, y, m, rand, steps, seed, batch_size))
         records.append(rec)

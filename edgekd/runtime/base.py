@@ -44,6 +44,10 @@ class Runner(ABC):
         #: set by ``load``: input shape (NCHW, None = dynamic) and output names
         self._shape: tuple[int | None, ...] = ()
         self._names: list[str] = []
+        #: set by ``load``: shape of each output in ``_names`` order (None = dynamic dimension)
+        self._out_shapes: list[tuple[int | None, ...]] = []
+        #: the input layout the user asked for ("nchw" / "nhwc"), for models whose metadata says none
+        self.requested_layout: str | None = None
 
     @abstractmethod
     def load(self, path: str | Path, threads: int | None = None) -> None:
@@ -62,6 +66,34 @@ class Runner(ABC):
     def output_names(self) -> list[str]:
         """Names of the outputs :meth:`run` returns, ``"logits"`` first."""
         return list(self._names)
+
+    @property
+    def num_classes(self) -> int | None:
+        """Width of the ``logits`` output, else the metadata's class count; None when unknown."""
+        if LOGITS in self._names and len(self._out_shapes) == len(self._names):
+            shape = self._out_shapes[self._names.index(LOGITS)]
+            if len(shape) == 2 and shape[1] is not None:
+                return int(shape[1])
+        names = self.metadata.get("class_names")
+        return len(names) if names else None
+
+    def _input_is_nhwc(self, shape: tuple[int | None, ...]) -> bool:
+        """Whether a 4-D input is NHWC: the metadata's ``layout``, else the requested layout,
+        else inferred from the shape (a note then says so: a guess the user can override)."""
+        if len(shape) != 4:
+            return False
+        layout = self.metadata.get("layout")
+        if layout in ("NCHW", "NHWC"):
+            return layout == "NHWC"
+        if self.requested_layout:
+            return self.requested_layout.upper() == "NHWC"
+        size = self.metadata.get("input_size")
+        if size:  # [C, H, W]
+            return list(shape[1:]) != list(size) and list(shape[1:]) == [size[1], size[2], size[0]]
+        nhwc = shape[3] in (1, 3) and shape[1] not in (1, 3)
+        if nhwc:
+            self.notes.append(f"input layout NHWC inferred from its shape {_fmt_shape(shape)}: --layout to override")
+        return nhwc
 
     @property
     @abstractmethod

@@ -101,23 +101,13 @@ class LiteRTRunner(Runner):
             raise EdgekdError(f"{path} has {len(inputs)} inputs; edgekd models have one input named 'input'")
         self._in = inputs[0]
         self._outs = _model_order(self._interp.get_output_details())
-        self._names = name_outputs([o["name"] for o in self._outs], [tuple(o["shape"]) for o in self._outs])
+        self._out_shapes = [tuple(int(d) for d in o["shape"]) for o in self._outs]
+        self._names = name_outputs([o["name"] for o in self._outs], self._out_shapes)
         shape = tuple(int(d) for d in self._in["shape"])
-        self._nhwc = self._is_nhwc(shape)
+        self._nhwc = self._input_is_nhwc(shape)
         if self._nhwc:
             shape = (shape[0], shape[3], shape[1], shape[2])
         self._shape = shape
-
-    def _is_nhwc(self, shape: tuple[int, ...]) -> bool:
-        if len(shape) != 4:
-            return False
-        layout = self.metadata.get("layout")
-        if layout in ("NCHW", "NHWC"):
-            return layout == "NHWC"
-        size = self.metadata.get("input_size")
-        if size:  # [C, H, W]
-            return list(shape[1:]) != list(size) and list(shape[1:]) == [size[1], size[2], size[0]]
-        return shape[3] in (1, 3) and shape[1] not in (1, 3)
 
     @property
     def version(self) -> str:

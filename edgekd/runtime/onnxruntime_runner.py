@@ -3,7 +3,8 @@
 Threads set ``intra_op_num_threads`` (``inter_op_num_threads`` stays 1, sequential
 execution), so a benchmark's thread count is the one the model really uses. A model
 exported with a fixed batch of 1 runs a larger batch sample by sample; a dynamic batch
-axis runs it in one call.
+axis runs it in one call. edgekd's exports are NCHW; an NHWC model from elsewhere (its
+metadata, ``bench --layout nhwc``, or its shape says so) gets the NCHW batch transposed.
 
 int8 on x86: ``session.x64quantprecision = 1``. Without it onnxruntime's x86 u8s8 kernels
 (AVX2 without VNNI) saturate intermediate sums: a static int8 student agreed with its fp32
@@ -36,6 +37,7 @@ class OnnxRuntimeRunner(Runner):
         self._session = None
         self._input_name = "input"
         self._raw_outputs: list[str] = []
+        self._nhwc = False
 
     def load(self, path: str | Path, threads: int | None = None) -> None:
         try:
@@ -60,9 +62,12 @@ class OnnxRuntimeRunner(Runner):
         if len(inputs) != 1:
             raise EdgekdError(f"{path} has {len(inputs)} inputs; edgekd models have one input named 'input'")
         self._input_name = inputs[0].name
-        self._shape = tuple(_dim(d) for d in inputs[0].shape)
+        shape = tuple(_dim(d) for d in inputs[0].shape)
+        self._nhwc = self._input_is_nhwc(shape)
+        self._shape = (shape[0], shape[3], shape[1], shape[2]) if self._nhwc else shape
         outs = self._session.get_outputs()
         self._raw_outputs = [o.name for o in outs]
+        self._out_shapes = [tuple(_dim(d) for d in o.shape) for o in outs]
         self._names = name_outputs(self._raw_outputs, [tuple(o.shape) for o in outs])
 
     @property
@@ -78,7 +83,10 @@ class OnnxRuntimeRunner(Runner):
     def run(self, batch: np.ndarray) -> dict[str, np.ndarray]:
         if self._session is None:
             raise EdgekdError("onnxruntime runner: call load() before run()")
-        return self._run_batched(self._check_batch(batch))
+        x = self._check_batch(batch)
+        if self._nhwc:
+            x = np.ascontiguousarray(x.transpose(0, 2, 3, 1))
+        return self._run_batched(x)
 
     def close(self) -> None:
         self._session = None

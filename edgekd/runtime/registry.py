@@ -127,8 +127,12 @@ def resolve_runtime(path: str | Path, runtime: str = "auto") -> tuple[str, list[
     return runtime, []
 
 
-def create_runner(path: str | Path, runtime: str = "auto", threads: int | None = None) -> Runner:
-    """Resolve the runtime for ``path``, load the model and return the ready :class:`Runner`."""
+def create_runner(path: str | Path, runtime: str = "auto", threads: int | None = None,
+                  layout: str | None = None) -> Runner:
+    """Resolve the runtime for ``path``, load the model and return the ready :class:`Runner`.
+
+    ``layout`` ("nchw" / "nhwc") is the input layout of a model whose metadata does not say it.
+    """
     path = Path(path)
     if not path.exists():
         raise EdgekdError(f"model file {path} does not exist: check the path")
@@ -137,5 +141,6 @@ def create_runner(path: str | Path, runtime: str = "auto", threads: int | None =
     name, notes = resolve_runtime(path, runtime)
     runner = RUNTIMES[name].factory()
     runner.notes.extend(notes)
+    runner.requested_layout = layout
     runner.load(path, threads)
     return runner

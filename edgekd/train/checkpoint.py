@@ -185,12 +185,22 @@ def artifact_metadata(content: dict[str, Any]) -> dict[str, Any]:
         "dataset": data["name"],
         "model": content["model"]["name"],
         "params": content.get("params"), "macs": content.get("macs"),
-        "method": distill.get("method", "none"),
+        "role": _role(content),
+        "method": distill.get("method", "none"), "alpha": distill.get("alpha"),
         "teacher": distill.get("teacher", {}).get("model"),
         "teacher_sha256": distill.get("teacher", {}).get("sha256"),
         "attention_head": "none", "layout": "NCHW",
         "edgekd_version": __version__,
     }
+
+
+def _role(content: dict[str, Any]) -> str | None:
+    """"student" for a distilled model, else the registry's role of its architecture (None for tv:NAME)."""
+    if content.get("distill"):
+        return "student"
+    from edgekd.models.registry import model_entries
+
+    return next((e.role for e in model_entries() if e.name == content["model"]["name"]), None)
 
 
 def load_model(path: str | Path) -> tuple[torch.nn.Module, dict[str, Any]]:
