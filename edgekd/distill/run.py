@@ -87,6 +87,8 @@ def distill(teacher_path: Path, student_name: str, dataset: str, out: Path, cfg:
     if teacher_cache is not None:
         identity = {"dataset": data.info.name, "train_sha256": data_fingerprint(data.train),
                     "mean": list(data.info.mean), "std": list(data.info.std), "teacher_sha256": teacher_record["sha256"]}
+        if data.info.fingerprint:  # a folder:PATH set: its files, labels and layout (not only the tensors)
+            identity["data_fingerprint"] = data.info.fingerprint
         cache = TeacherCache.open_or_build(Path(teacher_cache), distiller, data.train, identity, cfg.augment,
                                            quiet=quiet or not ctx.is_main)
     method_record = {"method": distiller.method, "alpha": distiller.alpha, "temperature": distiller.temperature,
