@@ -174,3 +174,31 @@ def test_train_on_a_train_test_folder_learns_its_labels(tmp_path):
     assert ckpt["data"]["splits"] == {"train": 41, "val": 7, "test": 12}
     assert ckpt["data"]["fingerprint"] == scan(root).fingerprint
     assert "test accuracy 1.0000" in result.output  # dark vs light: the labels followed the folders
+
+
+def test_a_failed_run_removes_the_run_folder_it_created_but_never_a_users(tmp_path):
+    one = make(tmp_path / "one", {"": {"only": 12}})
+    args = ["train", "--model", "cnn-tiny", "--dataset", f"folder:{one}", "--epochs", "1", "--quiet", "--device", "cpu"]
+    new = tmp_path / "runs" / "new"
+    assert_one_line_error(runner.invoke(app, [*args, "--out", str(new)]), "one class folder")
+    assert not (tmp_path / "runs").exists()  # created by the run (parents too), empty after the failure: removed
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    assert_one_line_error(runner.invoke(app, [*args, "--out", str(mine)]), "one class folder")
+    assert mine.is_dir()  # the user's own (empty) folder stays
+
+
+def test_written_files_follow_the_umask(tmp_path):
+    import os
+
+    from edgekd.fileio import atomic_write_bytes
+
+    old = os.umask(0o027)
+    try:
+        atomic_write_bytes(tmp_path / "a.bin", b"x")
+        os.umask(0o002)
+        atomic_write_bytes(tmp_path / "b.bin", b"x")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "a.bin").stat().st_mode & 0o777 == 0o640
+    assert (tmp_path / "b.bin").stat().st_mode & 0o777 == 0o664

@@ -29,7 +29,8 @@ class FolderSource:
             name=self.name, num_classes=len(s.classes), channels=s.channels, size=s.size,
             class_names=tuple(s.classes), mean=(0.5,) * s.channels, std=(0.5,) * s.channels,
             splits={k: len(v) for k, v in s.splits.items()},
-            source=f"image folder {self.path} ({s.layout})", fingerprint=s.fingerprint,
+            source=f"image folder {self.path}, layout {s.layout}" + (f"; {s.note}" if s.note else ""),
+            fingerprint=s.fingerprint,
         )
 
     def present(self, root: Path) -> bool:

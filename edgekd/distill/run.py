@@ -19,7 +19,7 @@ from edgekd.distill.cache import TeacherCache, data_fingerprint
 from edgekd.distill.distiller import Distiller
 from edgekd.distill.figures import attention_grid
 from edgekd.errors import EdgekdError
-from edgekd.fileio import atomic_write_json
+from edgekd.fileio import atomic_write_json, removed_if_left_empty
 from edgekd.models.registry import create_model
 from edgekd.models.stats import count_macs, count_params
 from edgekd.train import distributed as dist
@@ -59,11 +59,19 @@ def distill(teacher_path: Path, student_name: str, dataset: str, out: Path, cfg:
             data_dir: str | None = None, teacher_cache: Path | None = None, resume: bool = False,
             force: bool = False, download: bool = False, quiet: bool = False, figure_images: int = 8) -> dict:
     """Run a distillation; returns {"best_epoch", "val", "test", "params", "macs", "teacher", "out"}."""
+    with removed_if_left_empty(out):  # a failure leaves no empty run folder behind
+        return _distill(teacher_path, student_name, dataset, out, cfg, dcfg, data_dir, teacher_cache, resume, force,
+                        download, quiet, figure_images)
+
+
+def _distill(teacher_path: Path, student_name: str, dataset: str, out: Path, cfg: TrainConfig, dcfg: DistillConfig,
+             data_dir: str | None, teacher_cache: Path | None, resume: bool, force: bool, download: bool, quiet: bool,
+             figure_images: int) -> dict:
     cfg.check()
     device = dist.local_device(resolve_device(cfg.device))
     ctx = dist.init_from_env(device)
     teacher_content = load_checkpoint(teacher_path)
-    data = load_run_data(dataset, data_dir, download, cfg.label_fraction, cfg.seed)
+    data = load_run_data(dataset, data_dir, download, cfg.label_fraction, cfg.seed, announce=ctx.is_main)
     dist.pin(data.train, device)
     check_compatible(teacher_content, data, teacher_path)
     if ctx.is_main:

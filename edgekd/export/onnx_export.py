@@ -173,10 +173,12 @@ def calibration_reader(images: np.ndarray) -> Any:
     return Reader()
 
 
-def quantize(src: Path, dst: Path, mode: str, calib: np.ndarray | None, work: Path) -> None:
-    """Step 3: ``src`` (float32) -> ``dst`` in ``mode`` (int8, dynamic)."""
+def quantize(src: Path, dst: Path, mode: str, calib: np.ndarray | None, work: Path,
+             calibration: str = "minmax") -> None:
+    """Step 3: ``src`` (float32) -> ``dst`` in ``mode`` (int8, dynamic); ``calibration``: minmax,
+    percentile or entropy (onnxruntime's ``CalibrationMethod``) for int8 activation ranges."""
     onnx, _ = _imports()
-    from onnxruntime.quantization import QuantFormat, QuantType, quantize_dynamic, quantize_static
+    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_dynamic, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
     pre = work / "pre.onnx"
@@ -189,9 +191,11 @@ def quantize(src: Path, dst: Path, mode: str, calib: np.ndarray | None, work: Pa
     exclude = head_nodes(model)
     with _quiet():
         if mode == "int8":
+            method = {"minmax": CalibrationMethod.MinMax, "percentile": CalibrationMethod.Percentile,
+                      "entropy": CalibrationMethod.Entropy}[calibration]
             quantize_static(str(pre), str(dst), calibration_reader(calib), quant_format=QuantFormat.QDQ, per_channel=True,
                             activation_type=QuantType.QInt8, weight_type=QuantType.QInt8,
-                            nodes_to_exclude=exclude)
+                            nodes_to_exclude=exclude, calibrate_method=method)
         elif mode == "dynamic":
             quantize_dynamic(str(pre), str(dst), weight_type=QuantType.QInt8, nodes_to_exclude=exclude)
         else:
@@ -214,7 +218,7 @@ def write_metadata(path: Path, meta: dict[str, Any]) -> None:
 
 def export_onnx(wrapper: ExportHead, path: Path, meta: dict[str, Any], *, opset: int = DEFAULT_OPSET,
                 dynamic_batch: bool = False, quantize_mode: str = "none",
-                calib: np.ndarray | None = None) -> list[str]:
+                calib: np.ndarray | None = None, calibration: str = "minmax") -> list[str]:
     """Write the ONNX artifact to ``path`` (the caller's temporary name); returns notes."""
     _imports()
     with tempfile.TemporaryDirectory(prefix="edgekd-onnx-") as tmp:
@@ -232,6 +236,6 @@ def export_onnx(wrapper: ExportHead, path: Path, meta: dict[str, Any], *, opset:
         if quantize_mode in ("none", "fp16"):
             path.write_bytes(fp32.read_bytes())
         else:
-            quantize(fp32, path, quantize_mode, calib, work)
+            quantize(fp32, path, quantize_mode, calib, work, calibration)
     write_metadata(path, meta)
     return notes

@@ -7,6 +7,7 @@ existing run folder and at the end of training.
 from __future__ import annotations
 
 import random
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,9 +39,15 @@ def seed_everything(seed: int) -> None:
 
 
 def load_run_data(dataset: str, data_dir: str | None, download: bool = False, label_fraction: float = 1.0,
-                  fraction_seed: int = 0) -> RunData:
-    """All three splits as tensors; ``label_fraction`` < 1 keeps a stratified subset of train."""
+                  fraction_seed: int = 0, announce: bool = False) -> RunData:
+    """All three splits as tensors; ``label_fraction`` < 1 keeps a stratified subset of train.
+
+    ``announce``: say on stderr how a ``folder:PATH`` set was read (its layout, and a
+    validation split carved by edgekd), so a user sees which images train and test.
+    """
     source = get_source(dataset)
+    if announce and source.info.fingerprint:
+        print(f"data: {source.info.source}", file=sys.stderr)
     splits = {s: load_split(dataset, s, data_dir, download, source=source) for s in ("train", "val", "test")}
     if not 0 < label_fraction <= 1:
         raise EdgekdError("--label-fraction must be in (0, 1]")

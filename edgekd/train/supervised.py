@@ -9,6 +9,7 @@ import torch.nn.functional as F
 
 from edgekd import __version__
 from edgekd.errors import EdgekdError
+from edgekd.fileio import removed_if_left_empty
 from edgekd.models.registry import create_model
 from edgekd.models.stats import count_macs, count_params
 from edgekd.train import distributed as dist
@@ -40,6 +41,12 @@ def train_supervised(model_name: str, dataset: str, out: Path, cfg: TrainConfig,
                      model_kwargs: dict | None = None, resume: bool = False, force: bool = False,
                      download: bool = False, quiet: bool = False) -> dict:
     """Train ``model_name`` on ``dataset``; returns {"best_epoch", "val", "test", "params", "macs", "out"}."""
+    with removed_if_left_empty(out):  # a failure leaves no empty run folder behind
+        return _train(model_name, dataset, out, cfg, data_dir, model_kwargs, resume, force, download, quiet)
+
+
+def _train(model_name: str, dataset: str, out: Path, cfg: TrainConfig, data_dir: str | None, model_kwargs: dict | None,
+           resume: bool, force: bool, download: bool, quiet: bool) -> dict:
     cfg.check()
     device = dist.local_device(resolve_device(cfg.device))
     ctx = dist.init_from_env(device)
@@ -47,7 +54,7 @@ def train_supervised(model_name: str, dataset: str, out: Path, cfg: TrainConfig,
         prepare_out_dir(out, resume, force)
     dist.barrier()
     seed_everything(cfg.seed)
-    data = load_run_data(dataset, data_dir, download, cfg.label_fraction, cfg.seed)
+    data = load_run_data(dataset, data_dir, download, cfg.label_fraction, cfg.seed, announce=ctx.is_main)
     dist.pin(data.train, device)
     try:
         model = create_model(model_name, data.info.channels, data.info.num_classes, **(model_kwargs or {}))
