@@ -28,11 +28,7 @@ Steps (each into a temporary folder; the caller renames the final file into plac
 
 from __future__ import annotations
 
-import contextlib
-import io
-import logging
 import tempfile
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +36,7 @@ import numpy as np
 
 from edgekd.errors import EdgekdError, MissingDependency
 from edgekd.export.head import ExportHead, sample_input
+from edgekd.export.quiet import python_quiet
 from edgekd.runtime.metadata import METADATA_KEY, first_line, metadata_json
 
 DEFAULT_OPSET = 18
@@ -55,18 +52,6 @@ def _imports() -> tuple[Any, Any]:
     return onnx, onnxruntime
 
 
-@contextlib.contextmanager
-def _quiet():
-    """Silence exporter progress lines and warnings (the CLI prints its own summary)."""
-    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
-        warnings.simplefilter("ignore")
-        logging.disable(logging.WARNING)
-        try:
-            yield
-        finally:
-            logging.disable(logging.NOTSET)
-
-
 def torch_to_onnx(wrapper: ExportHead, path: Path, input_size, opset: int, dynamic_batch: bool) -> list[str]:
     """Step 1: the float32 graph at ``path``; returns notes (legacy fallback)."""
     import torch
@@ -74,7 +59,7 @@ def torch_to_onnx(wrapper: ExportHead, path: Path, input_size, opset: int, dynam
     names = wrapper.output_names
     x = sample_input(tuple(input_size), batch=2 if dynamic_batch else 1)
     try:
-        with _quiet(), torch.no_grad():
+        with python_quiet(), torch.no_grad():
             dyn = {"input": {0: torch.export.Dim("batch")}} if dynamic_batch else None
             torch.onnx.export(wrapper, (x,), str(path), dynamo=True, external_data=False, optimize=False,
                               opset_version=opset, input_names=["input"], output_names=names,
@@ -85,7 +70,7 @@ def torch_to_onnx(wrapper: ExportHead, path: Path, input_size, opset: int, dynam
     legacy_opset = min(opset, LEGACY_MAX_OPSET)
     axes = {n: {0: "batch"} for n in ["input", *names]} if dynamic_batch else None
     try:
-        with _quiet(), torch.no_grad():
+        with python_quiet(), torch.no_grad():
             torch.onnx.export(wrapper, (x,), str(path), dynamo=False, opset_version=legacy_opset,
                               input_names=["input"], output_names=names, dynamic_axes=axes)
     except Exception as exc:
@@ -182,14 +167,14 @@ def quantize(src: Path, dst: Path, mode: str, calib: np.ndarray | None, work: Pa
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
     pre = work / "pre.onnx"
-    with _quiet():  # shape inference and onnxruntime's basic fusions (Conv+BN) before quantizing
+    with python_quiet():  # shape inference and onnxruntime's basic fusions (Conv+BN) before quantizing
         quant_pre_process(str(src), str(pre), skip_symbolic_shape=True)
     model = onnx.load(str(pre))
     name_nodes(model)
     unshare_head_initializers(model)
     onnx.save(model, str(pre))
     exclude = head_nodes(model)
-    with _quiet():
+    with python_quiet():
         if mode == "int8":
             method = {"minmax": CalibrationMethod.MinMax, "percentile": CalibrationMethod.Percentile,
                       "entropy": CalibrationMethod.Entropy}[calibration]

@@ -48,6 +48,18 @@ def _descriptors_to_file() -> Iterator[None]:
 
 
 @contextlib.contextmanager
+def python_quiet() -> Iterator[None]:
+    """Silence Python-level progress lines on stdout, warnings and ``logging`` for the block."""
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+        warnings.simplefilter("ignore")
+        logging.disable(logging.WARNING)
+        try:
+            yield
+        finally:
+            logging.disable(logging.NOTSET)
+
+
+@contextlib.contextmanager
 def converter_output(verbose: bool = False) -> Iterator[None]:
     """Hide the converters' logs and warnings (Python and C++) unless ``verbose``."""
     if verbose:
@@ -61,11 +73,5 @@ def converter_output(verbose: bool = False) -> Iterator[None]:
         absl_logging.set_verbosity(absl_logging.ERROR)
     except ImportError:
         pass
-    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), \
-            contextlib.redirect_stderr(io.StringIO()), _descriptors_to_file():
-        warnings.simplefilter("ignore")
-        logging.disable(logging.WARNING)
-        try:
-            yield
-        finally:
-            logging.disable(logging.NOTSET)
+    with python_quiet(), contextlib.redirect_stderr(io.StringIO()), _descriptors_to_file():
+        yield
