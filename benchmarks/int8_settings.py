@@ -1,7 +1,7 @@
 """Which int8 settings pass the parity gate: calibration method and calibration images, per format.
 
-For each checkpoint given, exports int8 ONNX with onnxruntime's three calibration methods
-(minmax, percentile, entropy; weights per channel, as edgekd always does) at 256 and 1024
+For each checkpoint given, exports int8 ONNX with onnxruntime's calibration methods
+(minmax, percentile; weights per channel, 7-bit unless ``--full-range``) at 256 and 1024
 calibration images, and int8 TFLite (ai-edge-quantizer, per-channel weights, min / max
 ranges), each through ``edgekd.export.exporter.export`` with the real gate; refused
 exports are read back from their ``<file>.parity.json``. Accuracy and agreement only
@@ -20,14 +20,14 @@ from pathlib import Path
 from edgekd.errors import EdgekdError
 from edgekd.export.exporter import ExportOptions, export
 
-SETTINGS = [("onnx", "minmax", 256), ("onnx", "percentile", 256), ("onnx", "entropy", 256),
-            ("onnx", "minmax", 1024), ("onnx", "percentile", 1024), ("onnx", "entropy", 1024),
-            ("tflite", "minmax", 256), ("tflite", "minmax", 1024)]
+SETTINGS = [("onnx", "minmax", 256), ("onnx", "percentile", 256), ("onnx", "minmax", 1024),
+            ("onnx", "percentile", 1024), ("tflite", "minmax", 256), ("tflite", "minmax", 1024)]
 
 
-def cell(ckpt: Path, work: Path, fmt: str, calibration: str, samples: int) -> dict:
+def cell(ckpt: Path, work: Path, fmt: str, calibration: str, samples: int, full_range: bool) -> dict:
     out = work / f"{ckpt.parent.name}-{fmt}-{calibration}-{samples}.{fmt}"
-    opts = ExportOptions(format=fmt, quantize="int8", calibration=calibration, calib_samples=samples, out=out)
+    opts = ExportOptions(format=fmt, quantize="int8", calibration=calibration, calib_samples=samples, out=out,
+                         reduce_range=not (full_range and fmt == "onnx"))
     try:
         export(ckpt, opts)
     except EdgekdError:
@@ -42,12 +42,13 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("checkpoints", nargs="+", type=Path)
     ap.add_argument("--out", type=Path, default=Path(__file__).parent / "int8_settings")
+    ap.add_argument("--full-range", action="store_true", help="ONNX: 8-bit weights (edgekd's setting before)")
     args = ap.parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for ckpt in args.checkpoints:
             for fmt, calibration, samples in SETTINGS:
-                rows.append(cell(ckpt, Path(tmp), fmt, calibration, samples))
+                rows.append(cell(ckpt, Path(tmp), fmt, calibration, samples, args.full_range))
                 print(json.dumps(rows[-1]), flush=True)
     args.out.with_suffix(".json").write_text(json.dumps(rows, indent=1) + "\n")
     lines = ["| checkpoint | format | calibration | calib images | top-1 agreement | flips (near ties) | "

@@ -56,6 +56,13 @@ def test_bad_inputs_are_one_line_errors(trained_digits_run, tmp_path):
     assert_one_line_error(invoke(ckpt, "--format", "tflite", "--dynamic-batch", "--out", tmp_path / "m.tflite"),
                           "--dynamic-batch")
     assert_one_line_error(invoke(ckpt, "--format", "onnx", "--nhwc", "--out", out), "NHWC")
+    assert_one_line_error(invoke(ckpt, "--calibration", "percentile", "--out", out), "applies to --quantize int8")
+    assert_one_line_error(invoke(ckpt, "--format", "tflite", "--quantize", "int8", "--calibration", "entropy",
+                                 "--out", tmp_path / "m.tflite"), "unknown --calibration")
+    assert_one_line_error(invoke(ckpt, "--format", "tflite", "--quantize", "int8", "--full-range", "--out",
+                                 tmp_path / "m.tflite"), "--full-range applies to --format onnx --quantize int8")
+    assert_one_line_error(invoke(ckpt, "--quantize", "int8", "--accept-accuracy-drop", "-1", "--out", out),
+                          "points of test accuracy")
     assert_one_line_error(invoke(ckpt, "--attention-head", "cam", "--out", out), "CAM", "constant")
     assert_one_line_error(invoke(ckpt, "--out", tmp_path / "m.tflite"), ".onnx")
     assert_one_line_error(invoke(ckpt, "--format", "tensorrt", "--out", tmp_path / "m.engine"), "deploy/jetson/")

@@ -23,7 +23,9 @@ def export(
                                                 "(default: the checkpoint's data set, train split)."),
     calib_samples: int = typer.Option(256, "--calib-samples", help="Number of calibration images (int8)."),
     calibration: str = typer.Option("minmax", "--calibration", help="int8 activation ranges: minmax, or (ONNX) "
-                                    "percentile or entropy, onnxruntime's calibration methods."),
+                                    "percentile, onnxruntime's calibration methods."),
+    full_range: bool = typer.Option(False, "--full-range", help="ONNX int8: 8-bit weights instead of the default "
+                                    "7-bit (reduce_range, which kept x86 CPUs without VNNI from saturating)."),
     accept_drop: float | None = typer.Option(None, "--accept-accuracy-drop", metavar="POINTS",
                                              help="Keep a quantized artifact whose test accuracy is at most POINTS "
                                                   "points below PyTorch's, whatever its top-1 agreement (recorded in "
@@ -45,7 +47,7 @@ def export(
 
     A refused artifact is not written: the parity table is printed, <file>.parity.json records it
     (marked refused), and the error names the ways forward (more or other calibration images,
-    --calibration, another --quantize, or --accept-accuracy-drop POINTS).
+    --calibration, --full-range, another --quantize or --format, or --accept-accuracy-drop POINTS).
     """
     from rich.console import Console
 
@@ -58,7 +60,8 @@ def export(
                          calib_samples=calib_samples, opset=opset, dynamic_batch=dynamic_batch, nhwc=nhwc,
                          out=out, force=force, verify=not no_verify, data_dir=data_dir and str(data_dir),
                          parity_samples=parity_samples, workspace_mb=workspace_mb, dla_core=dla_core,
-                         calibration=calibration, accept_drop=accept_drop, verbose=verbose)
+                         calibration=calibration, reduce_range=not full_range, accept_drop=accept_drop,
+                         verbose=verbose)
     result = run_export(checkpoint, opts, console=console)
     for note in result.notes:
         console.print(f"note: {note}")

@@ -51,7 +51,8 @@ class ExportOptions:
     workspace_mb: int = DEFAULT_WORKSPACE_MB  # tensorrt
     dla_core: int | None = None  # tensorrt on Jetson
     max_batch: int = DEFAULT_MAX_BATCH  # tensorrt --dynamic-batch profile
-    calibration: str = "minmax"  # ONNX int8 activation ranges: minmax, percentile or entropy
+    calibration: str = "minmax"  # int8 activation ranges: minmax, or percentile (ONNX)
+    reduce_range: bool = True  # ONNX int8: 7-bit weights (onnx_export module doc); False: full 8 bits
     accept_drop: float | None = None  # --accept-accuracy-drop, in points of test accuracy
     verbose: bool = False  # let the converters' own logs through
 
@@ -125,6 +126,8 @@ def _export(checkpoint: Path, out: Path, opts: ExportOptions, console: Any) -> E
     calib_n = opts.calib_samples if opts.quantize in formats.CALIBRATED else None
     fmt = formats.validate(opts.format, opts.quantize, opts.head, opts.dynamic_batch, opts.nhwc, calib_n,
                            opts.opset, calibration=opts.calibration)
+    if not opts.reduce_range and (fmt.name != "onnx" or opts.quantize != "int8"):
+        raise EdgekdError("--full-range applies to --format onnx --quantize int8 only: drop it")
     if opts.accept_drop is not None and not 0 <= opts.accept_drop <= 100:
         raise EdgekdError(f"--accept-accuracy-drop is in points of test accuracy (0..100), got {opts.accept_drop:g}")
     opset = (opts.opset or DEFAULT_OPSET) if fmt.name in ("onnx", "tensorrt") else None
@@ -149,7 +152,8 @@ def _export(checkpoint: Path, out: Path, opts: ExportOptions, console: Any) -> E
                     from edgekd.export.onnx_export import export_onnx
 
                     notes += export_onnx(wrapper, tmp, meta, opset=opset, dynamic_batch=opts.dynamic_batch,
-                                         quantize_mode=opts.quantize, calib=calib, calibration=opts.calibration)
+                                         quantize_mode=opts.quantize, calib=calib, calibration=opts.calibration,
+                                             reduce_range=opts.reduce_range)
                 elif fmt.name == "tflite":
                     from edgekd.export.tflite_export import export_tflite
 
@@ -182,6 +186,7 @@ def _settings(opts: ExportOptions) -> dict[str, Any]:
     calibrated = opts.quantize in formats.CALIBRATED
     return {"format": opts.format, "head": opts.head, "quantize_setting": opts.quantize,
             "calibration": opts.calibration if calibrated else None,
+            "reduce_range": opts.reduce_range if calibrated and opts.format == "onnx" else None,
             "calib_samples": opts.calib_samples if calibrated else None,
             "calib_dataset": opts.calib_dataset if calibrated else None}
 

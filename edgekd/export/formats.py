@@ -33,8 +33,9 @@ CALIBRATED = ("int8",)  # modes that need calibration images
 CALIBRATIONS = {  # --calibration: how int8 activation ranges are set from the calibration images
     "minmax": ("onnx", "tflite", "tensorrt"),  # the observed min / max (TensorRT: its entropy calibrator)
     "percentile": ("onnx",),  # onnxruntime: the 99.999th percentile of |x|
-    "entropy": ("onnx",),  # onnxruntime: the range minimising the KL divergence of the histogram
 }
+# onnxruntime's Entropy method gave scales identical to MinMax on both students measured
+# (benchmarks/export_matrix.md, int8 settings), so it is not offered.
 
 
 @dataclass(frozen=True)

@@ -183,9 +183,9 @@ def ways_forward(quantize: str) -> str:
     if quantize in ("none", "fp16"):
         return ("report the model (a float export should match), try --quantize none, or --no-verify to keep it "
                 "unchecked")
-    return ("more or other calibration images (--calib-samples, --calib-dataset), another setting (--calibration "
-            "percentile or entropy for ONNX int8, --quantize dynamic or fp16), or accept the measured change with "
-            "--accept-accuracy-drop POINTS (points of test accuracy)")
+    return ("more or other calibration images (--calib-samples, --calib-dataset), another setting (ONNX int8: "
+            "--calibration percentile, 7-bit weights unless --full-range; --quantize dynamic or fp16; the other "
+            "--format), or accept the measured change with --accept-accuracy-drop POINTS (points of test accuracy)")
 
 
 def verdict_error(rep: dict[str, Any], what: str, record: Path | None = None) -> EdgekdError:
