@@ -176,7 +176,7 @@ def tiny_tflite(path: Path, chw=(1, 8, 8), classes: int = 10, seed: int = 0) -> 
     return path
 
 
-def image_folder(root: Path, classes=("a", "b", "c"), per_class: int = 8, size: int = 8, channels: int = 1,
+def image_folder(root: Path, classes=("a", "b", "c"), per_class: int = 10, size: int = 8, channels: int = 1,
                  seed: int = 0) -> Path:
     """``root/<class>/<i>.png`` random images (grey or RGB), for ``folder:`` data sets."""
     from PIL import Image
@@ -231,7 +231,7 @@ def build_files(w: Path) -> Path:
     image_folder(w / "rgb", channels=3, size=16)
     image_folder(w / "grey3", classes=("x", "y", "z"))
     image_folder(w / "one_each", classes=("x", "y"), per_class=1)
-    image_folder(w / "bad_image", classes=("x", "y"), per_class=3)
+    image_folder(w / "bad_image", classes=("x", "y"))
     (w / "bad_image" / "x" / "9.png").write_bytes(b"not a png")
     for split in ("train", "val", "test"):
         image_folder(w / "splits" / split, classes=("x", "y") + (("z",) if split == "val" else ()), per_class=2)

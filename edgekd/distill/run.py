@@ -26,7 +26,7 @@ from edgekd.train import distributed as dist
 from edgekd.train.checkpoint import build_model, load_checkpoint
 from edgekd.train.evaluate import evaluate
 from edgekd.train.loop import TrainConfig, config_dict, fit, resolve_device
-from edgekd.train.run import RunData, finish, load_run_data, prepare_out_dir, seed_everything
+from edgekd.train.run import RunData, announce_data, finish, load_run_data, prepare_out_dir, seed_everything
 
 
 @dataclass
@@ -71,7 +71,7 @@ def _distill(teacher_path: Path, student_name: str, dataset: str, out: Path, cfg
     device = dist.local_device(resolve_device(cfg.device))
     ctx = dist.init_from_env(device)
     teacher_content = load_checkpoint(teacher_path)
-    data = load_run_data(dataset, data_dir, download, cfg.label_fraction, cfg.seed, announce=ctx.is_main)
+    data = load_run_data(dataset, data_dir, download, cfg.label_fraction, cfg.seed)
     dist.pin(data.train, device)
     check_compatible(teacher_content, data, teacher_path)
     if ctx.is_main:
@@ -111,6 +111,8 @@ def _distill(teacher_path: Path, student_name: str, dataset: str, out: Path, cfg
     def step(x: torch.Tensor, y: torch.Tensor, idx: torch.Tensor):
         return distiller.forward_train(x, y, cache.lookup(idx) if cache else None)
 
+    if ctx.is_main:
+        announce_data(data.info)
     fit(wrapped, step, data.train, data.val, cfg, out, content, resume=resume, quiet=quiet)
     if not ctx.is_main:
         return {}

@@ -39,15 +39,9 @@ def seed_everything(seed: int) -> None:
 
 
 def load_run_data(dataset: str, data_dir: str | None, download: bool = False, label_fraction: float = 1.0,
-                  fraction_seed: int = 0, announce: bool = False) -> RunData:
-    """All three splits as tensors; ``label_fraction`` < 1 keeps a stratified subset of train.
-
-    ``announce``: say on stderr how a ``folder:PATH`` set was read (its layout, and a
-    validation split carved by edgekd), so a user sees which images train and test.
-    """
+                  fraction_seed: int = 0) -> RunData:
+    """All three splits as tensors; ``label_fraction`` < 1 keeps a stratified subset of train."""
     source = get_source(dataset)
-    if announce and source.info.fingerprint:
-        print(f"data: {source.info.source}", file=sys.stderr)
     splits = {s: load_split(dataset, s, data_dir, download, source=source) for s in ("train", "val", "test")}
     if not 0 < label_fraction <= 1:
         raise EdgekdError("--label-fraction must be in (0, 1]")
@@ -56,6 +50,13 @@ def load_run_data(dataset: str, data_dir: str | None, download: bool = False, la
         splits["train"].images, splits["train"].labels = splits["train"].images[keep], splits["train"].labels[keep]
     info = source.info
     return RunData(info, *(TensorSplit.from_split(splits[s], info) for s in ("train", "val", "test")))
+
+
+def announce_data(info: DatasetInfo) -> None:
+    """Say on stderr how a ``folder:PATH`` set was read (its layout, a validation split carved
+    by edgekd), once every check has passed, so a user sees which images train and test."""
+    if info.fingerprint:
+        print(f"data: {info.source}", file=sys.stderr)
 
 
 def prepare_out_dir(out: Path, resume: bool, force: bool) -> None:

@@ -14,7 +14,7 @@ from edgekd.models.registry import create_model
 from edgekd.models.stats import count_macs, count_params
 from edgekd.train import distributed as dist
 from edgekd.train.loop import TrainConfig, config_dict, fit, resolve_device
-from edgekd.train.run import finish, load_run_data, prepare_out_dir, seed_everything
+from edgekd.train.run import announce_data, finish, load_run_data, prepare_out_dir, seed_everything
 
 
 def parse_model_args(items: list[str] | None) -> dict:
@@ -54,7 +54,7 @@ def _train(model_name: str, dataset: str, out: Path, cfg: TrainConfig, data_dir:
         prepare_out_dir(out, resume, force)
     dist.barrier()
     seed_everything(cfg.seed)
-    data = load_run_data(dataset, data_dir, download, cfg.label_fraction, cfg.seed, announce=ctx.is_main)
+    data = load_run_data(dataset, data_dir, download, cfg.label_fraction, cfg.seed)
     dist.pin(data.train, device)
     try:
         model = create_model(model_name, data.info.channels, data.info.num_classes, **(model_kwargs or {}))
@@ -71,6 +71,8 @@ def _train(model_name: str, dataset: str, out: Path, cfg: TrainConfig, data_dir:
         logits = trained(x)
         return logits, {"ce": F.cross_entropy(logits, y)}
 
+    if ctx.is_main:
+        announce_data(data.info)
     fit(trained, step, data.train, data.val, cfg, out, content, resume=resume, quiet=quiet)
     result = finish(out, data, device) if ctx.is_main else {}
     return {**result, "params": params, "macs": macs, "out": str(out)}
