@@ -183,7 +183,7 @@ def tiny_tflite(path: Path, chw=(1, 8, 8), classes: int = 10, seed: int = 0) -> 
     return path
 
 
-def image_folder(root: Path, classes=("a", "b", "c"), per_class: int = 8, size: int = 8, channels: int = 1,
+def image_folder(root: Path, classes=("a", "b", "c"), per_class: int = 10, size: int = 8, channels: int = 1,
                  seed: int = 0) -> Path:
     """``root/<class>/<i>.png`` random images (grey or RGB), for ``folder:`` data sets."""
     from PIL import Image
@@ -229,10 +229,16 @@ def build_files(w: Path) -> Path:
     image_folder(w / "rgb", channels=3, size=16)
     image_folder(w / "grey3", classes=("x", "y", "z"))
     image_folder(w / "one_each", classes=("x", "y"), per_class=1)
-    image_folder(w / "bad_image", classes=("x", "y"), per_class=3)
+    image_folder(w / "bad_image", classes=("x", "y"))
     (w / "bad_image" / "x" / "9.png").write_bytes(b"not a png")
     for split in ("train", "val", "test"):
         image_folder(w / "splits" / split, classes=("x", "y") + (("z",) if split == "val" else ()), per_class=2)
+    image_folder(w / "train_val" / "train", classes=("x", "y"))
+    image_folder(w / "train_val" / "val", classes=("x", "y"), per_class=2)
+    image_folder(w / "test_among_classes", classes=("x", "y", "test"))
+    image_folder(w / "one_class", classes=("x",), per_class=12)
+    image_folder(w / "grey_and_colour", classes=("x", "y"), per_class=12)
+    image_folder(w / "grey_and_colour", classes=("y",), per_class=12, channels=3)
     (w / "a_file").write_text("not a folder")
     shutil.copytree(teacher.parent, w / "run_tiny")
     (w / "run_garbage").mkdir()
@@ -280,7 +286,11 @@ def build_cases(w: Path) -> list[tuple[str, str, list]]:
             ("train: folder: class folders without images", train(*folder("empty"), "--out", w / "o5")),
             ("train: folder: too few images for val/test", train(*folder("one_each"), "--out", w / "o6")),
             ("train: folder: an unreadable image", train(*folder("bad_image"), "--out", w / "o7")),
-            ("train: folder: val has a class train lacks (label out of range)", train(*folder("splits"), "--out",
+            ("train: folder: only train/ and val/ split folders", train(*folder("train_val"), "--out", w / "o10")),
+            ("train: folder: test/ among class folders", train(*folder("test_among_classes"), "--out", w / "o11")),
+            ("train: folder: one class", train(*folder("one_class"), "--out", w / "o12")),
+            ("train: folder: grey and colour images mixed", train(*folder("grey_and_colour"), "--out", w / "o13")),
+            ("train: folder: val has a class train lacks", train(*folder("splits"), "--out",
                                                                                      w / "o8")),
             ("train: corrupted MedMNIST npz (md5)", train("--dataset", "pneumoniamnist", "--data-dir", w / "data",
                                                          "--out", w / "o9"))],

@@ -3,6 +3,9 @@
 Every artifact edgekd writes (checkpoints, metrics, caches, exported models) goes
 through :func:`atomic_write_bytes` or :func:`atomic_path`: the data is written to a
 temporary file in the same folder, flushed, fsynced and renamed over the real name.
+The file gets the mode a plain ``open(path, "w")`` would give (``0o666`` less the
+user's umask), not ``mkstemp``'s private ``0o600``. :func:`removed_if_left_empty`
+takes back a folder a failed command created, so a failure leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -15,6 +18,13 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+
+def default_file_mode() -> int:
+    """``0o666`` less the process umask: the mode ``open(path, "w")`` gives a new file."""
+    mask = os.umask(0o022)  # reading the umask means setting it; put it straight back
+    os.umask(mask)
+    return 0o666 & ~mask
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -44,6 +54,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     tmp = Path(tmp_name)
     try:
         yield tmp
+        os.chmod(tmp, default_file_mode())
         with open(tmp, "rb+") as handle:
             handle.flush()
             os.fsync(handle.fileno())
@@ -52,6 +63,26 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+@contextlib.contextmanager
+def removed_if_left_empty(folder: str | Path) -> Iterator[None]:
+    """On an exception, remove ``folder`` and the parents this block created, if they are empty.
+
+    A folder that existed before the block is never touched, nor one that holds anything
+    (a failed run that wrote ``last.pt`` keeps it for ``--resume``).
+    """
+    folder = Path(folder).absolute()
+    created = [p for p in (folder, *folder.parents) if not p.exists()]  # innermost first
+    try:
+        yield
+    except BaseException:
+        for p in created:
+            try:
+                p.rmdir()  # only succeeds on an empty folder
+            except OSError:
+                break
+        raise
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:

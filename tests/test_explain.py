@@ -91,8 +91,12 @@ def test_pneumonia_image_files_are_converted_and_explained(map_name, pneumonia_t
         Image.fromarray(test.images[i, 0]).convert(mode).resize((size, size)).save(path)
         files.append(str(path))
     out = tmp_path / "out"
-    result = explain(pneumonia_tiny, [*files, "pneumoniamnist"], map_name, out, n=4)
+    with pytest.raises(EdgekdError, match="96x96 colour but the model takes 1x28x28"):
+        explain(pneumonia_tiny, files[:1], map_name, out)  # eval, bench and distill refuse such inputs too
+    result = explain(pneumonia_tiny, [*files, "pneumoniamnist"], map_name, out, n=4, resize=True)
     _check_result(result, out, 7, map_name)
+    assert [r["converted"] for r in result["images"][:4]] == [
+        "96x96 colour converted to 1x28x28", "64x64 colour converted to 1x28x28", None, None]
     assert result["map_shape"] == [28, 28] and result["class_names"] == ["normal", "pneumonia"]
     first = result["images"][0]
     assert first["source"] == files[0] and first["true_class"] is None and first["correct"] is None
@@ -152,3 +156,19 @@ def test_explain_bad_inputs(digits_tiny, tmp_path):
                           "not a readable image")
     assert_one_line_error(invoke("explain", digits_tiny, "digits", "--out", tmp_path / "notes.png"), "is a file")
     assert_one_line_error(invoke("explain", digits_tiny, tmp_path), "is a folder")
+
+
+def test_explain_refuses_an_image_that_does_not_fit_unless_resize(digits_tiny, tmp_path):
+    from PIL import Image
+
+    Image.fromarray(np.full((16, 16), 200, np.uint8)).save(tmp_path / "big.png")
+    Image.fromarray(np.full((8, 8, 3), 200, np.uint8)).save(tmp_path / "rgb.png")
+    assert_one_line_error(invoke("explain", digits_tiny, tmp_path / "big.png", "--out", tmp_path / "o"),
+                          "big.png is 16x16 grey but the model takes 1x8x8", "--resize")
+    assert_one_line_error(invoke("explain", digits_tiny, tmp_path / "rgb.png", "--out", tmp_path / "o"),
+                          "8x8 colour", "--resize")
+    result = invoke("explain", digits_tiny, tmp_path / "big.png", tmp_path / "rgb.png", "--resize", "--out",
+                    tmp_path / "o")
+    assert result.exit_code == 0, result.output
+    assert "[--resize: 16x16 grey converted to 1x8x8]" in result.output
+    assert "[--resize: 8x8 colour converted to 1x8x8]" in result.output

@@ -191,7 +191,7 @@ def test_explaining_an_export_never_imports_torch(exported, tmp_path):
     from edgekd.data.registry import load_split
 
     image = tmp_path / "xray.png"
-    Image.fromarray(load_split("pneumoniamnist", "test").images[5, 0]).resize((64, 64)).save(image)
+    Image.fromarray(load_split("pneumoniamnist", "test").images[5, 0]).save(image)  # the model's 28 px: no --resize
     models = [str(exported("cam"))]
     try:
         models.append(str(exported("fma", "tflite")))

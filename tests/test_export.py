@@ -193,7 +193,7 @@ def test_cam_export_passes_parity(tiny_digits_run, tmp_path, fmt, head, quantize
                  fmt, head, quantize, extra)
 
 
-def test_failed_gate_leaves_nothing_and_no_verify_warns(trained_digits_run, tmp_path, monkeypatch):
+def test_failed_gate_leaves_only_its_record_and_no_verify_warns(trained_digits_run, tmp_path, monkeypatch):
     from edgekd.export import verify
 
     ckpt, out = trained_digits_run / "model.pt", tmp_path / "q.onnx"
@@ -201,7 +201,8 @@ def test_failed_gate_leaves_nothing_and_no_verify_warns(trained_digits_run, tmp_
     with pytest.raises(EdgekdError, match="parity check failed") as info:
         export(ckpt, ExportOptions(quantize="dynamic", out=out))
     assert "\n" not in str(info.value)
-    assert list(tmp_path.iterdir()) == []  # neither the artifact nor a temporary file
+    assert [p.name for p in tmp_path.iterdir()] == ["q.onnx.parity.json"]  # no artifact, no temporary file
+    assert json.loads((tmp_path / "q.onnx.parity.json").read_text())["refused"] is True
     result = export(ckpt, ExportOptions(quantize="dynamic", out=out, verify=False))
     assert result.parity is None and out.is_file()
     assert json.loads((tmp_path / "q.onnx.parity.json").read_text())["verified"] is False

@@ -28,15 +28,18 @@ def explain(
     data_dir: DataDir = None,
     runtime: str = typer.Option("auto", "--runtime", "-r", help="Runtime for an exported model (edgekd bench --help)."),
     layers: str | None = typer.Option(None, "--layers", help="Checkpoint only: comma-separated module names."),
+    resize: bool = typer.Option(False, "--resize", help="Resize and convert (grey / colour) image files that do not "
+                                "fit the model's input; without it they are refused. Each conversion is reported."),
 ) -> None:
     """Overlay the attention map on each image, with the predicted class and its probability."""
     from edgekd.explain.run import explain as run_explain
 
     picked = [v.strip() for v in layers.split(",") if v.strip()] if layers else None
-    result = run_explain(model, inputs, map_name, out, split, n, data_dir, runtime, picked)
+    result = run_explain(model, inputs, map_name, out, split, n, data_dir, runtime, picked, resize=resize)
     for rec in result["images"]:
         true = f" (true {rec['true_class']})" if rec["true_class"] is not None else ""
-        typer.echo(f"{rec['file']}: {rec['predicted_class']} p={rec['probability']:.3f}{true}")
+        converted = f" [--resize: {rec['converted']}]" if rec.get("converted") else ""
+        typer.echo(f"{rec['file']}: {rec['predicted_class']} p={rec['probability']:.3f}{true}{converted}")
     typer.echo(f"{result['n']} overlays of {result['map_label']} in {out}; details in {out / 'explain.json'}")
 
 

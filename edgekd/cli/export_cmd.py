@@ -26,6 +26,14 @@ def export(
                                                 "name, folder:PATH, or (.onnx -> engine) a folder of image files "
                                                 "(default: the model's data set, train split)."),
     calib_samples: int = typer.Option(256, "--calib-samples", help="Number of calibration images (int8)."),
+    calibration: str = typer.Option("minmax", "--calibration", help="int8 activation ranges: minmax, or (ONNX) "
+                                    "percentile, onnxruntime's calibration methods."),
+    full_range: bool = typer.Option(False, "--full-range", help="ONNX int8: 8-bit weights instead of the default "
+                                    "7-bit (reduce_range, which kept x86 CPUs without VNNI from saturating)."),
+    accept_drop: float | None = typer.Option(None, "--accept-accuracy-drop", metavar="POINTS",
+                                             help="Keep a quantized artifact whose test accuracy is at most POINTS "
+                                                  "points below PyTorch's, whatever its top-1 agreement (recorded in "
+                                                  "the parity file)."),
     opset: int | None = typer.Option(None, "--opset", help="ONNX opset (onnx, tensorrt; default 18)."),
     dynamic_batch: bool = typer.Option(False, "--dynamic-batch", help="Dynamic batch axis (onnx, tensorrt)."),
     nhwc: bool = typer.Option(False, "--nhwc", help="NHWC input (tflite)."),
@@ -37,8 +45,13 @@ def export(
     parity_samples: int = typer.Option(64, "--parity-samples", help="Test images for the max-difference checks."),
     workspace_mb: int = typer.Option(1024, "--workspace-mb", help="TensorRT builder workspace limit (MiB)."),
     dla_core: int | None = typer.Option(None, "--dla-core", help="TensorRT: build for this Jetson DLA core."),
+    verbose: bool = typer.Option(False, "--verbose", help="Show the converters' own logs (absl, oneDNN, warnings)."),
 ) -> None:
     """Export a checkpoint for edge devices and check it against PyTorch in the real runtime.
+
+    A refused artifact is not written: the parity table is printed, <file>.parity.json records it
+    (marked refused), and the error names the ways forward (more or other calibration images,
+    --calibration, --full-range, another --quantize or --format, or --accept-accuracy-drop POINTS).
 
     On a Jetson: `edgekd export student.onnx --quantize fp16` builds a TensorRT engine from an
     exported ONNX and checks it against onnxruntime; torch is not needed.
@@ -55,7 +68,9 @@ def export(
     opts = ExportOptions(format=fmt, head=head, quantize=quantize, calib_dataset=calib_dataset,
                          calib_samples=calib_samples, opset=opset, dynamic_batch=dynamic_batch, nhwc=nhwc,
                          out=out, force=force, verify=not no_verify, data_dir=data_dir and str(data_dir),
-                         parity_samples=parity_samples, workspace_mb=workspace_mb, dla_core=dla_core)
+                         parity_samples=parity_samples, workspace_mb=workspace_mb, dla_core=dla_core,
+                         calibration=calibration, reduce_range=not full_range, accept_drop=accept_drop,
+                         verbose=verbose)
     result = run_export(checkpoint, opts, console=console)
     for note in result.notes:
         console.print(f"note: {note}")

@@ -28,6 +28,7 @@ class DatasetInfo:
     std: tuple[float, ...]
     splits: dict[str, int] = field(default_factory=dict)
     source: str = ""
+    fingerprint: str = ""  # folder:PATH sets: SHA-256 of layout, files and labels (edgekd/data/folder_scan.py)
 
     @property
     def binary(self) -> bool:

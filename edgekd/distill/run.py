@@ -22,14 +22,14 @@ from edgekd.distill.cache import TeacherCache, data_fingerprint
 from edgekd.distill.distiller import Distiller
 from edgekd.distill.figures import attention_grid
 from edgekd.errors import EdgekdError
-from edgekd.fileio import atomic_write_json
+from edgekd.fileio import atomic_write_json, removed_if_left_empty
 from edgekd.models.registry import create_model
 from edgekd.models.stats import count_macs, count_params
 from edgekd.train import distributed as dist
 from edgekd.train.checkpoint import build_model, load_checkpoint
 from edgekd.train.evaluate import evaluate
 from edgekd.train.loop import TrainConfig, amp_dtype, config_dict, fit, resolve_device
-from edgekd.train.run import RunData, finish, load_run_data, prepare_out_dir, seed_everything
+from edgekd.train.run import RunData, announce_data, finish, load_run_data, prepare_out_dir, seed_everything
 
 
 @dataclass
@@ -87,6 +87,14 @@ def distill(teacher_path: Path, student_name: str, dataset: str, out: Path, cfg:
             data_dir: str | None = None, teacher_cache: Path | None = None, resume: bool = False,
             force: bool = False, download: bool = False, quiet: bool = False, figure_images: int = 8) -> dict:
     """Run a distillation; returns {"best_epoch", "val", "test", "params", "macs", "teacher", "out"}."""
+    with removed_if_left_empty(out):  # a failure leaves no empty run folder behind
+        return _distill(teacher_path, student_name, dataset, out, cfg, dcfg, data_dir, teacher_cache, resume, force,
+                        download, quiet, figure_images)
+
+
+def _distill(teacher_path: Path, student_name: str, dataset: str, out: Path, cfg: TrainConfig, dcfg: DistillConfig,
+             data_dir: str | None, teacher_cache: Path | None, resume: bool, force: bool, download: bool, quiet: bool,
+             figure_images: int) -> dict:
     cfg.check()
     device = dist.local_device(resolve_device(cfg.device))
     ctx = dist.init_from_env(device)
@@ -119,6 +127,8 @@ def distill(teacher_path: Path, student_name: str, dataset: str, out: Path, cfg:
     if teacher_cache is not None:
         identity = {"dataset": data.info.name, "train_sha256": data_fingerprint(data.train),
                     "mean": list(data.info.mean), "std": list(data.info.std), "teacher_sha256": teacher_record["sha256"]}
+        if data.info.fingerprint:  # a folder:PATH set: its files, labels and layout (not only the tensors)
+            identity["data_fingerprint"] = data.info.fingerprint
         cache = TeacherCache.open_or_build(Path(teacher_cache), distiller, data.train, identity, cfg.augment,
                                            quiet=quiet or not ctx.is_main)
     method_record = {"method": distiller.method, "alpha": distiller.alpha, "temperature": distiller.temperature,
@@ -133,6 +143,8 @@ def distill(teacher_path: Path, student_name: str, dataset: str, out: Path, cfg:
     def step(x: torch.Tensor, y: torch.Tensor, idx: torch.Tensor):
         return distiller.forward_train(x, y, cache.lookup(idx) if cache else None)
 
+    if ctx.is_main:
+        announce_data(data.info)
     fit(wrapped, step, data.train, data.val, cfg, out, content, resume=resume, quiet=quiet)
     if not ctx.is_main:
         return {}

@@ -1,11 +1,14 @@
 """What ``edgekd explain`` looks at: image files, or the first N images of a data set split.
 
 Torch-free (numpy, Pillow, the data registry), so explaining an exported model on a
-device needs no torch. Image files are converted to the model's channels (``L`` or
-``RGB``) and resized to its input size with Pillow's default filter and no crop: the
-same treatment ``folder:PATH`` training data gets, so an explained file is seen the way
-a training image was. A data set's images must already have the model's shape; a
-mismatch is a wrong data set, not something to resize away.
+device needs no torch. An image file must already fit the model, as eval, bench and
+distill require of their data: its size is the model's H x W, and it is grey for a
+1-channel model, colour for a 3-channel one (alpha and palettes are converted, which
+changes nothing the model sees). A mismatch is refused unless ``resize`` (``--resize``)
+asks for the conversion; then it is converted to the model's channels (``L`` or ``RGB``)
+and resized with Pillow's default filter and no crop (the treatment ``folder:PATH``
+training data gets), and each converted image says so. A data set's images must already
+have the model's shape; a mismatch is a wrong data set, not something to resize away.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ class Inputs:
     labels: np.ndarray
     sources: list[str]
     stems: list[str]
+    conversions: list[str | None] | None = None  # per image: what --resize changed, None when nothing
 
 
 def slug(text: str, limit: int = 40) -> str:
@@ -36,22 +40,34 @@ def slug(text: str, limit: int = 40) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-")[:limit] or "x"
 
 
-def load_image_file(path: Path, channels: int, size: tuple[int, int]) -> np.ndarray:
-    """One image file as uint8 C x H x W with ``channels`` channels at ``size`` (H, W)."""
+def load_image_file(path: Path, channels: int, size: tuple[int, int], resize: bool = False
+                    ) -> tuple[np.ndarray, str | None]:
+    """One image file as uint8 C x H x W with ``channels`` channels at ``size`` (H, W), and what
+    was converted (None: nothing). A size or grey / colour mismatch is refused unless ``resize``."""
+    from edgekd.data.folder_scan import GREY_MODES
+
     try:
         from PIL import Image
     except ImportError:
         raise MissingDependency("Pillow", "runtime") from None
+    h, w = int(size[0]), int(size[1])
     try:
         with Image.open(path) as img:
-            img = img.convert("L" if channels == 1 else "RGB").resize((int(size[1]), int(size[0])))
+            grey = img.mode in GREY_MODES
+            found = f"{img.size[0]}x{img.size[1]} {'grey' if grey else 'colour'}"
+            mismatch = img.size != (w, h) or grey != (channels == 1)
+            if mismatch and not resize:
+                raise EdgekdError(f"{path} is {found} but the model takes {channels}x{h}x{w} "
+                                  f"({'grey' if channels == 1 else 'colour'}): give such images, or add --resize "
+                                  f"to convert them")
+            img = img.convert("L" if channels == 1 else "RGB").resize((w, h))
             arr = np.asarray(img, dtype=np.uint8)
     except (OSError, ValueError, SyntaxError):
         raise EdgekdError(f"{path} is not a readable image: give a .png or .jpg file") from None
     arr = arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1)
     if arr.shape[0] != channels:
         raise EdgekdError(f"{path}: cannot convert to {channels} channels (model input); use a grey or RGB image")
-    return np.ascontiguousarray(arr)
+    return np.ascontiguousarray(arr), (f"{found} converted to {channels}x{h}x{w}" if mismatch else None)
 
 
 def spread_over_classes(labels: np.ndarray, n: int) -> np.ndarray:
@@ -74,12 +90,14 @@ def looks_like_path(text: str) -> bool:
 
 
 def resolve_inputs(inputs: list[str], input_size: tuple[int, int, int], class_names: list[str],
-                   split: str = "test", n: int = 8, data_dir: str | Path | None = None) -> Inputs:
+                   split: str = "test", n: int = 8, data_dir: str | Path | None = None,
+                   resize: bool = False) -> Inputs:
     """Image files and data set names in ``inputs`` -> one :class:`Inputs` in the given order.
 
     ``input_size`` is the model's [C, H, W]. An existing file is an image; text that looks
     like a path but names no file is an error; anything else is a data set name (first
-    ``n`` images of ``split``, spread over classes).
+    ``n`` images of ``split``, spread over classes). ``resize``: convert image files that
+    do not fit the model (:func:`load_image_file`).
     """
     from edgekd.data.registry import get_source, load_split
 
@@ -88,11 +106,13 @@ def resolve_inputs(inputs: list[str], input_size: tuple[int, int, int], class_na
     if n < 1:
         raise EdgekdError(f"--n must be at least 1, got {n}")
     c, h, w = (int(v) for v in input_size)
-    images, labels, sources, stems = [], [], [], []
+    images, labels, sources, stems, conversions = [], [], [], [], []
     for item in inputs:
         path = Path(item).expanduser()
         if path.is_file():
-            images.append(load_image_file(path, c, (h, w))[None])
+            image, converted = load_image_file(path, c, (h, w), resize)
+            images.append(image[None])
+            conversions.append(converted)
             labels.append(np.array([-1]))
             sources.append(str(path))
             stems.append(slug(path.stem))
@@ -114,10 +134,12 @@ def resolve_inputs(inputs: list[str], input_size: tuple[int, int, int], class_na
         images.append(data.images[pick])
         labels.append(data.labels[pick])
         for i in pick:
+            conversions.append(None)
             true = info.class_names[int(data.labels[i])]
             sources.append(f"{item}/{split}#{int(i)}")
             stems.append(f"{slug(item)}-{split}{int(i)}-true-{slug(true, 20)}")
-    return Inputs(np.concatenate(images).astype(np.uint8), np.concatenate(labels).astype(np.int64), sources, stems)
+    return Inputs(np.concatenate(images).astype(np.uint8), np.concatenate(labels).astype(np.int64), sources, stems,
+                  conversions)
 
 
 def normalise(images: np.ndarray, mean: list[float], std: list[float]) -> np.ndarray:

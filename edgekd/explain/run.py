@@ -28,11 +28,12 @@ def _short(source: str, limit: int = 70) -> str:
 
 def explain(model: str | Path, inputs: list[str], map_name: str | None = None, out: str | Path = "explain",
             split: str = "test", n: int = 8, data_dir: str | Path | None = None, runtime: str = "auto",
-            layers: list[str] | None = None, batch_size: int = 64) -> dict[str, Any]:
+            layers: list[str] | None = None, batch_size: int = 64, resize: bool = False) -> dict[str, Any]:
     """Explain ``inputs`` (image files and/or data set names) with ``model``; returns explain.json's content.
 
     ``map_name``: fma, mip, cam, sals (checkpoint) or head (exported model); None picks
-    the head for an exported model and FMA for a checkpoint.
+    the head for an exported model and FMA for a checkpoint. ``resize``: convert image files
+    whose size or channels do not fit the model (else refused); each record says what changed.
     """
     out = Path(out)
     if out.exists() and not out.is_dir():
@@ -42,7 +43,7 @@ def explain(model: str | Path, inputs: list[str], map_name: str | None = None, o
         kind = backend.resolve_map(map_name)
         meta = backend.meta
         class_names = [str(c) for c in meta["class_names"]]
-        data = resolve_inputs(inputs, tuple(meta["input_size"]), class_names, split, n, data_dir)
+        data = resolve_inputs(inputs, tuple(meta["input_size"]), class_names, split, n, data_dir, resize)
         x = normalise(data.images, meta["mean"], meta["std"])
         probs, maps = [], []
         for s in range(0, len(x), batch_size):
@@ -67,6 +68,7 @@ def explain(model: str | Path, inputs: list[str], map_name: str | None = None, o
                 "true_class": true, "correct": None if true is None else true == class_names[pred],
                 "probabilities": {c: float(v) for c, v in zip(class_names, probs_all[i], strict=True)},
                 "map_stats": map_stats(maps_all[i]),
+                "converted": data.conversions[i] if data.conversions else None,
             })
         result = {
             "model": str(model), "source": backend.kind, "runtime": backend.runtime, "map": kind,

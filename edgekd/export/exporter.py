@@ -7,8 +7,9 @@ Order, so that bad requests cost nothing and failures leave nothing behind:
 3. the checkpoint (safe load, SHA-256), the head (e.g. a CAM needs a spatial last
    stage) and the data: calibration images (int8) and the test split (parity gate);
 4. the export itself, into a temporary file beside the output (``atomic_path``);
-5. the parity gate on that temporary file in the real runtime: a failure raises, the
-   temporary file is deleted and the output name is never created;
+5. the parity gate on that temporary file in the real runtime: a failure prints the
+   parity table, writes ``<artifact>.parity.json`` marked ``refused`` (with the ways
+   forward), deletes the temporary file and raises; the output name is never created;
 6. rename into place, then the ``<artifact>.json`` sidecar (TFLite, TensorRT) and
    ``<artifact>.parity.json``.
 
@@ -53,6 +54,10 @@ class ExportOptions:
     workspace_mb: int = DEFAULT_WORKSPACE_MB  # tensorrt
     dla_core: int | None = None  # tensorrt on Jetson
     max_batch: int = DEFAULT_MAX_BATCH  # tensorrt --dynamic-batch profile
+    calibration: str = "minmax"  # int8 activation ranges: minmax, or percentile (ONNX)
+    reduce_range: bool = True  # ONNX int8: 7-bit weights (onnx_export module doc); False: full 8 bits
+    accept_drop: float | None = None  # --accept-accuracy-drop, in points of test accuracy
+    verbose: bool = False  # let the converters' own logs through
 
 
 @dataclass
@@ -105,22 +110,35 @@ def _metadata(content: dict[str, Any], wrapper: Any, fmt: formats.ExportFormat, 
 
 def export(checkpoint: str | Path, opts: ExportOptions, console: Any = None) -> ExportResult:
     """Export ``checkpoint`` as ``opts`` asks; see the module doc for the order of checks."""
+    from edgekd.fileio import removed_if_left_empty
+
     checkpoint = Path(checkpoint)
     if checkpoint.suffix.lower() == ".onnx":
         from edgekd.export.onnx_engine import engine_from_onnx
 
-        return engine_from_onnx(checkpoint, opts, console)
+        with removed_if_left_empty((Path(opts.out) if opts.out else checkpoint).parent):
+            return engine_from_onnx(checkpoint, opts, console)
+    out = Path(opts.out) if opts.out else default_output(checkpoint, opts)
+    with removed_if_left_empty(out.parent):  # a refused export leaves no new empty folder
+        return _export(checkpoint, out, opts, console)
+
+
+def _export(checkpoint: Path, out: Path, opts: ExportOptions, console: Any) -> ExportResult:
     from edgekd.attention.stages import trained_layers
     from edgekd.export.data import calibration_images, test_images
     from edgekd.export.head import ExportHead, head_layers
+    from edgekd.export.quiet import converter_output
     from edgekd.fileio import atomic_path
     from edgekd.train.checkpoint import build_model, load_checkpoint
 
     calib_n = opts.calib_samples if opts.quantize in formats.CALIBRATED else None
     fmt = formats.validate(opts.format, opts.quantize, opts.head, opts.dynamic_batch, opts.nhwc, calib_n,
-                           opts.opset)
+                           opts.opset, calibration=opts.calibration)
+    if not opts.reduce_range and (fmt.name != "onnx" or opts.quantize != "int8"):
+        raise EdgekdError("--full-range applies to --format onnx --quantize int8 only: drop it")
+    if opts.accept_drop is not None and not 0 <= opts.accept_drop <= 100:
+        raise EdgekdError(f"--accept-accuracy-drop is in points of test accuracy (0..100), got {opts.accept_drop:g}")
     opset = (opts.opset or formats.DEFAULT_OPSET) if fmt.name in ("onnx", "tensorrt") else None
-    out = Path(opts.out) if opts.out else default_output(checkpoint, opts)
     check_output(out, fmt, opts.force)
     content = load_checkpoint(checkpoint)
     model = build_model(content)
@@ -136,33 +154,36 @@ def export(checkpoint: str | Path, opts: ExportOptions, console: Any = None) -> 
         notes: list[str] = []
         parity: dict[str, Any] | None = None
         verify_s = 0.0
+        side, parity_path = sidecar_paths(out)
         with atomic_path(out) as tmp:
-            if fmt.name == "onnx":
-                from edgekd.export.onnx_export import export_onnx
+            with converter_output(opts.verbose):  # the converters' logs, shown with --verbose
+                if fmt.name == "onnx":
+                    from edgekd.export.onnx_export import export_onnx
 
-                notes += export_onnx(wrapper, tmp, meta, opset=opset, dynamic_batch=opts.dynamic_batch,
-                                     quantize_mode=opts.quantize, calib=calib)
-            elif fmt.name == "tflite":
-                from edgekd.export.tflite_export import export_tflite
+                    notes += export_onnx(wrapper, tmp, meta, opset=opset, dynamic_batch=opts.dynamic_batch,
+                                         quantize_mode=opts.quantize, calib=calib, calibration=opts.calibration,
+                                             reduce_range=opts.reduce_range)
+                elif fmt.name == "tflite":
+                    from edgekd.export.tflite_export import export_tflite
 
-                notes += export_tflite(wrapper, tmp, meta, quantize_mode=opts.quantize, calib=calib)
-            else:
-                build = _tensorrt(wrapper, tmp, meta, opts, opset, calib, test, notes)
-                meta.update(build)
+                    notes += export_tflite(wrapper, tmp, meta, quantize_mode=opts.quantize, calib=calib)
+                else:
+                    build = _tensorrt(wrapper, tmp, meta, opts, opset, calib, test, notes)
+                    meta.update(build)
             export_s = time.perf_counter() - t0
             if opts.verify:
                 t1 = time.perf_counter()
-                parity = _gate(tmp, wrapper, opts.quantize, test, opts.parity_samples, fmt.runtime,
-                               f"{fmt.name} {opts.quantize} ({opts.head} head)")
+                parity = gate(tmp, torch_reference(wrapper, test[0]), opts, test, fmt.runtime,
+                              f"{fmt.name} {opts.quantize} ({opts.head} head)", parity_path, console)
                 verify_s = time.perf_counter() - t1
-    write_records(out, fmt, meta, parity, export_s, notes)
+    write_records(out, fmt, meta, parity, export_s, notes, settings(opts))
     if parity is None and console is not None:
         console.print("[yellow]warning:[/yellow] --no-verify: the artifact was not checked against PyTorch")
     return ExportResult(out, meta, parity, export_s, verify_s, notes)
 
 
 def write_records(out: Path, fmt: formats.ExportFormat, meta: dict[str, Any], parity: dict[str, Any] | None,
-                  export_s: float, notes: list[str]) -> None:
+                  export_s: float, notes: list[str], export_settings: dict[str, Any]) -> None:
     """Beside the artifact: the ``<artifact>.json`` metadata sidecar (TFLite, TensorRT) and
     ``<artifact>.parity.json`` (the gate's figures, or why it was skipped)."""
     from edgekd.fileio import atomic_write_json, atomic_write_text
@@ -171,7 +192,7 @@ def write_records(out: Path, fmt: formats.ExportFormat, meta: dict[str, Any], pa
     side, parity_path = sidecar_paths(out)
     if fmt.name != "onnx":
         atomic_write_text(side, metadata_json(meta) + "\n")
-    record = {"artifact": out.name, "format": fmt.name, "head": meta["attention_head"], "layout": meta["layout"],
+    record = {"artifact": out.name, "written": True, "refused": False, **export_settings, "layout": meta["layout"],
               "bytes": out.stat().st_size, "export_seconds": round(export_s, 3), "notes": notes}
     if parity is None:
         record.update({"verified": False, "reason": "--no-verify: the parity gate was skipped"})
@@ -180,13 +201,43 @@ def write_records(out: Path, fmt: formats.ExportFormat, meta: dict[str, Any], pa
     atomic_write_json(parity_path, record)
 
 
-def _gate(path: Path, wrapper: Any, quantize: str, test: tuple, samples: int, runtime: str, what: str) -> dict:
-    from edgekd.export.verify import check_parity, verdict_error
+def settings(opts: ExportOptions) -> dict[str, Any]:
+    """The export settings a parity record names (so a refused one says what to change)."""
+    calibrated = opts.quantize in formats.CALIBRATED
+    return {"format": opts.format, "head": opts.head, "quantize_setting": opts.quantize,
+            "calibration": opts.calibration if calibrated else None,
+            "reduce_range": opts.reduce_range if calibrated and opts.format == "onnx" else None,
+            "calib_samples": opts.calib_samples if calibrated else None,
+            "calib_dataset": opts.calib_dataset if calibrated else None}
 
-    rep = check_parity(path, wrapper, quantize, test[0], test[1], samples, runtime)
+
+def gate(path: Path, reference: Any, opts: ExportOptions, test: tuple, runtime: str, what: str,
+         record: Path | None = None, console: Any = None, quantize: str | None = None,
+         export_settings: dict[str, Any] | None = None) -> dict:
+    """The parity report of ``path`` against ``reference()`` (the outputs it must match); when
+    refused, the table is printed, ``record`` written (marked refused), and it raises."""
+    from edgekd.export.verify import check_parity_against, print_report, verdict_error, ways_forward
+    from edgekd.fileio import atomic_write_json
+
+    quantize = quantize or opts.quantize
+    accept = None if opts.accept_drop is None else opts.accept_drop / 100
+    rep = check_parity_against(path, reference, quantize, test[0], test[1], opts.parity_samples, runtime, accept)
     if not rep["passed"]:
-        raise verdict_error(rep, what)
+        if console is not None:
+            print_report(rep, f"parity (refused): {what} in {rep['runtime']}", console)
+        if record is not None:
+            atomic_write_json(record, {"artifact": record.name[:-len(".parity.json")], "written": False,
+                                       "refused": True, "verified": True, **(export_settings or settings(opts)),
+                                       **rep, "ways_forward": ways_forward(quantize)})
+        raise verdict_error(rep, what, record)
     return rep
+
+
+def torch_reference(wrapper: Any, x: Any) -> Any:
+    """``reference()`` for :func:`gate`: the PyTorch wrapper's outputs on ``x``."""
+    from edgekd.export.verify import torch_outputs
+
+    return lambda: torch_outputs(wrapper, x)
 
 
 def _tensorrt(wrapper: Any, tmp: Path, meta: dict, opts: ExportOptions, opset: int, calib: Any,
@@ -202,7 +253,8 @@ def _tensorrt(wrapper: Any, tmp: Path, meta: dict, opts: ExportOptions, opset: i
         source = Path(work) / "model.onnx"
         notes += export_onnx(wrapper, source, meta, opset=opset, dynamic_batch=opts.dynamic_batch)
         if test is not None and importlib.util.find_spec("onnxruntime") is not None:
-            _gate(source, wrapper, "none", test, opts.parity_samples, "onnxruntime", "the engine's ONNX source")
+            gate(source, torch_reference(wrapper, test[0]), opts, test, "onnxruntime", "the engine's ONNX source",
+                 quantize="none")
             notes.append("the engine's ONNX source passed the float32 parity gate in onnxruntime")
         heads = head_nodes(onnx.load(str(source)))
         return build_engine(source, tmp, meta["input_size"], quantize=opts.quantize, calib=calib,

@@ -32,6 +32,12 @@ QUANTIZE_MODES = ("none", "fp16", "int8", "dynamic")
 DEFAULT_OPSET = 18  # onnx and tensorrt exports
 HEADS = ("none", *registry.exportable_names())  # attention heads: the exportable combiners
 CALIBRATED = ("int8",)  # modes that need calibration images
+CALIBRATIONS = {  # --calibration: how int8 activation ranges are set from the calibration images
+    "minmax": ("onnx", "tflite", "tensorrt"),  # the observed min / max (TensorRT: its entropy calibrator)
+    "percentile": ("onnx",),  # onnxruntime: the 99.999th percentile of |x|
+}
+# onnxruntime's Entropy method gave scales identical to MinMax on both students measured
+# (benchmarks/export_matrix.md, int8 settings), so it is not offered.
 
 
 @dataclass(frozen=True)
@@ -94,7 +100,7 @@ def _installed(module: str) -> bool:
 
 def validate(fmt: str, quantize: str = "none", head: str = "none", dynamic_batch: bool = False,
              nhwc: bool = False, calib_samples: int | None = None, opset: int | None = None,
-             check_installed: bool = True) -> ExportFormat:
+             check_installed: bool = True, calibration: str = "minmax") -> ExportFormat:
     """Check one export request against the table; the format row, or a one-line EdgekdError.
 
     ``calib_samples`` is the number of calibration images that will be used (``0`` or
@@ -119,6 +125,11 @@ def validate(fmt: str, quantize: str = "none", head: str = "none", dynamic_batch
     if quantize in CALIBRATED and not calib_samples:
         raise EdgekdError(f"--quantize {quantize} needs calibration images: give --calib-samples N > 0 "
                           f"(and --calib-dataset NAME if the checkpoint's data set is not available)")
+    if calibration not in CALIBRATIONS:
+        raise EdgekdError(f"unknown --calibration {calibration!r}: choose one of {', '.join(CALIBRATIONS)}")
+    if calibration != "minmax" and (quantize not in CALIBRATED or f.name not in CALIBRATIONS[calibration]):
+        raise EdgekdError(f"--calibration {calibration} applies to --quantize int8 with "
+                          f"{' / '.join(CALIBRATIONS[calibration])} only: drop it")
     if calib_samples is not None and calib_samples < 0:
         raise EdgekdError(f"--calib-samples must be >= 0, got {calib_samples}")
     if opset is not None and f.name == "tflite":

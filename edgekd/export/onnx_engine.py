@@ -71,9 +71,12 @@ def folder_images(folder: Path, n: int, meta: dict[str, Any]) -> tuple[np.ndarra
         raise EdgekdError(f"--calib-dataset {folder} holds no image files ({', '.join(sorted(IMAGE_SUFFIXES))})")
     c, h, w = (int(v) for v in meta["input_size"])
     picked = [files[i] for i in subset(len(files), n)]
-    images = np.stack([load_image_file(p, c, (h, w)) for p in picked])
+    loaded = [load_image_file(p, c, (h, w), resize=True) for p in picked]
+    images = np.stack([image for image, _ in loaded])
+    converted = sum(change is not None for _, change in loaded)
     mode = "grey" if c == 1 else "RGB"
-    return images, f"{len(picked)} calibration images from {folder}, converted to {mode} {h}x{w}"
+    return images, (f"{len(picked)} calibration images from {folder}"
+                    + (f", {converted} converted to {mode} {h}x{w}" if converted else ""))
 
 
 def calibration(name: str, n: int, meta: dict[str, Any], data_dir: Any) -> tuple[np.ndarray, str]:
@@ -115,9 +118,8 @@ def onnxruntime_outputs(source: Path, x: np.ndarray) -> dict[str, np.ndarray]:
 def engine_from_onnx(source: str | Path, opts: Any, console: Any = None) -> Any:
     """Build, gate and write the engine for ``source`` as ``opts`` (an ExportOptions) asks."""
     from edgekd.export.data import test_images
-    from edgekd.export.exporter import ExportResult, check_output, write_records
+    from edgekd.export.exporter import ExportResult, check_output, gate, settings, sidecar_paths, write_records
     from edgekd.export.tensorrt_export import build_engine
-    from edgekd.export.verify import check_parity_against, verdict_error
     from edgekd.fileio import atomic_path, file_digest
 
     source = Path(source)
@@ -137,6 +139,7 @@ def engine_from_onnx(source: str | Path, opts: Any, console: Any = None) -> Any:
     meta = {**meta, "format": "tensorrt", "quantize": opts.quantize, "dynamic_batch": bool(opts.dynamic_batch),
             "source_onnx": source.name, "source_onnx_sha256": file_digest(source)}
     parity, verify_s = None, 0.0
+    export_settings = {**settings(opts), "head": meta["attention_head"], "source_onnx": source.name}
     t0 = time.perf_counter()
     with atomic_path(out) as tmp:
         meta.update(build_engine(source, tmp, meta["input_size"], quantize=opts.quantize, calib=calib,
@@ -145,13 +148,12 @@ def engine_from_onnx(source: str | Path, opts: Any, console: Any = None) -> Any:
         export_s = time.perf_counter() - t0
         if test is not None:
             t1 = time.perf_counter()
-            parity = check_parity_against(tmp, lambda: onnxruntime_outputs(source, test[0]), opts.quantize,
-                                          test[0], test[1], opts.parity_samples, "tensorrt")
+            parity = gate(tmp, lambda: onnxruntime_outputs(source, test[0]), opts, test, "tensorrt",
+                          f"tensorrt {opts.quantize} built from {source.name}", sidecar_paths(out)[1], console,
+                          export_settings=export_settings)
             parity["reference"] = f"onnxruntime on {source.name}"
             verify_s = time.perf_counter() - t1
-            if not parity["passed"]:
-                raise verdict_error(parity, f"tensorrt {opts.quantize} built from {source.name}")
-    write_records(out, fmt, meta, parity, export_s, notes)
+    write_records(out, fmt, meta, parity, export_s, notes, export_settings)
     if parity is None and console is not None:
         console.print("[yellow]warning:[/yellow] --no-verify: the engine was not checked against onnxruntime")
     return ExportResult(out, meta, parity, export_s, verify_s, notes)

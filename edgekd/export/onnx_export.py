@@ -19,7 +19,12 @@ Steps (each into a temporary folder; the caller renames the final file into plac
    is 0/0 = NaN; it also mistyped the classifier weight a CAM head shares (checker error).
    Measured with onnxruntime 1.32; onnxconverter-common is not installed here.
    ``int8``: onnxruntime static QDQ (per-channel int8 weights, int8 activations,
-   calibrated on real images through a ``CalibrationDataReader``); ``dynamic``:
+   calibrated on real images through a ``CalibrationDataReader``), with ``reduce_range``
+   (weights in 7 bits) by default: onnxruntime's x86 kernels without VNNI can saturate
+   the int16 sums of u8 x s8 products, and on a cnn-small PneumoniaMNIST student full-range
+   per-channel weights flipped 17 % of the test decisions (83.0 % agreement, accuracy
+   87.7 -> 74.2 %) where 7-bit weights flipped 0.3 % with unchanged accuracy
+   (benchmarks/export_matrix.md); ``--full-range`` keeps 8-bit weights; ``dynamic``:
    ``quantize_dynamic`` (int8 weights). The attention head's own nodes (every node the
    ``logits`` output does not depend on) are excluded from quantization: the map's value
    range is set per image, which static ranges cannot follow.
@@ -28,11 +33,7 @@ Steps (each into a temporary folder; the caller renames the final file into plac
 
 from __future__ import annotations
 
-import contextlib
-import io
-import logging
 import tempfile
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,7 @@ from edgekd.errors import EdgekdError, MissingDependency
 from edgekd.export.formats import DEFAULT_OPSET
 from edgekd.export.head import ExportHead, sample_input
 from edgekd.export.onnx_graph import head_nodes
+from edgekd.export.quiet import python_quiet
 from edgekd.runtime.metadata import METADATA_KEY, first_line, metadata_json
 
 LEGACY_MAX_OPSET = 17
@@ -56,18 +58,6 @@ def _imports() -> tuple[Any, Any]:
     return onnx, onnxruntime
 
 
-@contextlib.contextmanager
-def _quiet():
-    """Silence exporter progress lines and warnings (the CLI prints its own summary)."""
-    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
-        warnings.simplefilter("ignore")
-        logging.disable(logging.WARNING)
-        try:
-            yield
-        finally:
-            logging.disable(logging.NOTSET)
-
-
 def torch_to_onnx(wrapper: ExportHead, path: Path, input_size, opset: int, dynamic_batch: bool) -> list[str]:
     """Step 1: the float32 graph at ``path``; returns notes (legacy fallback)."""
     import torch
@@ -75,7 +65,7 @@ def torch_to_onnx(wrapper: ExportHead, path: Path, input_size, opset: int, dynam
     names = wrapper.output_names
     x = sample_input(tuple(input_size), batch=2 if dynamic_batch else 1)
     try:
-        with _quiet(), torch.no_grad():
+        with python_quiet(), torch.no_grad():
             dyn = {"input": {0: torch.export.Dim("batch")}} if dynamic_batch else None
             torch.onnx.export(wrapper, (x,), str(path), dynamo=True, external_data=False, optimize=False,
                               opset_version=opset, input_names=["input"], output_names=names,
@@ -86,7 +76,7 @@ def torch_to_onnx(wrapper: ExportHead, path: Path, input_size, opset: int, dynam
     legacy_opset = min(opset, LEGACY_MAX_OPSET)
     axes = {n: {0: "batch"} for n in ["input", *names]} if dynamic_batch else None
     try:
-        with _quiet(), torch.no_grad():
+        with python_quiet(), torch.no_grad():
             torch.onnx.export(wrapper, (x,), str(path), dynamo=False, opset_version=legacy_opset,
                               input_names=["input"], output_names=names, dynamic_axes=axes)
     except Exception as exc:
@@ -160,25 +150,29 @@ def calibration_reader(images: np.ndarray) -> Any:
     return Reader()
 
 
-def quantize(src: Path, dst: Path, mode: str, calib: np.ndarray | None, work: Path) -> None:
-    """Step 3: ``src`` (float32) -> ``dst`` in ``mode`` (int8, dynamic)."""
+def quantize(src: Path, dst: Path, mode: str, calib: np.ndarray | None, work: Path,
+             calibration: str = "minmax", reduce_range: bool = True) -> None:
+    """Step 3: ``src`` (float32) -> ``dst`` in ``mode`` (int8, dynamic); ``calibration``: minmax or
+    percentile (onnxruntime's ``CalibrationMethod``) for int8 activation ranges; ``reduce_range``:
+    7-bit weights (onnxruntime's ``reduce_range``, see the module doc)."""
     onnx, _ = _imports()
-    from onnxruntime.quantization import QuantFormat, QuantType, quantize_dynamic, quantize_static
+    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_dynamic, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
     pre = work / "pre.onnx"
-    with _quiet():  # shape inference and onnxruntime's basic fusions (Conv+BN) before quantizing
+    with python_quiet():  # shape inference and onnxruntime's basic fusions (Conv+BN) before quantizing
         quant_pre_process(str(src), str(pre), skip_symbolic_shape=True)
     model = onnx.load(str(pre))
     name_nodes(model)
     unshare_head_initializers(model)
     onnx.save(model, str(pre))
     exclude = head_nodes(model)
-    with _quiet():
+    with python_quiet():
         if mode == "int8":
+            method = {"minmax": CalibrationMethod.MinMax, "percentile": CalibrationMethod.Percentile}[calibration]
             quantize_static(str(pre), str(dst), calibration_reader(calib), quant_format=QuantFormat.QDQ, per_channel=True,
                             activation_type=QuantType.QInt8, weight_type=QuantType.QInt8,
-                            nodes_to_exclude=exclude)
+                            nodes_to_exclude=exclude, calibrate_method=method, reduce_range=reduce_range)
         elif mode == "dynamic":
             quantize_dynamic(str(pre), str(dst), weight_type=QuantType.QInt8, nodes_to_exclude=exclude)
         else:
@@ -201,7 +195,7 @@ def write_metadata(path: Path, meta: dict[str, Any]) -> None:
 
 def export_onnx(wrapper: ExportHead, path: Path, meta: dict[str, Any], *, opset: int = DEFAULT_OPSET,
                 dynamic_batch: bool = False, quantize_mode: str = "none",
-                calib: np.ndarray | None = None) -> list[str]:
+                calib: np.ndarray | None = None, calibration: str = "minmax", reduce_range: bool = True) -> list[str]:
     """Write the ONNX artifact to ``path`` (the caller's temporary name); returns notes."""
     _imports()
     with tempfile.TemporaryDirectory(prefix="edgekd-onnx-") as tmp:
@@ -219,6 +213,6 @@ def export_onnx(wrapper: ExportHead, path: Path, meta: dict[str, Any], *, opset:
         if quantize_mode in ("none", "fp16"):
             path.write_bytes(fp32.read_bytes())
         else:
-            quantize(fp32, path, quantize_mode, calib, work)
+            quantize(fp32, path, quantize_mode, calib, work, calibration, reduce_range)
     write_metadata(path, meta)
     return notes

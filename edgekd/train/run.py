@@ -7,6 +7,7 @@ existing run folder and at the end of training.
 from __future__ import annotations
 
 import random
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,6 +50,13 @@ def load_run_data(dataset: str, data_dir: str | None, download: bool = False, la
         splits["train"].images, splits["train"].labels = splits["train"].images[keep], splits["train"].labels[keep]
     info = source.info
     return RunData(info, *(TensorSplit.from_split(splits[s], info) for s in ("train", "val", "test")))
+
+
+def announce_data(info: DatasetInfo) -> None:
+    """Say on stderr how a ``folder:PATH`` set was read (its layout, a validation split carved
+    by edgekd), once every check has passed, so a user sees which images train and test."""
+    if info.fingerprint:
+        print(f"data: {info.source}", file=sys.stderr)
 
 
 def prepare_out_dir(out: Path, resume: bool, force: bool) -> None:

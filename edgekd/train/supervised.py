@@ -9,11 +9,12 @@ import torch.nn.functional as F
 
 from edgekd import __version__
 from edgekd.errors import EdgekdError
+from edgekd.fileio import removed_if_left_empty
 from edgekd.models.registry import create_model
 from edgekd.models.stats import count_macs, count_params
 from edgekd.train import distributed as dist
 from edgekd.train.loop import TrainConfig, config_dict, fit, resolve_device
-from edgekd.train.run import finish, load_run_data, prepare_out_dir, seed_everything
+from edgekd.train.run import announce_data, finish, load_run_data, prepare_out_dir, seed_everything
 
 
 def parse_model_args(items: list[str] | None) -> dict:
@@ -40,6 +41,12 @@ def train_supervised(model_name: str, dataset: str, out: Path, cfg: TrainConfig,
                      model_kwargs: dict | None = None, resume: bool = False, force: bool = False,
                      download: bool = False, quiet: bool = False) -> dict:
     """Train ``model_name`` on ``dataset``; returns {"best_epoch", "val", "test", "params", "macs", "out"}."""
+    with removed_if_left_empty(out):  # a failure leaves no empty run folder behind
+        return _train(model_name, dataset, out, cfg, data_dir, model_kwargs, resume, force, download, quiet)
+
+
+def _train(model_name: str, dataset: str, out: Path, cfg: TrainConfig, data_dir: str | None, model_kwargs: dict | None,
+           resume: bool, force: bool, download: bool, quiet: bool) -> dict:
     cfg.check()
     device = dist.local_device(resolve_device(cfg.device))
     ctx = dist.init_from_env(device)
@@ -64,6 +71,8 @@ def train_supervised(model_name: str, dataset: str, out: Path, cfg: TrainConfig,
         logits = trained(x)
         return logits, {"ce": F.cross_entropy(logits, y)}
 
+    if ctx.is_main:
+        announce_data(data.info)
     fit(trained, step, data.train, data.val, cfg, out, content, resume=resume, quiet=quiet)
     result = finish(out, data, device) if ctx.is_main else {}
     return {**result, "params": params, "macs": macs, "out": str(out)}
