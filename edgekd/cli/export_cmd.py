@@ -17,7 +17,9 @@ from edgekd.cli.common import DataDir, handle_errors
 def export(
     checkpoint: Path = typer.Argument(..., help="A model.pt written by train or distill."),
     fmt: str = typer.Option("onnx", "--format", "-f", help="onnx, tflite or tensorrt."),
-    head: str = typer.Option("none", "--attention-head", help="Second output 'attention': none, fma, mip or cam."),
+    head: str = typer.Option("auto", "--attention-head", help="Second output 'attention': none, fma, mip, cam, or auto "
+                             "(cam where the model's CAM is not constant, else none: CAM is the head measured "
+                             "faithful for students, benchmarks/faithfulness.md)."),
     quantize: str = typer.Option("none", "--quantize", "-q", help="none, fp16, int8 (calibrated) or dynamic."),
     calib_dataset: str | None = typer.Option(None, "--calib-dataset", help="int8 calibration images "
                                                 "(default: the checkpoint's data set, train split)."),
@@ -42,6 +44,9 @@ def export(
     from edgekd.export.verify import print_report
 
     console = Console(stderr=True)
+    if head == "auto":
+        head = _default_head(checkpoint)
+        console.print(f"note: attention head {head} (the default, auto: cam where it is not constant)")
     opts = ExportOptions(format=fmt, head=head, quantize=quantize, calib_dataset=calib_dataset,
                          calib_samples=calib_samples, opset=opset, dynamic_batch=dynamic_batch, nhwc=nhwc,
                          out=out, force=force, verify=not no_verify, data_dir=data_dir and str(data_dir),
@@ -54,3 +59,19 @@ def export(
     size = result.path.stat().st_size
     typer.echo(f"exported {result.path} ({size / 1024:.1f} KiB, {result.seconds:.1f} s"
                f"{'' if result.parity is None else f', verified in {result.verify_seconds:.1f} s'})")
+
+
+def _default_head(checkpoint: Path) -> str:
+    """``cam`` when the checkpoint's model gives a non-constant CAM at its input size, else ``none``."""
+    from edgekd.attention.cam import classifier_of
+    from edgekd.attention.stages import map_stages
+    from edgekd.errors import EdgekdError
+    from edgekd.train.checkpoint import load_model
+
+    model, meta = load_model(checkpoint)  # a missing or corrupt file fails here with its one-line error
+    try:
+        classifier_of(model)
+        map_stages(model, "cam", meta["input_size"])
+    except EdgekdError:
+        return "none"
+    return "cam"
