@@ -11,7 +11,7 @@ map: fma, mip, cam, sals, GradCAM; four controls; paired intervals), pools the s
 is informative), and writes benchmarks/faithfulness.{json,md} and faithfulness.png
 (overlays per map), plus the command's own figures under benchmarks/faithfulness/.
 
-    OMP_NUM_THREADS=1 python benchmarks/faithfulness.py [--n 300] [--work benchmarks/_work/faithfulness] [--reuse]
+    OMP_NUM_THREADS=1 python benchmarks/faithfulness.py [--n 300] [--work benchmarks/_work/faithfulness] [--measure-only]
 """
 
 from __future__ import annotations
@@ -39,13 +39,13 @@ COMMANDS = {
         "edgekd train --model resnet20 --dataset pneumoniamnist --epochs 6 --batch-size 128 --lr 0.1 --augment "
         "--seed 0 --select auc --out W/pneumoniamnist/teacher",
         "edgekd distill --teacher W/pneumoniamnist/teacher/model.pt --student cnn-tiny {STUDENT_OPTS[m]} "
-        "--temperature 4 --no-augment --teacher-cache W/pneumoniamnist/cache --epochs 5 --batch-size 128 --lr 0.05 "
+        "--temperature 4 --no-augment --teacher-cache W/pneumoniamnist/cache --epochs 3 --batch-size 128 --lr 0.05 "
         "--select auc --seed {s} --out W/pneumoniamnist/{m}/s{s}"],
     "mnist": [
         "edgekd train --model resnet20 --dataset mnist --epochs 3 --batch-size 128 --lr 0.1 --augment --seed 0 "
         "--select accuracy --label-fraction 0.2 --out W/mnist/teacher",
         "edgekd distill --teacher W/mnist/teacher/model.pt --student cnn-tiny {STUDENT_OPTS[m]} --temperature 4 "
-        "--no-augment --teacher-cache W/mnist/cache --epochs 5 --batch-size 64 --lr 0.05 --select accuracy "
+        "--no-augment --teacher-cache W/mnist/cache --epochs 3 --batch-size 64 --lr 0.05 --select accuracy "
         "--label-fraction 0.1 --seed {s} --out W/mnist/{m}/s{s}"],
 }
 
@@ -187,8 +187,9 @@ def targets(summary: dict) -> dict:
         for method in METHODS:
             head = s["students"][method]["maps"][DEFAULT_HEAD]
             key = "informative_vs" if s["binary"] else "vs"
-            rows.append((f"{method} student, {DEFAULT_HEAD} head − random ({'informative subset' if s['binary'] else 'all images'})",
-                         head[key]["random"], THRESHOLDS["head_vs_random_informative"]))
+            subset = "informative subset" if s["binary"] else "all images"
+            rows.append((f"{method} student, {DEFAULT_HEAD} head − random ({subset})", head[key]["random"],
+                         THRESHOLDS["head_vs_random_informative"]))
             if "gradcam" in head["vs"]:
                 rows.append((f"{method} student, |{DEFAULT_HEAD} − GradCAM| (all images)", head["vs"]["gradcam"],
                              -THRESHOLDS["head_within_gradcam"]))
@@ -239,8 +240,8 @@ def markdown(summary: dict, goals: dict, models: dict) -> str:
                 if name in ("random", "smooth random", "centre", "brightness") and who != "teacher":
                     continue
                 vs = e.get("vs") or {}
-                cells = [format_interval(e["ins_del"])] + [format_interval(vs.get(c)) for c in ("random", "smooth random", "centre",
-                                                                          "brightness")]
+                cells = [format_interval(e["ins_del"])]
+                cells += [format_interval(vs.get(c)) for c in ("random", "smooth random", "centre", "brightness")]
                 cells.append(format_interval(e.get("vs_gradcam") or vs.get("gradcam")))
                 if s["binary"]:
                     cells.append(format_interval((e.get("informative_vs") or {}).get("random")))
@@ -252,7 +253,8 @@ def markdown(summary: dict, goals: dict, models: dict) -> str:
                   "student alone:", "", "| student | map | mean r | r − r_shuffled | over alone |", "|---|---|---|---|---|"]
         for m, r in s["students"].items():
             for name, g in r["agreement"].items():
-                lines.append(f"| {METHODS[m]} | {name} | {g['r']:.3f} | {format_interval(g['gain'])} | {format_interval(g.get('over_alone'))} |")
+                lines.append(f"| {METHODS[m]} | {name} | {g['r']:.3f} | {format_interval(g['gain'])} | "
+                             f"{format_interval(g.get('over_alone'))} |")
         lines.append("")
     lines += ["## Targets (issue 17)", "", "| data set | target | goal | measured [95 % interval] | met | margin |",
               "|---|---|---|---|---|---|"]
@@ -270,10 +272,8 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=300)
     parser.add_argument("--work", type=Path, default=HERE / "_work" / "faithfulness")
     parser.add_argument("--datasets", nargs="+", default=list(DATASETS))
-    parser.add_argument("--reuse", action="store_true", help="Read a data set's agreement.json measured earlier "
-                        "(same --n) instead of measuring again.")
-    parser.add_argument("--measure-only", action="store_true", help="Measure the given data sets, write nothing "
-                        "under benchmarks/ (run once per data set as its models finish, then --reuse).")
+    parser.add_argument("--measure-only", action="store_true", help="Measure the given data sets' teacher and "
+                        "finished students into the cache, write nothing under benchmarks/ (then run without it).")
     args = parser.parse_args()
     os.environ.setdefault("EDGEKD_DATA", str(HERE.parents[1] / "shared" / "data"))
     from edgekd.explain.study import attention_agreement
@@ -283,16 +283,13 @@ def main() -> None:
         teacher = args.work / ds / "teacher"
         runs = [(m, seed, args.work / ds / m / f"s{seed}") for m in METHODS for seed in SEEDS]
         out = args.work / ds / "agreement"
-        done = out / "agreement.json"
-        if args.reuse and done.exists() and json.loads(done.read_text())["n"] == args.n:
-            result = json.loads(done.read_text())  # measured earlier by this script (--reuse)
-        else:
-            result = attention_agreement(teacher / "model.pt", [r / "model.pt" for _, _, r in runs], ds, "test",
-                                         None, out, None, args.n)
-        for (method, seed, _), rec in zip(runs, result["students"], strict=True):
-            rec["group"], rec["seed"] = method, seed
+        ready = [r for r in runs if (r[2] / "test.json").exists()] if args.measure_only else runs
+        result = attention_agreement(teacher / "model.pt", [r / "model.pt" for _, _, r in ready], ds, "test",
+                                     None, out, None, args.n, cache_dir=args.work / ds / "measured")
         if args.measure_only:
             continue
+        for (method, seed, _), rec in zip(runs, result["students"], strict=True):
+            rec["group"], rec["seed"] = method, seed
         summary[ds] = summarise(result, ds)
         models[ds] = {"teacher": recipe(teacher), **{f"{m} s{seed}": recipe(r) for m, seed, r in runs}}
         figs = HERE / "faithfulness" / ds

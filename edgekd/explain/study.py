@@ -23,6 +23,7 @@ Per-image scores are kept in the JSON so a benchmark can pool seeds. Writes
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -116,11 +117,32 @@ def _agreement(student: dict[str, np.ndarray], teacher: dict[str, np.ndarray], p
     return out
 
 
+def _cached(cache_dir: str | Path | None, key: str) -> tuple[dict[str, Any], dict[str, np.ndarray]] | None:
+    if cache_dir is None or not (Path(cache_dir) / f"{key}.json").exists():
+        return None
+    with np.load(Path(cache_dir) / f"{key}.npz") as z:
+        maps = {k: z[k] for k in z.files}
+    return json.loads((Path(cache_dir) / f"{key}.json").read_text()), maps
+
+
+def _store(cache_dir: str | Path | None, key: str, rec: dict[str, Any], maps: dict[str, np.ndarray]) -> None:
+    if cache_dir is None:
+        return
+    Path(cache_dir).mkdir(parents=True, exist_ok=True)
+    np.savez(Path(cache_dir) / f"{key}.npz", **maps)
+    atomic_write_json(Path(cache_dir) / f"{key}.json", rec)  # written last: its presence marks a complete entry
+
+
 def attention_agreement(teacher: str | Path, students: list[str | Path], dataset: str | None = None,
                         split: str = "test", maps: list[str] | None = None, out: str | Path = "agreement",
                         data_dir: str | Path | None = None, limit: int | None = None, steps: int = 10,
-                        fill: str = "auto", seed: int = 0, batch_size: int = 256, quiet: bool = False) -> dict[str, Any]:
-    """Run the comparison and write its JSON and figures; returns the JSON's content."""
+                        fill: str = "auto", seed: int = 0, batch_size: int = 256, quiet: bool = False,
+                        cache_dir: str | Path | None = None) -> dict[str, Any]:
+    """Run the comparison and write its JSON and figures; returns the JSON's content.
+
+    ``cache_dir``: keep each model's measurement there (keyed by the checkpoint's SHA-256 and
+    every setting) and reuse it, so a benchmark can measure its teacher while students train.
+    """
     from edgekd.data.registry import get_source, load_split
     from edgekd.explain.figures import curves_figure, faithfulness_figure
     from edgekd.train.batches import TensorSplit
@@ -160,8 +182,15 @@ def attention_agreement(teacher: str | Path, students: list[str | Path], dataset
         for path, content, model in zip(paths, contents, models, strict=True):
             label = _label(path, content, taken)
             bar.update(task, status=label)
-            rec, m = measure_model(model, x, y, maps, filled, controls, steps, seed, batch_size,
-                                   lambda: bar.advance(task))
+            key = f"{content['checkpoint_sha256'][:16]}-{dataset}-{split}-n{len(x)}-s{steps}-{fill}-{seed}-{'+'.join(maps)}"
+            cached = _cached(cache_dir, key)
+            if cached:
+                rec, m = cached
+                bar.advance(task, len(maps) + len(controls))
+            else:
+                rec, m = measure_model(model, x, y, maps, filled, controls, steps, seed, batch_size,
+                                       lambda: bar.advance(task))
+                _store(cache_dir, key, rec, m)
             records.append({"label": label, "checkpoint": str(path), "model": content["model"]["name"],
                             "params": content.get("params"),
                             "method": (content.get("distill") or {}).get("method", "none"), **rec})
