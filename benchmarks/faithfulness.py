@@ -68,6 +68,14 @@ def pooled(per_seed: list[list[float | None]], masks: list[np.ndarray] | None = 
     return {**paired_interval(per_image), "per_seed": seeds}
 
 
+def _seed_mean(per_seed: list[list[float | None]]) -> list[float | None]:
+    a = np.array([[np.nan if v is None else v for v in s] for s in per_seed], dtype=np.float64)
+    with np.testing.suppress_warnings() as sup:
+        sup.filter(RuntimeWarning)
+        m = np.nanmean(a, axis=0)
+    return [None if not np.isfinite(v) else float(v) for v in m]
+
+
 def _students(result: dict, method: str) -> list[dict]:
     return [s for s in result["students"] if s["group"] == method]
 
@@ -85,8 +93,11 @@ def summarise(result: dict, dataset: str) -> dict:
                                         "vs_gradcam": _vs_gradcam_single(t, name)}
     for method in METHODS:
         group = _students(result, method)
+        if not group:
+            continue
         masks = [np.array(s["informative_mask"]) for s in group]
-        rec = {"accuracy": [s["accuracy"] for s in group], "n_informative": [s["n_informative"] for s in group],
+        rec = {"seeds": [s["seed"] for s in group], "accuracy": [s["accuracy"] for s in group],
+               "n_informative": [s["n_informative"] for s in group],
                "maps": {}, "agreement": {}}
         names = list(group[0]["maps"]) + list(group[0]["controls"])
         for name in names:
@@ -103,9 +114,10 @@ def summarise(result: dict, dataset: str) -> dict:
             gains = [s["agreement"][name]["per_image"] for s in group]
             rec["agreement"][name] = {"gain": pooled(gains), "r": float(np.mean([s["agreement"][name]["r"]["mean"]
                                                                                  for s in group]))}
-            if method != "ce":
+            if method != "ce" and _students(result, "ce"):
                 alone = [s["agreement"][name]["per_image"] for s in _students(result, "ce")]
-                rec["agreement"][name]["over_alone"] = pooled(gains, None, alone)
+                # per image: this group's seed-mean gain minus the student alone's seed-mean gain
+                rec["agreement"][name]["over_alone"] = pooled([_seed_mean(gains)], None, [_seed_mean(alone)])
         out["students"][method] = rec
     return out
 
@@ -184,7 +196,7 @@ def targets(summary: dict) -> dict:
         t = s["teacher"]["maps"]["fma"]
         rows = [("teacher FMA − random (ins−del)", t["vs"]["random"], THRESHOLDS["teacher_fma_vs_random"]),
                 ("teacher FMA − centre (ins−del)", t["vs"]["centre"], THRESHOLDS["teacher_fma_vs_centre"])]
-        for method in METHODS:
+        for method in s["students"]:
             head = s["students"][method]["maps"][DEFAULT_HEAD]
             key = "informative_vs" if s["binary"] else "vs"
             subset = "informative subset" if s["binary"] else "all images"
@@ -193,7 +205,7 @@ def targets(summary: dict) -> dict:
             if "gradcam" in head["vs"]:
                 rows.append((f"{method} student, |{DEFAULT_HEAD} − GradCAM| (all images)", head["vs"]["gradcam"],
                              -THRESHOLDS["head_within_gradcam"]))
-        for method in ("fma", "fma+kd"):
+        for method in [m for m in ("fma", "fma+kd") if m in s["students"] and "ce" in s["students"]]:
             g = s["students"][method]["agreement"]["fma"]["over_alone"]
             rows.append((f"{method} student: FMA r − r_shuffled over the student alone's", g,
                          THRESHOLDS["agreement_gain_over_alone"]))
@@ -283,15 +295,15 @@ def main() -> None:
         teacher = args.work / ds / "teacher"
         runs = [(m, seed, args.work / ds / m / f"s{seed}") for m in METHODS for seed in SEEDS]
         out = args.work / ds / "agreement"
-        ready = [r for r in runs if (r[2] / "test.json").exists()] if args.measure_only else runs
+        ready = [r for r in runs if (r[2] / "test.json").exists()]  # finished runs only
         result = attention_agreement(teacher / "model.pt", [r / "model.pt" for _, _, r in ready], ds, "test",
                                      None, out, None, args.n, cache_dir=args.work / ds / "measured")
         if args.measure_only:
             continue
-        for (method, seed, _), rec in zip(runs, result["students"], strict=True):
+        for (method, seed, _), rec in zip(ready, result["students"], strict=True):
             rec["group"], rec["seed"] = method, seed
         summary[ds] = summarise(result, ds)
-        models[ds] = {"teacher": recipe(teacher), **{f"{m} s{seed}": recipe(r) for m, seed, r in runs}}
+        models[ds] = {"teacher": recipe(teacher), **{f"{m} s{seed}": recipe(r) for m, seed, r in ready}}
         figs = HERE / "faithfulness" / ds
         figs.mkdir(parents=True, exist_ok=True)
         for png in ("faithfulness.png", "curves.png"):
