@@ -284,6 +284,8 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=300)
     parser.add_argument("--work", type=Path, default=HERE / "_work" / "faithfulness")
     parser.add_argument("--datasets", nargs="+", default=list(DATASETS))
+    parser.add_argument("--cached-only", action="store_true", help="Report only the students already measured "
+                        "into the cache (the JSON lists which).")
     parser.add_argument("--measure-only", action="store_true", help="Measure the given data sets' teacher and "
                         "finished students into the cache, write nothing under benchmarks/ (then run without it).")
     args = parser.parse_args()
@@ -296,6 +298,9 @@ def main() -> None:
         runs = [(m, seed, args.work / ds / m / f"s{seed}") for m in METHODS for seed in SEEDS]
         out = args.work / ds / "agreement"
         ready = [r for r in runs if (r[2] / "test.json").exists()]  # finished runs only
+        if args.cached_only:  # only models already measured into the cache (a partial report, said so)
+            cached = {json.loads(p.read_text()).get("checkpoint") for p in (args.work / ds / "measured").glob("*.json")}
+            ready = [r for r in ready if str(r[2] / "model.pt") in cached]
         result = attention_agreement(teacher / "model.pt", [r / "model.pt" for _, _, r in ready], ds, "test",
                                      None, out, None, args.n, cache_dir=args.work / ds / "measured")
         if args.measure_only:
