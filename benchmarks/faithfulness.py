@@ -299,8 +299,10 @@ def main() -> None:
         out = args.work / ds / "agreement"
         ready = [r for r in runs if (r[2] / "test.json").exists()]  # finished runs only
         if args.cached_only:  # only models already measured into the cache (a partial report, said so)
-            cached = {json.loads(p.read_text()).get("checkpoint") for p in (args.work / ds / "measured").glob("*.json")}
-            ready = [r for r in ready if str(r[2] / "model.pt") in cached]
+            from edgekd.train.checkpoint import load_checkpoint
+
+            cached = {p.name.split("-")[0] for p in (args.work / ds / "measured").glob("*.json")}
+            ready = [r for r in ready if load_checkpoint(r[2] / "model.pt")["checkpoint_sha256"][:16] in cached]
         result = attention_agreement(teacher / "model.pt", [r / "model.pt" for _, _, r in ready], ds, "test",
                                      None, out, None, args.n, cache_dir=args.work / ds / "measured")
         if args.measure_only:

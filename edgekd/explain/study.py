@@ -190,7 +190,7 @@ def attention_agreement(teacher: str | Path, students: list[str | Path], dataset
             else:
                 rec, m = measure_model(model, x, y, maps, filled, controls, steps, seed, batch_size,
                                        lambda: bar.advance(task))
-                _store(cache_dir, key, {**rec, "checkpoint": str(path)}, m)
+                _store(cache_dir, key, rec, m)
             records.append({"label": label, "checkpoint": str(path), "model": content["model"]["name"],
                             "params": content.get("params"),
                             "method": (content.get("distill") or {}).get("method", "none"), **rec})
