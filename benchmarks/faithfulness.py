@@ -11,7 +11,10 @@ map: fma, mip, cam, sals, GradCAM; four controls; paired intervals), pools the s
 is informative), and writes benchmarks/faithfulness.{json,md} and faithfulness.png
 (overlays per map), plus the command's own figures under benchmarks/faithfulness/.
 
-    OMP_NUM_THREADS=1 python benchmarks/faithfulness.py [--n 300] [--work benchmarks/_work/faithfulness] [--measure-only]
+    OMP_NUM_THREADS=1 python benchmarks/faithfulness.py --train [--n 300] [--work benchmarks/_work/faithfulness]
+
+``--measure-only`` measures the finished models into the cache (run it while students train);
+``--cached-only`` reports only what the cache holds (the JSON lists the runs).
 """
 
 from __future__ import annotations
@@ -31,20 +34,21 @@ DATASETS = ("pneumoniamnist", "mnist")
 THRESHOLDS = {"teacher_fma_vs_random": 0.15, "teacher_fma_vs_centre": 0.05, "head_vs_random_informative": 0.05,
               "head_within_gradcam": 0.05, "agreement_gain_over_alone": 0.10}
 DEFAULT_HEAD = "cam"
-# How the models under --work were made (W = the work folder; {m} in ce, fma, fma+kd; {s} in 0 1 2).
+# How the models under --work were made (W = the work folder; {m} in ce, fma, fma+kd; {s} in 0 1 2;
+# {opts} = STUDENT_OPTS[m]).
 STUDENT_OPTS = {"ce": "--method none", "fma": "--method fma --alpha 0 --beta 1",
                 "fma+kd": "--method fma --alpha 0.9 --beta 1"}
 COMMANDS = {
     "pneumoniamnist": [
         "edgekd train --model resnet20 --dataset pneumoniamnist --epochs 6 --batch-size 128 --lr 0.1 --augment "
         "--seed 0 --select auc --out W/pneumoniamnist/teacher",
-        "edgekd distill --teacher W/pneumoniamnist/teacher/model.pt --student cnn-tiny {STUDENT_OPTS[m]} "
+        "edgekd distill --teacher W/pneumoniamnist/teacher/model.pt --student cnn-tiny {opts} "
         "--temperature 4 --no-augment --teacher-cache W/pneumoniamnist/cache --epochs 3 --batch-size 128 --lr 0.05 "
         "--select auc --seed {s} --out W/pneumoniamnist/{m}/s{s}"],
     "mnist": [
         "edgekd train --model resnet20 --dataset mnist --epochs 3 --batch-size 128 --lr 0.1 --augment --seed 0 "
         "--select accuracy --label-fraction 0.2 --out W/mnist/teacher",
-        "edgekd distill --teacher W/mnist/teacher/model.pt --student cnn-tiny {STUDENT_OPTS[m]} --temperature 4 "
+        "edgekd distill --teacher W/mnist/teacher/model.pt --student cnn-tiny {opts} --temperature 4 "
         "--no-augment --teacher-cache W/mnist/cache --epochs 3 --batch-size 64 --lr 0.05 --select accuracy "
         "--label-fraction 0.1 --seed {s} --out W/mnist/{m}/s{s}"],
 }
@@ -130,6 +134,24 @@ def _vs_gradcam_single(model: dict, name: str) -> dict | None:
     own = (model["maps"].get(name) or model["controls"].get(name))["per_image"]
     ref = model["maps"]["gradcam"]["per_image"]
     return paired_interval([np.nan if v is None else v for v in own], [np.nan if v is None else v for v in ref])
+
+
+def train_missing(work: Path, ds: str) -> None:
+    """Make the models of ``COMMANDS`` that ``work`` lacks (the teacher first; a finished run is kept)."""
+    import subprocess
+    import sys
+
+    edgekd = Path(sys.executable).parent / "edgekd"
+    teacher_cmd, student_cmd = COMMANDS[ds]
+    todo = [(work / ds / "teacher", teacher_cmd)]
+    todo += [(work / ds / m / f"s{s}", student_cmd.format(opts=STUDENT_OPTS[m], m=m, s=s))
+             for s in SEEDS for m in METHODS]
+    for run, cmd in todo:
+        if (run / "test.json").exists():
+            continue
+        args = cmd.replace("W/", f"{work}/").split()[1:] + ["--force", "--quiet"]
+        print("+ edgekd", " ".join(args), flush=True)
+        subprocess.run([str(edgekd), *args], check=True)
 
 
 def recipe(run: Path) -> dict:
@@ -284,6 +306,8 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=300)
     parser.add_argument("--work", type=Path, default=HERE / "_work" / "faithfulness")
     parser.add_argument("--datasets", nargs="+", default=list(DATASETS))
+    parser.add_argument("--train", action="store_true", help="First make the models COMMANDS lists that --work "
+                        "lacks (hours on 2 busy cores, minutes on a quiet machine or a GPU).")
     parser.add_argument("--cached-only", action="store_true", help="Report only the students already measured "
                         "into the cache (the JSON lists which).")
     parser.add_argument("--measure-only", action="store_true", help="Measure the given data sets' teacher and "
@@ -294,6 +318,8 @@ def main() -> None:
 
     summary, models = {}, {}
     for ds in args.datasets:
+        if args.train:
+            train_missing(args.work, ds)
         teacher = args.work / ds / "teacher"
         runs = [(m, seed, args.work / ds / m / f"s{seed}") for m in METHODS for seed in SEEDS]
         out = args.work / ds / "agreement"
