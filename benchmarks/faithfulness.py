@@ -178,6 +178,8 @@ def overlays(work: Path, datasets: list[str], path: Path, n_images: int = 3) -> 
 
     cols = [("teacher", "fma"), ("teacher", "cam"), ("teacher", "gradcam"), ("ce", "fma"), ("ce", "cam"),
             ("fma", "fma"), ("fma", "cam"), ("fma+kd", "fma"), ("fma+kd", "cam"), ("fma+kd", "gradcam")]
+    cols = [(who, name) for who, name in cols  # a group every data set has a finished seed-0 model of
+            if all((work / ds / (who if who == "teacher" else f"{who}/s0") / "test.json").exists() for ds in datasets)]
     plt = pyplot()
     fig, axes = plt.subplots(n_images * len(datasets), len(cols) + 1,
                              figsize=(1.5 * (len(cols) + 1), 1.6 * n_images * len(datasets) + 0.5), squeeze=False)
