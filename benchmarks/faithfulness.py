@@ -23,6 +23,7 @@ import argparse
 import json
 import os
 import shutil
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -65,8 +66,8 @@ def pooled(per_seed: list[list[float | None]], masks: list[np.ndarray] | None = 
         a = a - np.array([[np.nan if v is None else v for v in s] for s in base], dtype=np.float64)
     if masks is not None:
         a = np.where(np.array(masks), a, np.nan)
-    with np.errstate(invalid="ignore"), np.testing.suppress_warnings() as sup:
-        sup.filter(RuntimeWarning)
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-nan columns: an image no seed makes informative
         per_image = np.nanmean(a, axis=0)
         seeds = [float(np.nanmean(s)) if np.isfinite(s).any() else None for s in a]
     return {**paired_interval(per_image), "per_seed": seeds}
@@ -74,8 +75,8 @@ def pooled(per_seed: list[list[float | None]], masks: list[np.ndarray] | None = 
 
 def _seed_mean(per_seed: list[list[float | None]]) -> list[float | None]:
     a = np.array([[np.nan if v is None else v for v in s] for s in per_seed], dtype=np.float64)
-    with np.testing.suppress_warnings() as sup:
-        sup.filter(RuntimeWarning)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
         m = np.nanmean(a, axis=0)
     return [None if not np.isfinite(v) else float(v) for v in m]
 
