@@ -36,7 +36,7 @@ THRESHOLDS = {"teacher_fma_vs_random": 0.15, "teacher_fma_vs_centre": 0.05, "hea
               "head_within_gradcam": 0.05, "agreement_gain_over_alone": 0.10}
 DEFAULT_HEAD = "cam"
 # How the models under --work were made (W = the work folder; {m} in ce, fma, fma+kd; {s} in 0 1 2;
-# {opts} = STUDENT_OPTS[m]).
+# {opts} = STUDENT_OPTS[m]). MNIST trains on a seed-dependent 10 % subsample, so its teacher cache is per seed.
 STUDENT_OPTS = {"ce": "--method none", "fma": "--method fma --alpha 0 --beta 1",
                 "fma+kd": "--method fma --alpha 0.9 --beta 1"}
 COMMANDS = {
@@ -50,7 +50,7 @@ COMMANDS = {
         "edgekd train --model resnet20 --dataset mnist --epochs 3 --batch-size 128 --lr 0.1 --augment --seed 0 "
         "--select accuracy --label-fraction 0.2 --out W/mnist/teacher",
         "edgekd distill --teacher W/mnist/teacher/model.pt --student cnn-tiny {opts} --temperature 4 "
-        "--no-augment --teacher-cache W/mnist/cache --epochs 3 --batch-size 64 --lr 0.05 --select accuracy "
+        "--no-augment --teacher-cache W/mnist/cache-s{s} --epochs 3 --batch-size 64 --lr 0.05 --select accuracy "
         "--label-fraction 0.1 --seed {s} --out W/mnist/{m}/s{s}"],
 }
 
