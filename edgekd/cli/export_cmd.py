@@ -44,14 +44,16 @@ def export(
     from edgekd.export.verify import print_report
 
     console = Console(stderr=True)
-    if head == "auto":
+    auto = head == "auto"
+    if auto:
         head = _default_head(checkpoint)
-        console.print(f"note: attention head {head} (the default, auto: cam where it is not constant)")
     opts = ExportOptions(format=fmt, head=head, quantize=quantize, calib_dataset=calib_dataset,
                          calib_samples=calib_samples, opset=opset, dynamic_batch=dynamic_batch, nhwc=nhwc,
                          out=out, force=force, verify=not no_verify, data_dir=data_dir and str(data_dir),
                          parity_samples=parity_samples, workspace_mb=workspace_mb, dla_core=dla_core)
     result = run_export(checkpoint, opts, console=console)
+    if auto:  # said only after success, so a failure stays one line
+        console.print(f"note: attention head {head} (the default, auto: cam where it is not constant)")
     for note in result.notes:
         console.print(f"note: {note}")
     if result.parity is not None:
