@@ -1,4 +1,5 @@
-"""Agreement and faithfulness metrics on hand-made cases, then the attention-agreement command on real models."""
+"""Agreement and faithfulness (ins−del) metrics on hand-made cases and a trained model, then the
+attention-agreement command on real models."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from typer.testing import CliRunner
 
 from edgekd.cli.explain_cmd import attention_agreement
 from edgekd.errors import EdgekdError
-from edgekd.explain.agreement import curve_auc, deletion_curve, pearson, random_maps, topk_iou
+from edgekd.explain import faithfulness as fa
+from edgekd.explain.agreement import pearson, topk_iou
 from tests.conftest import assert_one_line_error
 
 runner = CliRunner()
@@ -61,65 +63,78 @@ def test_constant_map_has_no_correlation_and_bad_shapes_fail():
         topk_iou(a, a, fraction=0)
 
 
-# --- deletion -------------------------------------------------------------------------
+# --- insertion / deletion (ins−del) ----------------------------------------------------
 
-def _pixel_model(x: np.ndarray) -> np.ndarray:
-    """Class 1 iff pixel (0, 0) is positive: the whole decision sits in one pixel."""
-    s = x[:, 0, 0, 0]
-    return np.stack([-s, s], axis=1)
+def _pixel_probs(x: np.ndarray) -> np.ndarray:
+    """p(class 1) = sigmoid(10 * (pixel (0, 0) - 0.5)): the whole decision sits in one pixel."""
+    p1 = 1 / (1 + np.exp(-10 * (x[:, 0, 0, 0].astype(np.float64) - 0.5)))
+    return np.stack([1 - p1, p1], axis=1)
 
 
-def test_deletion_of_the_decisive_pixel_first_drops_accuracy_at_once():
+def test_ins_del_of_the_decisive_pixel_first_is_high_and_last_is_low():
     n = 40
     x = np.full((n, 1, 4, 4), 0.1, dtype=np.float32)
     x[:, 0, 0, 0] = 1.0
-    y = np.ones(n, dtype=np.int64)
+    filled = fa.fill_images(x, "mean")
+    target = np.ones(n, dtype=np.int64)
     good = np.zeros((n, 4, 4))
     good[:, 0, 0] = 1.0
-    f, acc = deletion_curve(_pixel_model, x, y, good, steps=4)
-    assert f.tolist() == [0, 0.25, 0.5, 0.75, 1.0]
-    assert acc.tolist() == [1.0, 0.0, 0.0, 0.0, 0.0]
-    bad = 1.0 - good  # the decisive pixel last
-    _, acc_bad = deletion_curve(_pixel_model, x, y, bad, steps=4)
-    assert acc_bad.tolist() == [1.0, 1.0, 1.0, 1.0, 0.0]
-    _, acc_rand = deletion_curve(_pixel_model, x, y, random_maps(n, 4, 4, seed=3), steps=4)
-    assert curve_auc(f, acc) < curve_auc(f, acc_rand) < curve_auc(f, acc_bad)
-    assert curve_auc(f, acc) == pytest.approx(0.125) and curve_auc(f, acc_bad) == pytest.approx(0.875)
-
-
-def test_deletion_with_torch_matches_numpy_and_constant_maps_are_random_order():
-    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(16, 2))
-    torch.manual_seed(0)
-    x = torch.randn(30, 1, 4, 4)
-    y = torch.randint(0, 2, (30,))
-    maps = torch.rand(30, 4, 4)
-    f_t, a_t = deletion_curve(model, x, y, maps, steps=5)
-    f_n, a_n = deletion_curve(lambda b: model(torch.from_numpy(b)).detach().numpy(), x.numpy(), y.numpy(),
-                              maps.numpy(), steps=5)
-    assert np.array_equal(f_t, f_n) and np.allclose(a_t, a_n)
-    assert a_t[-1] == float(np.mean(model(torch.zeros(1, 1, 4, 4)).argmax(1).item() == y.numpy()))
+    r = fa.ins_del(_pixel_probs, x, good, filled, target, steps=4)
+    p_on, p_off = 1 / (1 + np.exp(-5.0)), 1 / (1 + np.exp(5.0))
+    assert r["fractions"].tolist() == [0, 0.25, 0.5, 0.75, 1.0]
+    assert np.allclose(r["deletion"], [p_on, p_off, p_off, p_off, p_off])
+    assert np.allclose(r["insertion"], [p_off, p_on, p_on, p_on, p_on])
+    # trapezoids: ins = 0.875 p_on + 0.125 p_off, del = the mirror image
+    assert np.allclose(r["ins_del"], 0.75 * (p_on - p_off))
+    bad = fa.ins_del(_pixel_probs, x, 1.0 - good, filled, target, steps=4)  # the decisive pixel last
+    assert np.allclose(bad["ins_del"], -0.75 * (p_on - p_off))
+    assert fa.informative(_pixel_probs, filled, target).all()  # a blank image is class 0
     with pytest.raises(EdgekdError, match="input size"):
-        deletion_curve(model, x, y, maps[:, :2], steps=5)
+        fa.ins_del(_pixel_probs, x, good[:, :2], filled, target)
 
 
-def test_curve_auc_hand_values():
-    f = np.linspace(0, 1, 11)
-    assert curve_auc(f, np.ones(11)) == pytest.approx(1.0)
-    assert curve_auc(f, 1 - f) == pytest.approx(0.5)
+def test_controls_derangement_and_intervals_hand_cases():
+    x = np.random.default_rng(0).normal(size=(6, 3, 8, 8)).astype(np.float32)
+    c = fa.control_maps(x, seed=1, mean=(0.5, 0.5, 0.5), std=(0.2, 0.2, 0.2))
+    assert set(c) == set(fa.CONTROLS) and all(m.shape == (6, 8, 8) for m in c.values())
+    assert np.allclose(c["brightness"], 0.2 * x.mean(1) + 0.5)
+    assert c["centre"][0].argmax() in (27, 28, 35, 36) and np.allclose(c["centre"][0], c["centre"][5])
+    perm = fa.derangement(7, seed=3)
+    assert sorted(perm.tolist()) == list(range(7)) and not np.any(perm == np.arange(7))
+    iv = fa.paired_interval([1.0, 2.0, 3.0], [0.0, 0.0, 0.0])
+    half = fa.t_quantile(2) * 1.0 / np.sqrt(3)  # sd of 1, 2, 3 is 1
+    assert iv["mean"] == 2.0 and iv["low"] == pytest.approx(2 - half) and iv["high"] == pytest.approx(2 + half)
+    maps = np.random.default_rng(2).random((7, 5, 5))
+    g = fa.agreement_gain(maps, maps, perm)
+    assert np.allclose(g["r"], 1.0) and np.all(g["gain"] > 0.5)  # independent noise maps: r_shuffled ~ 0
+    assert fa.fill_images(x, "blur").std() < x.std() and not fa.fill_images(x, "mean").any()
 
 
-def test_a_random_maps_deletion_curve_sits_near_the_random_baseline(trained_digits_run):
+def test_ins_del_controls_on_a_trained_model(trained_digits_run):
+    """Random orderings score 0 by construction; a map from the model's own input gradient beats them."""
     from edgekd.data.registry import dataset_info, load_split
+    from edgekd.explain.model_maps import model_map, probabilities
     from edgekd.train.batches import TensorSplit
     from edgekd.train.checkpoint import load_model
 
     model, _ = load_model(trained_digits_run / "model.pt")
     data = TensorSplit.from_split(load_split("digits", "test"), dataset_info("digits"))
-    f, base = deletion_curve(model, data.x, data.y, random_maps(len(data), 8, 8, seed=0), seed=0)
-    _, other = deletion_curve(model, data.x, data.y, random_maps(len(data), 8, 8, seed=123), seed=7)
-    assert abs(curve_auc(f, base) - curve_auc(f, other)) < 0.05
-    assert np.max(np.abs(base - other)) < 0.12  # point by point too, n = 360
-    assert base[0] > 0.9 and base[-1] < 0.3  # from the trained accuracy down to a blank image
+    x = data.x.numpy()
+    n = len(x)
+
+    def prob(b):
+        return probabilities(model, b)
+
+    pred = prob(x).argmax(1)
+    filled = fa.fill_images(x, "mean")
+    controls = fa.control_maps(x, seed=0)
+    scores = {name: fa.ins_del(prob, x, controls[name], filled, pred, seed=0)["ins_del"]
+              for name in ("random", "smooth random")}
+    for name, s in scores.items():  # zero within 3 standard errors of the mean of n = 360 images
+        assert abs(s.mean()) <= 3 * s.std(ddof=1) / np.sqrt(n), (name, s.mean())
+    sals = fa.ins_del(prob, x, model_map(model, x, "sals"), filled, pred, seed=0)["ins_del"]
+    iv = fa.paired_interval(sals, scores["random"])
+    assert iv["n"] == n and iv["low"] > 0, iv
 
 
 # --- the command on real models -------------------------------------------------------
@@ -139,30 +154,26 @@ def test_attention_agreement_command(trained_digits_run, digits_student, tmp_pat
     teacher = trained_digits_run / "model.pt"
     out = tmp_path / "agree"
     result = invoke("attention-agreement", "--teacher", teacher, "--student", digits_student, "--student", teacher,
-                    "--map", "mip", "--limit", "120", "--out", out)
+                    "--map", "mip", "--map", "sals", "--map", "cam", "--limit", "120", "--out", out, "--quiet")
     assert result.exit_code == 0, result.output
-    assert "deletion AUC" in result.output and "Pearson r" in result.output
+    assert "ins−del" in result.output and "r - r_shuffled" in result.output
     data = json.loads((out / "agreement.json").read_text())
-    assert data["n"] == 120 and data["map"] == "mip" and data["dataset"] == "digits" and len(data["students"]) == 2
-    same = data["students"][1]  # the teacher compared with itself
-    assert same["pearson"]["mean"] == pytest.approx(1.0) and same["iou"]["mean"] == pytest.approx(1.0)
-    assert same["deletion"]["auc"] == pytest.approx(data["teacher"]["deletion"]["auc"])
-    student = data["students"][0]
-    assert -1 <= student["pearson"]["mean"] <= 1 and 0 <= student["iou"]["mean"] <= 1
-    for rec in (data["teacher"], *data["students"]):
-        assert len(rec["deletion"]["accuracy"]) == 11 and len(rec["random"]["accuracy"]) == 11
-        assert 0 <= rec["deletion"]["auc"] <= 1 and rec["deletion"]["accuracy"][0] == pytest.approx(rec["accuracy"])
-        assert rec["nonfinite_maps"] == 0
-    for png in ("deletion.png", "agreement.png"):
+    assert data["n"] == 120 and data["maps"] == ["mip", "sals", "cam"] and data["dataset"] == "digits"
+    assert len(data["students"]) == 2 and data["fill"] in ("mean", "blur")
+    assert data["fill"] == min(data["fill_decisiveness"], key=data["fill_decisiveness"].get)
+    t, same = data["teacher"], data["students"][1]  # the teacher compared with itself
+    assert "cam" in t["unavailable"] and "1x1" in t["unavailable"]["cam"]  # cnn-small's last stage on 8x8
+    assert same["agreement"]["mip"]["r"]["mean"] == pytest.approx(1.0)
+    assert same["maps"]["sals"]["ins_del"]["mean"] == pytest.approx(t["maps"]["sals"]["ins_del"]["mean"])
+    for rec in (t, *data["students"]):
+        assert set(rec["controls"]) == {"random", "smooth random", "centre", "brightness"}
+        for m in (*rec["maps"].values(), *rec["controls"].values()):
+            assert len(m["deletion"]) == len(m["insertion"]) == 11 and len(m["per_image"]) == 120
+            assert -1 <= m["ins_del"]["mean"] <= 1 and m["ins_del"]["low"] <= m["ins_del"]["high"]
+        assert rec["maps"]["mip"]["nonfinite"] == 0 and set(rec["maps"]["mip"]["vs"]) == set(rec["controls"])
+        assert rec["maps"]["mip"]["deletion"][0] == pytest.approx(rec["maps"]["mip"]["insertion"][-1])
+    for png in ("faithfulness.png", "curves.png"):
         assert (out / png).read_bytes().startswith(b"\x89PNG") and (out / png).stat().st_size > 10_000
-
-
-def test_saliency_is_more_faithful_than_random_on_the_trained_teacher(trained_digits_run, digits_student, tmp_path):
-    from edgekd.explain.study import attention_agreement as run
-
-    data = run(trained_digits_run / "model.pt", [digits_student], map_name="sals", out=tmp_path)
-    teacher = data["teacher"]
-    assert teacher["deletion"]["auc"] < teacher["random"]["auc"]
 
 
 def test_attention_agreement_bad_inputs(trained_digits_run, digits_student, tmp_path):
@@ -174,7 +185,7 @@ def test_attention_agreement_bad_inputs(trained_digits_run, digits_student, tmp_
     assert_one_line_error(invoke("attention-agreement", "--teacher", teacher, "--student", digits_student,
                                  "--dataset", "pneumoniamnist", "--out", tmp_path / "o"), "same data set")
     assert_one_line_error(invoke("attention-agreement", "--teacher", teacher, "--student", digits_student,
-                                 "--map", "cam", "--out", tmp_path / "o"), "1x1")  # cnn-small's last stage on 8x8
+                                 "--fill", "zero", "--out", tmp_path / "o"), "unknown fill")
     (tmp_path / "file").write_text("x")
     assert_one_line_error(invoke("attention-agreement", "--teacher", teacher, "--student", digits_student,
                                  "--limit", "5", "--out", tmp_path / "file"), "is a file")

@@ -65,8 +65,8 @@ def make_report_run(tmp_path_factory) -> Path:
     distill(base / "teacher" / "model.pt", "cnn-tiny", "digits", run, TrainConfig(epochs=2, batch_size=64),
             DistillConfig(method="mip"), quiet=True, force=True, figure_images=3)
     explain(run / "model.pt", ["digits"], "cam", run / "explain", n=4)
-    attention_agreement(base / "teacher" / "model.pt", [run / "model.pt"], map_name="mip", out=run / "agreement",
-                        limit=60)
+    attention_agreement(base / "teacher" / "model.pt", [run / "model.pt"], maps=["mip"], out=run / "agreement",
+                        limit=60, quiet=True)
     metrics = json.loads((run / "metrics.json").read_text())
     metrics["config"]["note"] = HOSTILE  # a value a user controls: must be shown as text, never run
     (run / "metrics.json").write_text(json.dumps(metrics))
@@ -95,14 +95,14 @@ def test_report_shows_every_part_of_a_run(report_run, tmp_path):
     for anchor in ("overview", "results", "curves", "epochs", "config", "attention", "explain", "agreement",
                    "parity", "bench", "files"):
         assert f'<section id="{anchor}">' in html, anchor
-    # curves, attention grid, 4 overlays, deletion + agreement figures; every one a real PNG
+    # curves, attention grid, 4 overlays, faithfulness + curves figures; every one a real PNG
     images = embedded_images(html)
     assert len(images) == html.count("<img ") == 8
     assert all(min(png_size(img)) > 50 for img in images)
     assert "cnn-tiny" in html and "mip" in html and "teacher cnn-tiny" in html
     assert "max_abs_attention" in html and "3.3e-07" in html  # parity table
     assert "student-tfl" in html and "a note the report must show" in html and "Test CPU" in html  # bench
-    assert 'class="best"' in html and "Pearson r with teacher" in html and "deletion AUC (own map)" in html
+    assert 'class="best"' in html and "r − r_shuffled with teacher" in html and "ins−del" in html
     assert html.count('<tr class="best">') == 1
 
 

@@ -49,26 +49,30 @@ def attention_agreement(
     students: list[Path] = typer.Option(..., "--student", "-s", help="Student checkpoint (.pt); repeat for more."),
     dataset: str | None = typer.Option(None, "--dataset", "-d", help="Data set (default: the teacher's own)."),
     split: str = typer.Option("test", help="Split to compare on."),
-    map_name: str = typer.Option("fma", "--map", help="fma | mip | cam | sals, for every model."),
+    map_names: list[str] | None = typer.Option(None, "--map", help="fma | mip | cam | sals | gradcam; repeat "
+                                                  "for more. Default: all (gradcam where pytorch-grad-cam is installed)."),
     out: Path = typer.Option(Path("agreement"), "--out", "-o", help="Folder for agreement.json and the figures."),
     data_dir: DataDir = None,
-    limit: int | None = typer.Option(None, "--limit", help="Use only the first N images of the split."),
-    steps: int = typer.Option(10, help="Deletion steps (10: 10 % of the pixels each)."),
-    top: float = typer.Option(0.2, "--top", help="Fraction of most-attended pixels for the IoU."),
-    seed: int = typer.Option(0, help="Seed of the random-map baseline and of tie-breaking."),
+    limit: int | None = typer.Option(None, "--limit", help="Use only the first N images of the split (>= 300 "
+                                     "for intervals worth reading)."),
+    steps: int = typer.Option(10, help="Insertion / deletion steps (10: 10 % of the pixels each)."),
+    fill: str = typer.Option("auto", help="What a removed pixel becomes: mean, blur, or auto (the one that leaves "
+                             "the teacher least decisive on the fully-removed image)."),
+    seed: int = typer.Option(0, help="Seed of the controls, of tie-breaking and of the shuffled pairs."),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
 ) -> None:
-    """Agreement of student maps with the teacher's (Pearson r, top-region IoU) and deletion faithfulness."""
+    """Faithfulness of every map (ins−del vs four controls) and image-specific agreement with the teacher."""
+    from edgekd.explain.faithfulness import format_interval
     from edgekd.explain.study import attention_agreement as run_agreement
 
-    r = run_agreement(teacher, list(students), dataset, split, map_name, out, data_dir, limit, steps, top, seed)
-    t = r["teacher"]
-    typer.echo(f"{r['map'].upper()} maps on {r['dataset']} {r['split']} (n = {r['n']}); deletion AUC: lower is "
-               "more faithful")
-    typer.echo(f"teacher {t['label']}: accuracy {t['accuracy']:.4f}, deletion AUC {t['deletion']['auc']:.4f} "
-               f"(random {t['random']['auc']:.4f})")
-    for s in r["students"]:
-        pear = "n/a" if s["pearson"]["mean"] is None else f"{s['pearson']['mean']:.3f}"
-        typer.echo(f"student {s['label']}: accuracy {s['accuracy']:.4f}, Pearson r {pear}, "
-                   f"IoU top {r['top_fraction']:.0%} {s['iou']['mean']:.3f}, deletion AUC "
-                   f"{s['deletion']['auc']:.4f} (random {s['random']['auc']:.4f})")
-    typer.echo(f"written: {out / 'agreement.json'}, {out / 'deletion.png'}, {out / 'agreement.png'}")
+    r = run_agreement(teacher, list(students), dataset, split, map_names, out, data_dir, limit, steps, fill, seed,
+                      quiet=quiet)
+    typer.echo(f"{r['dataset']} {r['split']} (n = {r['n']}), fill {r['fill']}: ins−del of p(predicted class), "
+               "map − random [95 % interval]; higher = more faithful")
+    for rec in (r["teacher"], *r["students"]):
+        cells = [f"{name} {m['ins_del']['mean']:+.3f} ({format_interval(m['vs']['random'])})"
+                 for name, m in rec["maps"].items()]
+        typer.echo(f"{rec['label']}: accuracy {rec['accuracy']:.4f}; " + "; ".join(cells))
+        for name, g in (rec.get("agreement") or {}).items():
+            typer.echo(f"  {name} r - r_shuffled with the teacher: {format_interval(g['gain'])}")
+    typer.echo(f"written: {out / 'agreement.json'}, {out / 'faithfulness.png'}, {out / 'curves.png'}")

@@ -20,7 +20,9 @@ def export(
                                       "edgekd (-> a TensorRT engine on the device, no torch needed)."),
     fmt: str | None = typer.Option(None, "--format", "-f", help="onnx, tflite or tensorrt (default: onnx for a "
                                    "checkpoint, tensorrt for an .onnx)."),
-    head: str = typer.Option("none", "--attention-head", help="Second output 'attention': none, fma, mip or cam."),
+    head: str = typer.Option("auto", "--attention-head", help="Second output 'attention': none, fma, mip, cam, or auto "
+                             "(cam where the model's CAM is not constant, else none: CAM is the head measured "
+                             "faithful for students, benchmarks/faithfulness.md; an .onnx keeps its own head)."),
     quantize: str = typer.Option("none", "--quantize", "-q", help="none, fp16, int8 (calibrated) or dynamic."),
     calib_dataset: str | None = typer.Option(None, "--calib-dataset", help="int8 calibration images: a data set "
                                                 "name, folder:PATH, or (.onnx -> engine) a folder of image files "
@@ -63,8 +65,12 @@ def export(
     from edgekd.export.verify import print_report
 
     console = Console(stderr=True)
+    onnx_input = checkpoint.suffix.lower() == ".onnx"
     if fmt is None:
-        fmt = "tensorrt" if checkpoint.suffix.lower() == ".onnx" else "onnx"
+        fmt = "tensorrt" if onnx_input else "onnx"
+    auto = head == "auto" and not onnx_input
+    if head == "auto":
+        head = "none" if onnx_input else _default_head(checkpoint)
     opts = ExportOptions(format=fmt, head=head, quantize=quantize, calib_dataset=calib_dataset,
                          calib_samples=calib_samples, opset=opset, dynamic_batch=dynamic_batch, nhwc=nhwc,
                          out=out, force=force, verify=not no_verify, data_dir=data_dir and str(data_dir),
@@ -72,6 +78,8 @@ def export(
                          calibration=calibration, reduce_range=not full_range, accept_drop=accept_drop,
                          verbose=verbose)
     result = run_export(checkpoint, opts, console=console)
+    if auto:  # said only after success, so a failure stays one line
+        console.print(f"note: attention head {head} (the default, auto: cam where it is not constant)")
     for note in result.notes:
         console.print(f"note: {note}")
     if result.parity is not None:
@@ -79,3 +87,19 @@ def export(
     size = result.path.stat().st_size
     typer.echo(f"exported {result.path} ({size / 1024:.1f} KiB, {result.seconds:.1f} s"
                f"{'' if result.parity is None else f', verified in {result.verify_seconds:.1f} s'})")
+
+
+def _default_head(checkpoint: Path) -> str:
+    """``cam`` when the checkpoint's model gives a non-constant CAM at its input size, else ``none``."""
+    from edgekd.attention.cam import classifier_of
+    from edgekd.attention.stages import map_stages
+    from edgekd.errors import EdgekdError
+    from edgekd.train.checkpoint import load_model
+
+    model, meta = load_model(checkpoint)  # a missing or corrupt file fails here with its one-line error
+    try:
+        classifier_of(model)
+        map_stages(model, "cam", meta["input_size"])
+    except EdgekdError:
+        return "none"
+    return "cam"

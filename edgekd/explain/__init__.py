@@ -3,7 +3,10 @@
 * :mod:`edgekd.explain.run` -- ``edgekd explain``: PNG overlays and ``explain.json`` for image
   files or a data set's images, from an exported model's attention head (torch-free) or
   from a checkpoint (any map: fma, mip, cam, sals);
-* :mod:`edgekd.explain.agreement` -- Pearson r, top-region IoU, deletion curves (numpy);
+* :mod:`edgekd.explain.agreement` -- Pearson r, top-region IoU (numpy);
+* :mod:`edgekd.explain.faithfulness` -- insertion / deletion (ins−del), controls, paired intervals,
+  image-specific agreement (numpy);
+* :mod:`edgekd.explain.model_maps` -- every map of a checkpoint, GradCAM as the reference (torch);
 * :mod:`edgekd.explain.study` -- ``edgekd attention-agreement`` over a split (torch);
 * :mod:`edgekd.explain.report` -- ``edgekd report``: one self-contained HTML page per run.
 

@@ -193,17 +193,21 @@ def _agreement(run: _Run) -> str:
     parts = []
     for path in run.named("agreement.json"):
         data = run.json(path)
-        if not isinstance(data, dict) or "teacher" not in data:
+        if not isinstance(data, dict) or "teacher" not in data or "maps" not in data.get("teacher", {}):
             continue
-        models = [data["teacher"], *data.get("students", [])]
-        rows = [(m.get("label"), m.get("accuracy"), (m.get("pearson") or {}).get("mean"),
-                 (m.get("iou") or {}).get("mean"), (m.get("deletion") or {}).get("auc"),
-                 (m.get("random") or {}).get("auc")) for m in models]
-        parts.append(f"<h3>{esc(run.rel(path))}: {esc(str(data.get('map', '')).upper())} maps on "
-                     f"{esc(data.get('dataset'))} {esc(data.get('split'))} (n = {esc(data.get('n'))})</h3>")
-        parts.append(table(("model", "accuracy", "Pearson r with teacher", "IoU top region",
-                            "deletion AUC (own map)", "deletion AUC (random map)"), rows))
-        for name in ("deletion.png", "agreement.png"):
+        rows = []
+        for m in [data["teacher"], *data.get("students", [])]:
+            for name, rec in m["maps"].items():
+                vs = rec.get("vs") or {}
+                gain = ((m.get("agreement") or {}).get(name) or {}).get("gain") or {}
+                rows.append((m.get("label"), name, m.get("accuracy"), (rec.get("ins_del") or {}).get("mean"),
+                             (vs.get("random") or {}).get("mean"), (vs.get("centre") or {}).get("mean"),
+                             gain.get("mean")))
+        parts.append(f"<h3>{esc(run.rel(path))}: {esc(data.get('dataset'))} {esc(data.get('split'))} "
+                     f"(n = {esc(data.get('n'))}, fill {esc(data.get('fill'))})</h3>")
+        parts.append(table(("model", "map", "accuracy", "ins−del", "− random", "− centre",
+                            "r − r_shuffled with teacher"), rows))
+        for name in ("faithfulness.png", "curves.png"):
             if (path.parent / name).is_file():
                 parts.append(run.png(path.parent / name, run.rel(path.parent / name), 540))
     return "".join(parts)
