@@ -56,7 +56,10 @@ def main(out: Path = typer.Option(Path("runs/demo"), help="Folder for every arti
     # faithful, but on 8 x 8 digits cnn-small's last stage is 1 x 1, so its CAM is constant
     onnx, int8, tflite = fma / "student_fma.onnx", fma / "student_int8.onnx", fma / "student_fma.tflite"
     seconds["export"] = run(f"export {fma}/model.pt --format onnx --attention-head fma --out {onnx} --force")
-    seconds["export"] += run(f"export {fma}/model.pt --format onnx --quantize int8 --out {int8} --force")
+    # int8 on a 360-image test set: a few near-tie flips can cost the 99 % agreement rule while
+    # accuracy holds, so the demo states the change it accepts (at most 1 point of test accuracy)
+    seconds["export"] += run(f"export {fma}/model.pt --format onnx --quantize int8 --accept-accuracy-drop 1 "
+                             f"--out {int8} --force")
     seconds["export"] += run(f"export {fma}/model.pt --format tflite --attention-head fma --out {tflite} --force")
     report = fma / "bench.json"
     seconds["bench"] = run(f"bench {teacher}/model.pt {onnx} {int8} {tflite} --dataset digits --threads 1 "
