@@ -24,7 +24,7 @@ def test_each_method_runs_and_records_itself(method, trained_digits_run, tmp_pat
     teacher = trained_digits_run / "model.pt"
     result = distill(teacher, "cnn-tiny", "digits", tmp_path, TrainConfig(**FAST), DistillConfig(method=method),
                      quiet=True, figure_images=2 if method in ("fma", "sals") else 0)
-    assert 0.0 <= result["test"]["accuracy"] <= 1.0 and result["teacher"]["test"]["accuracy"] >= 0.9
+    assert 0.0 <= result["test"]["accuracy"] <= 1.0 and result["teacher"]["test"]["accuracy"] >= 0.85
     content = load_checkpoint(tmp_path / "model.pt")
     record = content["distill"]
     assert record["method"] == method and record["teacher"]["model"] == "cnn-small"
