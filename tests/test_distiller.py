@@ -234,3 +234,17 @@ def test_bad_arguments() -> None:
     alone = Distiller(None, Net(4, 3, 0), "none")
     _, terms = alone.forward_train(*batch())
     assert list(terms) == ["ce"]
+
+
+def test_one_default_method_everywhere() -> None:
+    """The CLI keeps its default as a literal (importing the methods would import torch at
+    start-up); it must name the same method as the Distiller and DistillConfig."""
+    import inspect
+
+    from edgekd.cli.distill_cmd import distill
+    from edgekd.distill import methods
+    from edgekd.distill.run import DistillConfig
+
+    cli_default = inspect.signature(distill).parameters["method"].default.default
+    assert cli_default == methods.DEFAULT == DistillConfig().method == "mip"
+    assert inspect.signature(Distiller).parameters["method"].default == methods.DEFAULT

@@ -24,6 +24,7 @@ from edgekd.errors import EdgekdError
 from edgekd.export import formats
 from edgekd.export.exporter import ExportOptions, default_output, export
 from edgekd.export.head import ExportHead, head_layers
+from edgekd.runtime.attention import attention_map
 from edgekd.runtime.metadata import read_metadata, sidecar_path
 from edgekd.runtime.registry import create_runner
 from edgekd.train.checkpoint import build_model, load_checkpoint
@@ -106,8 +107,15 @@ def test_head_equals_the_attention_functions(tiny_digits_run, head):
         assert wrapper.layers == (default_layers(model) if head != "cam" else [model.stages[-1]])
     with torch.no_grad():
         ref = REFERENCE[head](model, x)
-    assert attention.shape == (8, 1, 8, 8) and attention.min() >= 0 and attention.max() <= 1
-    assert torch.equal(logits, ref.logits) and torch.equal(attention[:, 0], ref.map)
+    assert torch.equal(logits, ref.logits)
+    if head == "cam":  # raw class maps; drawn on the host as PyTorch's CAM (float32 summation order: 1e-6)
+        assert attention.shape == (8, logits.shape[1], *ref.features[-1].shape[-2:])
+        drawn = attention_map({"logits": logits.numpy(), "attention": attention.numpy()},
+                              {"attention_output": wrapper.attention_output, "input_size": [1, 8, 8]})
+        assert np.abs(drawn - ref.map.numpy()).max() <= 1e-6
+    else:
+        assert attention.shape == (8, 1, 8, 8) and attention.min() >= 0 and attention.max() <= 1
+        assert torch.equal(attention[:, 0], ref.map)
     assert not model._forward_hooks and not any(m._forward_hooks for m in model.modules())  # hooks removed
 
 
@@ -156,15 +164,21 @@ def check_export(ckpt: Path, out: Path, fmt: str, head: str, quantize: str, extr
             got = runner.run(x)
         with torch.no_grad():
             ref = REFERENCE[head](model, torch.from_numpy(x), layers=result.metadata["attention_layers"])
-        assert got["attention"].shape == (8, 1, *x.shape[-2:])
-        diff = np.abs(got["attention"][:, 0] - ref.map.numpy())
+        if head == "cam":  # raw class maps of every class at the last stage's resolution, one graph op
+            stage = ref.features[-1]
+            assert got["attention"].shape == (8, got["logits"].shape[1], *stage.shape[-2:])
+        else:
+            assert got["attention"].shape == (8, 1, *x.shape[-2:])
+        drawn = attention_map(got, meta)
+        assert drawn.shape == (8, *x.shape[-2:])
+        diff = np.abs(drawn - ref.map.numpy())
         if quantize in ("none", "fp16"):
             assert diff.max() <= {"none": 1e-4, "fp16": 5e-2}[quantize]
         else:  # int8 maps are reported, not gated; a CAM may follow a flipped prediction
-            assert diff.mean() <= 0.1 and got["attention"].min() >= -0.01 and got["attention"].max() <= 1.01
+            assert diff.mean() <= 0.1 and drawn.min() >= -0.01 and drawn.max() <= 1.01
         if quantize != "int8":  # a constant image: min-max's eps must survive export (0, not 0/0 = NaN)
             with create_runner(out) as runner:
-                flat = runner.run(np.zeros_like(x[:2]))["attention"]
+                flat = attention_map(runner.run(np.zeros_like(x[:2])), meta)
             assert np.isfinite(flat).all()
             if result.metadata["attention_layers"] == ["block0"]:  # first stage: constant in, constant out
                 assert np.abs(flat).max() == 0.0

@@ -20,6 +20,7 @@ from PIL import Image
 
 from edgekd.explain.overlay import blend
 from edgekd.metrics import softmax
+from edgekd.runtime.attention import attention_map
 from edgekd.runtime.registry import create_runner
 
 
@@ -54,7 +55,7 @@ def main() -> int:
     best = int(probs.argmax())
     print(f"{meta['class_names'][best]}: {probs[best]:.3f}")
     if "attention" in outputs:
-        overlay(image, outputs["attention"][0, 0], args.out)
+        overlay(image, attention_map(outputs, meta)[0], args.out)
         print(f"attention overlay: {args.out}")
     else:
         print("this model has no attention head (export with --attention-head fma|mip|cam)")

@@ -23,12 +23,13 @@ unnormalised map from :func:`class_activation`.
 from __future__ import annotations
 
 from torch import Tensor, nn
+from torch.nn import functional as F
 
 from edgekd.attention.capture import unwrap
 from edgekd.attention.maps import minmax, resize
 from edgekd.errors import EdgekdError
 
-__all__ = ["cam_map", "class_activation", "classifier_of"]
+__all__ = ["cam_map", "class_activation", "class_maps", "classifier_of"]
 
 
 def classifier_of(model: nn.Module) -> nn.Linear:
@@ -58,6 +59,20 @@ def class_activation(features: Tensor, weight: Tensor, target: Tensor) -> Tensor
         )
     w = weight.float()[target.long()]  # B x C: one classifier row per sample
     return (features.float() * w[:, :, None, None]).sum(dim=1)
+
+
+def class_maps(features: Tensor, weight: Tensor) -> Tensor:
+    """Raw CAM of every class at the stage's own resolution: B x K x h x w.
+
+    One 1 x 1 convolution with the classifier weight, so an exported attention head costs
+    a single graph op; the host picks the predicted class, resizes and normalises only
+    when it draws the map (:func:`edgekd.runtime.attention.attention_map`)."""
+    if features.dim() != 4 or weight.dim() != 2 or features.shape[1] != weight.shape[1]:
+        raise EdgekdError(
+            f"CAM needs B x C x H x W features and a K x C classifier weight, got "
+            f"{tuple(features.shape)} and {tuple(weight.shape)}: capture the last stage"
+        )
+    return F.conv2d(features, weight.to(features.dtype)[:, :, None, None])
 
 
 def cam_map(

@@ -18,6 +18,7 @@ import torch
 from edgekd import __version__
 from edgekd.attention.capture import unwrap
 from edgekd.attention.stages import all_one_by_one
+from edgekd.distill import methods
 from edgekd.distill.cache import TeacherCache, data_fingerprint
 from edgekd.distill.distiller import Distiller
 from edgekd.distill.figures import attention_grid
@@ -36,7 +37,7 @@ from edgekd.train.run import RunData, announce_data, finish, load_run_data, prep
 class DistillConfig:
     """The method and its hyper-parameters (None = the Distiller's documented default)."""
 
-    method: str = "fma"
+    method: str = methods.DEFAULT
     alpha: float | None = None
     temperature: float = 4.0
     beta: float | None = None

@@ -26,6 +26,7 @@ import numpy as np
 from edgekd.attention import registry
 from edgekd.errors import EdgekdError
 from edgekd.metrics import softmax
+from edgekd.runtime.attention import attention_map as drawn_map
 
 #: maps a checkpoint can compute (AT compares layer pairs and gives no single map)
 CHECKPOINT_MAPS = tuple(registry.map_names())
@@ -83,7 +84,7 @@ class ArtifactBackend:
 
     def explain(self, x: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray]:
         out = self.runner.run(x)
-        return softmax(np.asarray(out["logits"], dtype=np.float64)), _as_hw(out["attention"], len(x))
+        return softmax(np.asarray(out["logits"], dtype=np.float64)), _as_hw(drawn_map(out, self.meta), len(x))
 
     def close(self) -> None:
         self.runner.close()

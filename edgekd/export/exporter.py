@@ -103,6 +103,8 @@ def _metadata(content: dict[str, Any], wrapper: Any, fmt: formats.ExportFormat, 
                  "attention_layers": list(wrapper.layers), "layout": "NHWC" if opts.nhwc else "NCHW",
                  "format": fmt.name, "quantize": opts.quantize, "dynamic_batch": bool(opts.dynamic_batch),
                  "outputs": wrapper.output_names, "input": "input"})
+    if wrapper.attention_output:
+        meta["attention_output"] = wrapper.attention_output
     if opset is not None:
         meta["opset"] = opset
     return meta

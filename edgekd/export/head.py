@@ -17,9 +17,12 @@ Which layers (``edgekd/attention/stages.py``, the rule the explain commands shar
   them (``--student-layers``), else its default captured stages, minus those whose output is
   1 x 1 at the export input size (a constant map that rounding would turn into noise).
   If every default stage is 1 x 1 there is no map to export.
-- ``cam``: the last stage (the one the classifier pools), weighted by the classifier
-  row of the predicted class (``argmax`` of the logits). Refused when that stage is
-  1 x 1 at the export input size (the CAM is then a constant).
+- ``cam``: the last stage (the one the classifier pools) through one 1 x 1 convolution
+  with the classifier weight: the raw CAM of *every* class at that stage's resolution
+  (B x K x h x w, metadata ``attention_output: class-maps``). The host picks the
+  predicted class, resizes and normalises only when it draws the map
+  (:func:`edgekd.runtime.attention.attention_map`), which keeps the head to one graph op.
+  Refused when that stage is 1 x 1 at the export input size (the CAM is then a constant).
 - ``nhwc``: the wrapper takes B x H x W x C and permutes to NCHW first (TFLite).
 - :meth:`ExportHead.half`: a float16 copy of the student for the ONNX fp16 export. The
   input is cast to float16 inside the graph and the logits back to float32; the maps
@@ -36,12 +39,13 @@ import torch
 from torch import Tensor, nn
 
 from edgekd.attention import registry
-from edgekd.attention.cam import classifier_of
+from edgekd.attention.cam import class_maps, classifier_of
 from edgekd.attention.capture import ATCam
 from edgekd.attention.compute import combiner_map
 from edgekd.attention.stages import ConstantMapError, map_stages
 from edgekd.errors import EdgekdError
 from edgekd.export.formats import HEADS
+from edgekd.runtime.attention import CLASS_MAPS, MAP
 
 
 def head_layers(model: nn.Module, head: str, input_size: tuple[int, int, int],
@@ -67,8 +71,9 @@ def describe_head(head: str, layers: list[str], size: tuple[int, int]) -> str:
     if head == "none":
         return "none: the model outputs logits only"
     if head == "cam":
-        return (f"cam: class activation map of the predicted class (classifier row x stage {layers[0]!r}), "
-                f"bilinear to {h}x{w}, per-sample min-max to [0, 1]; output B x 1 x {h} x {w}")
+        return (f"cam: raw class activation maps of every class (1x1 convolution of stage {layers[0]!r} with "
+                f"the classifier weight), output B x classes x h x w at the stage's resolution; to draw: take "
+                f"the predicted class's map, bilinear (align_corners=False) to {h}x{w}, per-sample min-max")
     across = "mean" if head == "fma" else "max"
     return (f"{head}: per stage {layers} mean_c|A|, bilinear to {h}x{w}, per-sample min-max; {across} across "
             f"stages, min-max again; output B x 1 x {h} x {w} in [0, 1]")
@@ -98,6 +103,13 @@ class ExportHead(nn.Module):
             self._capture.__enter__()
 
     @property
+    def attention_output(self) -> str | None:
+        """What the ``attention`` output holds (``edgekd.runtime.attention``): None without a head."""
+        if self.head == "none":
+            return None
+        return CLASS_MAPS if self.head == "cam" else MAP
+
+    @property
     def output_names(self) -> list[str]:
         return ["logits"] if self.head == "none" else ["logits", "attention"]
 
@@ -120,6 +132,8 @@ class ExportHead(nn.Module):
         logits = self.model(x.to(self.dtype)).float()
         if self._capture is None:
             return logits
+        if self.attention_output == CLASS_MAPS:
+            return logits, class_maps(self._capture.features[-1], classifier_of(self.model).weight).float()
         attention = combiner_map(registry.get(self.head), self.model, self._capture.features, self.size, logits)
         return logits, attention.unsqueeze(1)
 

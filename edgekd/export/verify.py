@@ -182,11 +182,23 @@ def check_parity_against(artifact: Path, reference: Callable[[], dict[str, np.nd
     try:
         got = runner.run(x)
         rep = {"runtime": runner.name, "runtime_version": runner.version, "notes": list(runner.notes)}
+        metadata = runner.metadata
     finally:
         runner.close()
-    rep.update(compare(reference(), got, idx, labels, quantize, accept_drop))
+    rep.update(compare(drawn(reference(), metadata), drawn(got, metadata), idx, labels, quantize, accept_drop))
     rep["tolerances"] = {k: asdict(v) for k, v in TOLERANCES.items() if k == quantize}
     return rep
+
+
+def drawn(outputs: dict[str, np.ndarray], metadata: dict[str, Any]) -> dict[str, np.ndarray]:
+    """``outputs`` with the attention output as the B x 1 x H x W map a user sees: class maps
+    (the cam head) are compared after the host draws them, so the gate's attention tolerance
+    means the same for every head."""
+    from edgekd.runtime.attention import CLASS_MAPS, attention_map, output_kind
+
+    if "attention" not in outputs or output_kind(metadata) != CLASS_MAPS:
+        return outputs
+    return {**outputs, "attention": attention_map(outputs, metadata)[:, None]}
 
 
 def ways_forward(quantize: str) -> str:

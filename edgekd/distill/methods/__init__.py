@@ -36,7 +36,7 @@ for _cls in _CLASSES:
     register(_cls)
 
 METHODS: tuple[str, ...] = tuple(_REGISTRY)
-DEFAULT = "fma"  # the method the CLI and the Distiller use when none is named
+DEFAULT = "mip"  # the method the CLI, DistillConfig and the Distiller use when none is named (benchmarks/study.md)
 
 
 def get(name: str) -> type[Method]:
