@@ -27,7 +27,7 @@ SCRIPT = textwrap.dedent(
     for pkg in (edgekd.runtime, edgekd.bench):
         for info in pkgutil.iter_modules(pkg.__path__):
             importlib.import_module(f"{pkg.__name__}.{info.name}")
-    import edgekd.cli.bench
+    import edgekd.cli.bench, edgekd.model_files, edgekd.export.formats  # the one model-file table, torch-free
     from edgekd.bench.measure import measure
     from edgekd.bench.report import write_plot
     rec = measure(sys.argv[1], threads=1, warmup=1, iters=3, peak=True)

@@ -14,10 +14,13 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-#: distributions whose versions a benchmark reports when installed
+from edgekd.model_files import RUNTIMES
+
+#: distributions whose versions a benchmark reports when installed: every runtime of the
+#: model-file table plus what they lean on
 VERSION_DISTS = (
-    "edgekd", "numpy", "onnxruntime", "onnxruntime-gpu", "onnx", "ai-edge-litert",
-    "tflite-runtime", "tensorrt", "cuda-python", "torch", "psutil",
+    "edgekd", "numpy", *(spec.dist for spec in RUNTIMES.values()), "onnxruntime-gpu", "onnx", "cuda-python",
+    "psutil",
 )
 
 

@@ -118,9 +118,9 @@ def peak_gflops(threads: int | None = None, size: int = 512, use_cache: bool = T
 
 
 def _has_onnx() -> bool:
-    import importlib.util
+    from edgekd.model_files import installed
 
-    return all(importlib.util.find_spec(m) is not None for m in ("onnx", "onnxruntime"))
+    return installed("onnx") and installed("onnxruntime")
 
 
 def efficiency(macs: int | None, batch: int, latency_s: float, peak: float | None) -> dict[str, float | None]:

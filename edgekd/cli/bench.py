@@ -15,13 +15,15 @@ from typing import Annotated
 
 import typer
 
-RUNTIME_HELP = "auto (by suffix), onnxruntime, litert, tflite-runtime, tensorrt or torch"
+from edgekd.model_files import RUNTIMES, suffix_list
+
+RUNTIME_HELP = f"auto (by suffix), or one of {', '.join(RUNTIMES)}"
 FEED = "Models without edgekd metadata:"
 
 
 def bench(
     models: Annotated[list[Path], typer.Argument(
-        help="Model files (.onnx, .tflite, .engine, .pt); the first is the reference row.")],
+        help=f"Model files ({suffix_list()}); the first is the reference row.")],
     runtime: Annotated[str, typer.Option("--runtime", "-r", help=RUNTIME_HELP)] = "auto",
     threads: Annotated[int | None, typer.Option(
         "--threads", min=1, help="CPU threads (default: the runtime's).")] = None,
@@ -88,11 +90,10 @@ def bench(
     from edgekd.bench.report import build_report, rich_tables, write_json, write_markdown, write_plot
     from edgekd.errors import EdgekdError
     from edgekd.runtime.metadata import read_metadata
-    from edgekd.runtime.registry import RUNTIME_CHOICES, resolve_runtime
+    from edgekd.runtime.registry import check_runtime, resolve_runtime
 
     console = Console(stderr=True)
-    if runtime not in RUNTIME_CHOICES:
-        raise EdgekdError(f"unknown runtime {runtime!r}: choose one of {', '.join(RUNTIME_CHOICES)}")
+    check_runtime(runtime)
     for model in models:  # fail fast, before any child starts
         if not model.is_file():
             raise EdgekdError(f"model file {model} does not exist: check the path")

@@ -13,12 +13,15 @@ from pathlib import Path
 import typer
 
 from edgekd.cli.common import DataDir, handle_errors
+from edgekd.model_files import CHECKPOINT_SUFFIXES, FORMATS, suffix_list
+
+EXPORT_SUFFIXES = tuple(s for f in FORMATS.values() if f.attention_head for s in f.suffixes)
 
 
 @handle_errors
 def explain(
-    model: Path = typer.Argument(..., help="Checkpoint (.pt), or exported model (.onnx, .tflite) with an attention "
-                                 "head."),
+    model: Path = typer.Argument(..., help=f"Checkpoint ({suffix_list(CHECKPOINT_SUFFIXES)}), or exported model "
+                                 f"({suffix_list(EXPORT_SUFFIXES)}) with an attention head."),
     inputs: list[str] = typer.Argument(..., help="Image files (.png, .jpg) and/or data set names (edgekd datasets)."),
     map_name: str | None = typer.Option(None, "--map", help="fma | mip | cam | sals (checkpoint) or head "
                                            "(exported model). Default: head for an export, fma for a checkpoint."),

@@ -63,9 +63,10 @@ def export(
     from edgekd.export.exporter import ExportOptions
     from edgekd.export.exporter import export as run_export
     from edgekd.export.verify import print_report
+    from edgekd.model_files import file_format
 
     console = Console(stderr=True)
-    onnx_input = checkpoint.suffix.lower() == ".onnx"
+    onnx_input = file_format(checkpoint) == "onnx"
     if fmt is None:
         fmt = "tensorrt" if onnx_input else "onnx"
     auto = head == "auto" and not onnx_input

@@ -8,7 +8,9 @@
   image-specific agreement (numpy);
 * :mod:`edgekd.explain.model_maps` -- every map of a checkpoint, GradCAM as the reference (torch);
 * :mod:`edgekd.explain.study` -- ``edgekd attention-agreement`` over a split (torch);
-* :mod:`edgekd.explain.report` -- ``edgekd report``: one self-contained HTML page per run.
+* :mod:`edgekd.explain.report` -- ``edgekd report``: one self-contained HTML page per run
+  (the folder read by :mod:`~edgekd.explain.run_folder`, the sections drawn by
+  :mod:`~edgekd.explain.report_sections`).
 
 Nothing is imported here, so ``import edgekd.explain.run`` stays torch-free.
 """

@@ -26,6 +26,7 @@ import numpy as np
 from edgekd.attention import registry
 from edgekd.errors import EdgekdError
 from edgekd.metrics import softmax
+from edgekd.model_files import is_checkpoint
 from edgekd.runtime.attention import attention_map as drawn_map
 
 #: maps a checkpoint can compute (AT compares layer pairs and gives no single map)
@@ -118,7 +119,7 @@ class CheckpointBackend:
             return "fma"
         if name == "head":
             raise EdgekdError(f"{self.path.name} is a checkpoint and has no exported head: pick --map fma, mip, cam "
-                              "or sals, or explain the exported .onnx / .tflite")
+                              "or sals, or explain the model exported with a head (edgekd export)")
         if name not in CHECKPOINT_MAPS:
             raise EdgekdError(f"unknown map {name!r}: choose one of {', '.join(MAP_CHOICES)}")
         return name
@@ -149,7 +150,7 @@ def open_backend(path: str | Path, runtime: str = "auto", layers: list[str] | No
     path = Path(path)
     if not path.exists():
         raise EdgekdError(f"model file {path} does not exist: give a checkpoint (.pt) or an exported model")
-    if path.suffix.lower() == ".pt":
+    if is_checkpoint(path):
         return CheckpointBackend(path, layers)
     if layers:
         raise EdgekdError("--layers applies to checkpoints only: an exported head's layers are fixed at export")

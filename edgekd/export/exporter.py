@@ -20,7 +20,6 @@ at import time, so that route works on a device.
 
 from __future__ import annotations
 
-import importlib.util
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -30,10 +29,10 @@ from typing import Any
 from edgekd.errors import EdgekdError
 from edgekd.export import formats
 from edgekd.export.tensorrt_export import DEFAULT_MAX_BATCH, DEFAULT_WORKSPACE_MB
+from edgekd.model_files import file_format, installed
 
 DEFAULT_CALIB_SAMPLES = 256
 DEFAULT_PARITY_SAMPLES = 64
-ENGINE_SUFFIXES = (".engine", ".plan")
 
 
 @dataclass
@@ -85,9 +84,8 @@ def sidecar_paths(path: Path) -> tuple[Path, Path]:
 
 
 def check_output(path: Path, fmt: formats.ExportFormat, force: bool) -> None:
-    allowed = ENGINE_SUFFIXES if fmt.name == "tensorrt" else (fmt.suffix,)
-    if path.suffix.lower() not in allowed:
-        raise EdgekdError(f"--out {path} must end in {' or '.join(allowed)} for --format {fmt.name}")
+    if path.suffix.lower() not in fmt.suffixes:
+        raise EdgekdError(f"--out {path} must end in {' or '.join(fmt.suffixes)} for --format {fmt.name}")
     if path.is_dir():
         raise EdgekdError(f"--out {path} is a folder: give a file name")
     if path.exists() and not force:
@@ -115,7 +113,7 @@ def export(checkpoint: str | Path, opts: ExportOptions, console: Any = None) -> 
     from edgekd.fileio import removed_if_left_empty
 
     checkpoint = Path(checkpoint)
-    if checkpoint.suffix.lower() == ".onnx":
+    if file_format(checkpoint) == "onnx":
         from edgekd.export.onnx_engine import engine_from_onnx
 
         with removed_if_left_empty((Path(opts.out) if opts.out else checkpoint).parent):
@@ -140,7 +138,7 @@ def _export(checkpoint: Path, out: Path, opts: ExportOptions, console: Any) -> E
         raise EdgekdError("--full-range applies to --format onnx --quantize int8 only: drop it")
     if opts.accept_drop is not None and not 0 <= opts.accept_drop <= 100:
         raise EdgekdError(f"--accept-accuracy-drop is in points of test accuracy (0..100), got {opts.accept_drop:g}")
-    opset = (opts.opset or formats.DEFAULT_OPSET) if fmt.name in ("onnx", "tensorrt") else None
+    opset = (opts.opset or formats.DEFAULT_OPSET) if fmt.opset else None
     check_output(out, fmt, opts.force)
     content = load_checkpoint(checkpoint)
     model = build_model(content)
@@ -254,7 +252,7 @@ def _tensorrt(wrapper: Any, tmp: Path, meta: dict, opts: ExportOptions, opset: i
     with tempfile.TemporaryDirectory(prefix="edgekd-trt-") as work:
         source = Path(work) / "model.onnx"
         notes += export_onnx(wrapper, source, meta, opset=opset, dynamic_batch=opts.dynamic_batch)
-        if test is not None and importlib.util.find_spec("onnxruntime") is not None:
+        if test is not None and installed("onnxruntime"):
             gate(source, torch_reference(wrapper, test[0]), opts, test, "onnxruntime", "the engine's ONNX source",
                  quantize="none")
             notes.append("the engine's ONNX source passed the float32 parity gate in onnxruntime")

@@ -1,34 +1,23 @@
-"""The one table of export formats, read by option validation, the exporters, bench and tests.
+"""Export option validation against the model-file table (:mod:`edgekd.model_files`).
 
-Each row says what a format can do; :func:`validate` turns every combination the table
-rules out into a one-line :class:`~edgekd.errors.EdgekdError` *before* any work is done
-(in the spirit of Ultralytics' ``export_formats()``, with named fields, not indices).
-
-Quantization modes (``--quantize``):
-
-==========  =====================================================================
-``none``    float32
-``fp16``    ONNX: float16 weights and backbone (attention head kept in float32: its
-            min-max eps, 1e-8, is 0 in float16); TFLite: float16 weights, float32
-            compute; TensorRT: the FP16 builder flag
-``int8``    static int8 with calibration on real images (``--calib-dataset``)
-``dynamic`` ONNX: onnxruntime dynamic quantization (int8 weights, activations quantized
-            at run time); TFLite: weight-only int8 (float compute, so every runtime
-            gives the same answer; dynamic-range kernels gave wrong logits on one
-            runtime, see DESIGN.md). TensorRT has no such mode.
-==========  =====================================================================
+:func:`validate` turns every combination the table rules out into a one-line
+:class:`~edgekd.errors.EdgekdError` *before* any work is done (in the spirit of
+Ultralytics' ``export_formats()``, with named fields, not indices). The formats,
+suffixes, runtimes and quantization modes themselves live in :mod:`edgekd.model_files`;
+this module adds what only export needs: the attention heads (the exportable rows of
+:mod:`edgekd.attention.registry`), the calibration methods and the opset.
 """
 
 from __future__ import annotations
 
-import difflib
-import importlib.util
-from dataclasses import dataclass
-
 from edgekd.attention import registry
 from edgekd.errors import EdgekdError
+from edgekd.model_files import FORMATS, QUANTIZE_MODES, ExportFormat, format_for_suffix, installed
+from edgekd.suggest import unknown
 
-QUANTIZE_MODES = ("none", "fp16", "int8", "dynamic")
+__all__ = ["CALIBRATED", "CALIBRATIONS", "DEFAULT_OPSET", "FORMATS", "HEADS", "QUANTIZE_MODES", "ExportFormat",
+           "export_formats", "format_for_suffix", "get_format", "validate"]
+
 DEFAULT_OPSET = 18  # onnx and tensorrt exports
 HEADS = ("none", *registry.exportable_names())  # attention heads: the exportable combiners
 CALIBRATED = ("int8",)  # modes that need calibration images
@@ -40,62 +29,19 @@ CALIBRATIONS = {  # --calibration: how int8 activation ranges are set from the c
 # (benchmarks/export_matrix.md, int8 settings), so it is not offered.
 
 
-@dataclass(frozen=True)
-class ExportFormat:
-    """One row of the format table."""
-
-    name: str  # --format value
-    suffix: str  # artifact file suffix
-    quantize: tuple[str, ...]  # allowed --quantize modes
-    dynamic_batch: bool  # --dynamic-batch allowed
-    needs_gpu: bool  # must be built on the target GPU (TensorRT)
-    attention_head: bool  # can carry the "attention" output
-    layouts: tuple[str, ...]  # allowed input layouts
-    runtime: str  # edgekd.runtime name that runs the artifact (parity gate, bench)
-    build_module: str  # module needed to *write* the artifact
-    extra: str  # pip extra that installs it
-    description: str
-
-
-FORMATS: dict[str, ExportFormat] = {
-    f.name: f
-    for f in (
-        ExportFormat("onnx", ".onnx", QUANTIZE_MODES, True, False, True, ("NCHW",), "onnxruntime",
-                     "onnxscript", "onnx", "ONNX via torch.onnx (dynamo), run by onnxruntime / TensorRT"),
-        ExportFormat("tflite", ".tflite", QUANTIZE_MODES, False, False, True, ("NCHW", "NHWC"), "litert",
-                     "litert_torch", "tflite", "TFLite via litert-torch, run by ai-edge-litert (batch 1)"),
-        ExportFormat("tensorrt", ".engine", ("none", "fp16", "int8"), True, True, True, ("NCHW",), "tensorrt",
-                     "tensorrt", "tensorrt", "TensorRT 10 engine built from the ONNX on the target GPU"),
-    )
-}
-
-
 def export_formats() -> list[dict]:
     """The table as rows of plain values (for ``edgekd`` listings and reports)."""
-    return [{"format": f.name, "suffix": f.suffix, "quantize": list(f.quantize), "dynamic_batch": f.dynamic_batch,
-             "needs_gpu": f.needs_gpu, "attention_head": f.attention_head, "layouts": list(f.layouts),
-             "runtime": f.runtime, "extra": f.extra, "description": f.description} for f in FORMATS.values()]
+    return [{"format": f.name, "suffix": f.suffix, "suffixes": list(f.suffixes), "quantize": list(f.quantize),
+             "dynamic_batch": f.dynamic_batch, "needs_gpu": f.needs_gpu, "attention_head": f.attention_head,
+             "layouts": list(f.layouts), "opset": f.opset, "runtime": f.runtime, "extra": f.extra, "description": f.description}
+            for f in FORMATS.values()]
 
 
 def get_format(name: str) -> ExportFormat:
     """The format row for ``name``; unknown names fail with the known ones and a close match."""
     if name in FORMATS:
         return FORMATS[name]
-    close = difflib.get_close_matches(name, FORMATS, n=1)
-    hint = f" (did you mean {close[0]}?)" if close else ""
-    raise EdgekdError(f"unknown export format {name!r}{hint}: choose one of {', '.join(FORMATS)}")
-
-
-def format_for_suffix(suffix: str) -> ExportFormat | None:
-    """The format whose artifacts end in ``suffix`` (``.onnx``...), None when none does."""
-    return next((f for f in FORMATS.values() if f.suffix == suffix.lower()), None)
-
-
-def _installed(module: str) -> bool:
-    try:
-        return importlib.util.find_spec(module) is not None
-    except (ImportError, ValueError):  # a parent package missing, or a module without a spec
-        return False
+    raise unknown("export format", name, FORMATS)
 
 
 def validate(fmt: str, quantize: str = "none", head: str = "none", dynamic_batch: bool = False,
@@ -109,11 +55,11 @@ def validate(fmt: str, quantize: str = "none", head: str = "none", dynamic_batch
     """
     f = get_format(fmt)
     if quantize not in QUANTIZE_MODES:
-        raise EdgekdError(f"unknown quantization {quantize!r}: choose one of {', '.join(QUANTIZE_MODES)}")
+        raise unknown("quantization", quantize, QUANTIZE_MODES)
     if quantize not in f.quantize:
         raise EdgekdError(f"{f.name} does not support --quantize {quantize}: choose one of {', '.join(f.quantize)}")
     if head not in HEADS:
-        raise EdgekdError(f"unknown attention head {head!r}: choose one of {', '.join(HEADS)}")
+        raise unknown("attention head", head, HEADS)
     if head != "none" and not f.attention_head:
         raise EdgekdError(f"{f.name} cannot carry an attention head: use --attention-head none")
     if dynamic_batch and not f.dynamic_batch:
@@ -126,17 +72,18 @@ def validate(fmt: str, quantize: str = "none", head: str = "none", dynamic_batch
         raise EdgekdError(f"--quantize {quantize} needs calibration images: give --calib-samples N > 0 "
                           f"(and --calib-dataset NAME if the checkpoint's data set is not available)")
     if calibration not in CALIBRATIONS:
-        raise EdgekdError(f"unknown --calibration {calibration!r}: choose one of {', '.join(CALIBRATIONS)}")
+        raise unknown("--calibration", calibration, CALIBRATIONS)
     if calibration != "minmax" and (quantize not in CALIBRATED or f.name not in CALIBRATIONS[calibration]):
         raise EdgekdError(f"--calibration {calibration} applies to --quantize int8 with "
                           f"{' / '.join(CALIBRATIONS[calibration])} only: drop it")
     if calib_samples is not None and calib_samples < 0:
         raise EdgekdError(f"--calib-samples must be >= 0, got {calib_samples}")
-    if opset is not None and f.name == "tflite":
-        raise EdgekdError("--opset applies to onnx and tensorrt exports only: drop it for tflite")
+    if opset is not None and not f.opset:
+        takes = " and ".join(g.name for g in FORMATS.values() if g.opset)
+        raise EdgekdError(f"--opset applies to {takes} exports only: drop it for {f.name}")
     if opset is not None and not 13 <= opset <= 23:
         raise EdgekdError(f"--opset {opset} is outside 13..23: use 17 or 18")
-    if check_installed and not _installed(f.build_module):
+    if check_installed and not installed(f.build_module):
         if f.needs_gpu:
             raise EdgekdError(f"{f.name} is not installed here: a {f.name} engine must be built on the target "
                               f"device (its GPU and {f.name} version); see deploy/jetson/")

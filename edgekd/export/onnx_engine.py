@@ -59,7 +59,8 @@ def source_metadata(source: Path) -> dict[str, Any]:
 
 def default_engine_path(source: Path, quantize: str) -> Path:
     """``student.onnx`` -> ``student.engine`` / ``student-fp16.engine``."""
-    return source.with_name(source.stem + ("" if quantize == "none" else f"-{quantize}") + ".engine")
+    return source.with_name(source.stem + ("" if quantize == "none" else f"-{quantize}")
+                           + formats.FORMATS["tensorrt"].suffix)
 
 
 def folder_images(folder: Path, n: int, meta: dict[str, Any]) -> tuple[np.ndarray, str]:

@@ -31,8 +31,6 @@ class Runner(ABC):
 
     #: runtime name as used by ``--runtime`` (e.g. ``"onnxruntime"``)
     name: str = ""
-    #: the pip extra that installs this runtime (for MissingDependency messages)
-    extra: str = ""
 
     def __init__(self) -> None:
         self.path: Path | None = None

@@ -17,7 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from edgekd.errors import EdgekdError, MissingDependency
+from edgekd.errors import EdgekdError
+from edgekd.model_files import RUNTIMES, missing
 from edgekd.runtime.base import Runner, name_outputs, stack_runs
 from edgekd.runtime.metadata import first_line, read_metadata
 
@@ -67,14 +68,13 @@ def _model_order(outputs: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 class LiteRTRunner(Runner):
-    """``module`` is ``"ai_edge_litert"`` (default) or ``"tflite_runtime"``."""
+    """A ``.tflite`` model through ai-edge-litert's interpreter."""
 
-    extra = "tflite"
+    name = "litert"
 
-    def __init__(self, module: str = "ai_edge_litert") -> None:
+    def __init__(self) -> None:
         super().__init__()
-        self.module = module
-        self.name = "litert" if module == "ai_edge_litert" else "tflite-runtime"
+        self.spec = RUNTIMES[self.name]
         self._interp: Any = None
         self._in: dict[str, Any] = {}
         self._outs: list[dict[str, Any]] = []
@@ -82,12 +82,11 @@ class LiteRTRunner(Runner):
 
     def load(self, path: str | Path, threads: int | None = None) -> None:
         try:
-            Interpreter = _interpreter_class(self.module)
+            Interpreter = _interpreter_class(self.spec.module)
         except ImportError:
-            dist = "ai-edge-litert" if self.module == "ai_edge_litert" else "tflite-runtime"
-            raise MissingDependency(dist, "runtime" if self.module == "ai_edge_litert" else "tflite") from None
+            raise missing(self.name) from None
         path = Path(path)
-        if self.module == "tflite_runtime":
+        if self.spec.module == "tflite_runtime":
             self.notes.append(FALLBACK_NOTE)
         try:
             self._interp = Interpreter(model_path=str(path), num_threads=threads or None)
@@ -113,9 +112,8 @@ class LiteRTRunner(Runner):
     def version(self) -> str:
         from importlib import metadata
 
-        dist = "ai-edge-litert" if self.module == "ai_edge_litert" else "tflite-runtime"
         try:
-            return metadata.version(dist)
+            return metadata.version(self.spec.dist)
         except metadata.PackageNotFoundError:
             return "unknown"
 
@@ -140,3 +138,9 @@ class LiteRTRunner(Runner):
 
     def close(self) -> None:
         self._interp = None
+
+
+class TFLiteRuntimeRunner(LiteRTRunner):
+    """The same through the legacy tflite-runtime package (``auto`` uses it only without ai-edge-litert)."""
+
+    name = "tflite-runtime"

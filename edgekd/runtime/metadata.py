@@ -45,7 +45,8 @@ import struct
 from pathlib import Path
 from typing import Any
 
-from edgekd.errors import EdgekdError, MissingDependency
+from edgekd.errors import EdgekdError
+from edgekd.model_files import file_format, missing
 
 #: the key (ONNX) / metadata name (TFLite) under which the JSON is stored
 METADATA_KEY = "edgekd"
@@ -105,11 +106,11 @@ def read_metadata(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
         raise EdgekdError(f"model file {path} does not exist: check the path")
-    suffix = path.suffix.lower()
-    if suffix == ".onnx":
+    fmt = file_format(path)
+    if fmt == "onnx":
         meta = _read_onnx(path)
         return meta if meta is not None else (_read_sidecar(path) or {})
-    if suffix == ".tflite":
+    if fmt == "tflite":
         side = _read_sidecar(path)
         if side is not None:
             return side
@@ -134,7 +135,7 @@ def _read_onnx(path: Path) -> dict[str, Any] | None:
         try:
             import onnxruntime as ort
         except ImportError:
-            raise MissingDependency("onnxruntime", "runtime") from None
+            raise missing("onnxruntime") from None
         try:
             sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
         except Exception as exc:
@@ -251,7 +252,7 @@ def embed_tflite_metadata(data: bytes, meta: dict[str, Any]) -> bytes:
         from ai_edge_litert import schema_py_generated as schema
         from ai_edge_litert.tools import flatbuffer_utils
     except ImportError:
-        raise MissingDependency("ai-edge-litert", "runtime") from None
+        raise missing("litert") from None
     payload = metadata_json(meta).encode("utf-8")
     if len(data) < 8 or data[4:8] != b"TFL3":
         raise EdgekdError("not a TFLite flatbuffer (no TFL3 identifier): re-export the model")

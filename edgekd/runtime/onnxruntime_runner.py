@@ -19,7 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from edgekd.errors import EdgekdError, MissingDependency
+from edgekd.errors import EdgekdError
+from edgekd.model_files import missing
 from edgekd.runtime.base import Runner, name_outputs
 from edgekd.runtime.metadata import first_line, read_onnx_session_metadata
 
@@ -30,7 +31,6 @@ def _dim(d: object) -> int | None:
 
 class OnnxRuntimeRunner(Runner):
     name = "onnxruntime"
-    extra = "onnx"
 
     def __init__(self) -> None:
         super().__init__()
@@ -43,7 +43,7 @@ class OnnxRuntimeRunner(Runner):
         try:
             import onnxruntime as ort
         except ImportError:
-            raise MissingDependency("onnxruntime", "runtime") from None
+            raise missing(self.name) from None
         path = Path(path)
         opts = ort.SessionOptions()
         if threads:

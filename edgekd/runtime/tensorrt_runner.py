@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from edgekd.errors import EdgekdError, MissingDependency
+from edgekd.model_files import missing
 from edgekd.runtime.base import Runner, name_outputs
 from edgekd.runtime.metadata import read_metadata
 
@@ -37,7 +38,6 @@ def _import_cudart() -> Any:
 
 class TensorRTRunner(Runner):
     name = "tensorrt"
-    extra = "tensorrt"
 
     def __init__(self) -> None:
         super().__init__()
@@ -61,7 +61,7 @@ class TensorRTRunner(Runner):
         try:
             import tensorrt as trt
         except ImportError:
-            raise MissingDependency("tensorrt", "tensorrt") from None
+            raise missing(self.name) from None
         self._trt, self._cudart = trt, _import_cudart()
         path = Path(path)
         logger = trt.Logger(trt.Logger.WARNING)

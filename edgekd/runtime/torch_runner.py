@@ -15,14 +15,14 @@ from typing import Any
 
 import numpy as np
 
-from edgekd.errors import EdgekdError, MissingDependency
+from edgekd.errors import EdgekdError
+from edgekd.model_files import missing
 from edgekd.runtime.base import ATTENTION, LOGITS, Runner
 from edgekd.runtime.metadata import sidecar_path
 
 
 class TorchRunner(Runner):
     name = "torch"
-    extra = "train"
 
     def __init__(self) -> None:
         super().__init__()
@@ -34,7 +34,7 @@ class TorchRunner(Runner):
         try:
             import torch
         except ImportError:
-            raise MissingDependency("torch", "train") from None
+            raise missing(self.name) from None
         from edgekd.train.checkpoint import load_model
 
         path = Path(path)
