@@ -4,6 +4,10 @@ The registry row (``edgekd/attention/registry.py``) says which stages to capture
 none are given (its layer rule) and which pure function turns them into the map; this
 module is the only place that reads those declarations, so the distillation methods, the
 explain commands and the exported attention head never special-case a combiner.
+
+A model made of several models (a teacher ensemble, ``edgekd/distill/ensemble.py``) may
+answer for itself: when it has ``combined_rule_layers`` / ``combined_attention``, these
+are used instead of capturing its stages directly (one check each, here only).
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from collections.abc import Sequence
 
 from torch import Tensor, nn
 
-from edgekd.attention.capture import Attention, at_default_layers, default_layers, run_with_features, stages_of
+from edgekd.attention.capture import Attention, at_default_layers, default_layers, run_with_features, stages_of, unwrap
 from edgekd.attention.registry import Combiner
 
 __all__ = ["attention", "combiner_map", "rule_layers"]
@@ -20,6 +24,9 @@ __all__ = ["attention", "combiner_map", "rule_layers"]
 
 def rule_layers(combiner: Combiner, model: nn.Module) -> list[str]:
     """The stages ``combiner`` captures from ``model`` by default (its layer rule)."""
+    combined = getattr(unwrap(model), "combined_rule_layers", None)
+    if combined is not None:
+        return combined(combiner)
     if combiner.layers == "first-last":
         return default_layers(model)
     if combiner.layers == "after-first":
@@ -53,6 +60,9 @@ def attention(combiner: Combiner, model: nn.Module, x: Tensor, y: Tensor | None 
     differentiable (double backprop); capture maps follow the caller's grad mode.
     """
     hw = (int(size[0]), int(size[1])) if size is not None else (x.shape[-2], x.shape[-1])
+    combined = getattr(unwrap(model), "combined_attention", None)
+    if combined is not None:
+        return combined(combiner, x, y, layers=layers, size=hw, create_graph=create_graph)
     if not combiner.needs_capture:
         m, logits = combiner.fn()(model, x, y, create_graph=create_graph, size=hw)
         return Attention(logits, m, [])

@@ -16,7 +16,9 @@ def _layers(value: str | None) -> list[str] | None:
 
 @handle_errors
 def distill(
-    teacher: Path = typer.Option(..., "--teacher", "-t", help="Teacher checkpoint (model.pt from edgekd train)."),
+    teacher: list[Path] = typer.Option(..., "--teacher", "-t", help="Teacher checkpoint (model.pt from edgekd train "
+                                       "or import-teacher). Repeat it for an ensemble teacher: mean of the members' "
+                                       "logits and of their attention maps (not with --method at)."),
     student: str = typer.Option("cnn-small", "--student", "-s", help="Student model name (edgekd models)."),
     method: str = typer.Option("mip", help="none | kd | at | fma | mip | sals: the attention term, added to KD. "
                                "Default mip (MIP + KD): the study's best method on validation in 6 of 12 groups "
@@ -63,7 +65,7 @@ def distill(
     from edgekd.train.checkpoint import load_checkpoint
     from edgekd.train.supervised import parse_model_args
 
-    dataset = dataset or load_checkpoint(teacher)["data"]["name"]
+    dataset = dataset or load_checkpoint(teacher[0])["data"]["name"]
     cfg = opt.train_config(epochs, batch_size, lr, optimizer, schedule, weight_decay, augment, seed, device, select,
                        label_fraction, compile)
     dcfg = DistillConfig(method, alpha, temperature, beta, att_loss, att_size, _layers(teacher_layers),
@@ -75,3 +77,6 @@ def distill(
         t = result["teacher"]["test"]
         typer.echo(f"teacher {result['teacher']['model']}: test accuracy {t['accuracy']:.4f}; "
                    f"attention figure: {out}/attention.png")
+        for member in result["teacher"].get("members", []):
+            typer.echo(f"  member {member['model']} ({member['checkpoint']}, sha256 {member['sha256'][:12]}): "
+                       f"test accuracy {member['test']['accuracy']:.4f}")

@@ -2,13 +2,15 @@
 
 Everything ``train`` does (progress, resume, validation selection, metrics, curves,
 checkpoint) plus: the checkpoint records the method, its hyper-parameters and the
-teacher (name, checkpoint hash, accuracy); an optional teacher cache; and an attention
-figure (teacher vs student maps on validation images) at the end.
+teacher (name, checkpoint hash, validation and test metrics; an ensemble teacher of
+several checkpoints also each member's, see ``teachers.py``); an optional teacher cache;
+and an attention figure (teacher vs student maps on validation images) at the end.
 """
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,13 +24,13 @@ from edgekd.distill import methods
 from edgekd.distill.cache import TeacherCache, data_fingerprint
 from edgekd.distill.distiller import Distiller
 from edgekd.distill.figures import attention_grid
+from edgekd.distill.teachers import add_test_metrics, load_teacher
 from edgekd.errors import EdgekdError
 from edgekd.fileio import atomic_write_json, removed_if_left_empty
 from edgekd.models.registry import create_model
 from edgekd.models.stats import count_macs, count_params
 from edgekd.train import distributed as dist
 from edgekd.train.checkpoint import build_model, load_checkpoint
-from edgekd.train.evaluate import evaluate
 from edgekd.train.loop import TrainConfig, amp_dtype, config_dict, fit, resolve_device
 from edgekd.train.run import RunData, announce_data, finish, load_run_data, prepare_out_dir, seed_everything
 
@@ -47,16 +49,6 @@ class DistillConfig:
     student_layers: list[str] | None = None
     at_form: str = "official"
     model_kwargs: dict = field(default_factory=dict)
-
-
-def check_compatible(teacher: dict, data: RunData, teacher_path: Path) -> None:
-    t, info = teacher["data"], data.info
-    if (t["channels"], t["size"]) != (info.channels, info.size):
-        raise EdgekdError(f"teacher {teacher_path} takes {t['channels']}x{t['size']}x{t['size']} inputs but "
-                          f"{info.name} has {info.channels}x{info.size}x{info.size}; use a teacher trained on it")
-    if t["num_classes"] != info.num_classes:
-        raise EdgekdError(f"teacher {teacher_path} has {t['num_classes']} classes but {info.name} has "
-                          f"{info.num_classes}; use a teacher trained on it")
 
 
 def check_precision(distiller: Distiller, dtype: torch.dtype | None) -> None:
@@ -84,30 +76,31 @@ def constant_map_notes(distiller: Distiller, input_shape: tuple[int, ...]) -> li
     return notes
 
 
-def distill(teacher_path: Path, student_name: str, dataset: str, out: Path, cfg: TrainConfig, dcfg: DistillConfig,
-            data_dir: str | None = None, teacher_cache: Path | None = None, resume: bool = False,
-            force: bool = False, download: bool = False, quiet: bool = False, figure_images: int = 8) -> dict:
-    """Run a distillation; returns {"best_epoch", "val", "test", "params", "macs", "teacher", "out"}."""
+def distill(teacher_path: Path | Sequence[Path], student_name: str, dataset: str, out: Path, cfg: TrainConfig,
+            dcfg: DistillConfig, data_dir: str | None = None, teacher_cache: Path | None = None,
+            resume: bool = False, force: bool = False, download: bool = False, quiet: bool = False,
+            figure_images: int = 8) -> dict:
+    """Run a distillation; returns {"best_epoch", "val", "test", "params", "macs", "teacher", "out"}.
+    ``teacher_path``: one checkpoint, or several for an ensemble teacher (``edgekd/distill/teachers.py``)."""
     with removed_if_left_empty(out):  # a failure leaves no empty run folder behind
         return _distill(teacher_path, student_name, dataset, out, cfg, dcfg, data_dir, teacher_cache, resume, force,
                         download, quiet, figure_images)
 
 
-def _distill(teacher_path: Path, student_name: str, dataset: str, out: Path, cfg: TrainConfig, dcfg: DistillConfig,
-             data_dir: str | None, teacher_cache: Path | None, resume: bool, force: bool, download: bool, quiet: bool,
-             figure_images: int) -> dict:
+def _distill(teacher_path: Path | Sequence[Path], student_name: str, dataset: str, out: Path, cfg: TrainConfig,
+             dcfg: DistillConfig, data_dir: str | None, teacher_cache: Path | None, resume: bool, force: bool,
+             download: bool, quiet: bool, figure_images: int) -> dict:
     cfg.check()
     device = dist.local_device(resolve_device(cfg.device))
     ctx = dist.init_from_env(device)
-    teacher_content = load_checkpoint(teacher_path)
     data = load_run_data(dataset, data_dir, download, cfg.label_fraction, cfg.seed)
     dist.pin(data.train, device)
-    check_compatible(teacher_content, data, teacher_path)
+    loaded = load_teacher(teacher_path, data.info)
     if ctx.is_main:
         prepare_out_dir(out, resume, force)
     dist.barrier()
     seed_everything(cfg.seed)
-    teacher = build_model(teacher_content).to(device)
+    teacher = loaded.model.to(device)
     try:
         student = create_model(student_name, data.info.channels, data.info.num_classes, **dcfg.model_kwargs)
     except ValueError as exc:  # e.g. --model-arg width=0
@@ -121,9 +114,8 @@ def _distill(teacher_path: Path, student_name: str, dataset: str, out: Path, cfg
     if ctx.is_main and not quiet:
         for note in constant_map_notes(distiller, data.info.input_shape):
             sys.stderr.write(f"warning: {note}\n")
-    teacher_record = {"model": teacher_content["model"]["name"], "checkpoint": str(teacher_path),
-                      "sha256": teacher_content["checkpoint_sha256"], "params": teacher_content.get("params"),
-                      "macs": teacher_content.get("macs"), "val": teacher_content.get("best", {}).get("val")}
+    add_test_metrics(loaded, data.val, data.test, device)
+    teacher_record = loaded.record
     cache = None
     if teacher_cache is not None:
         identity = {"dataset": data.info.name, "train_sha256": data_fingerprint(data.train),
@@ -150,8 +142,7 @@ def _distill(teacher_path: Path, student_name: str, dataset: str, out: Path, cfg
     if not ctx.is_main:
         return {}
     result = finish(out, data, device)
-    teacher_test = evaluate(teacher, data.test, device=device)
-    result["teacher"] = {**teacher_record, "test": teacher_test}
+    result["teacher"] = teacher_record
     atomic_write_json(out / "test.json", result)
     if figure_images:
         write_attention_figure(out, distiller, data, figure_images, device)

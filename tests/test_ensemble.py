@@ -1,0 +1,156 @@
+"""Ensemble teachers: two real digits teachers as one (mean logits and maps), live and cached."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from edgekd.attention import registry
+from edgekd.attention.compute import rule_layers
+from edgekd.attention.maps import minmax
+from edgekd.cli.app import app
+from edgekd.distill.cache import TeacherCache
+from edgekd.distill.distiller import Distiller
+from edgekd.distill.run import DistillConfig, distill
+from edgekd.distill.teachers import ensemble_sha256, load_teacher
+from edgekd.errors import EdgekdError
+from edgekd.models.registry import create_model
+from edgekd.train.checkpoint import load_checkpoint
+from edgekd.train.loop import TrainConfig
+from edgekd.train.run import load_run_data
+from edgekd.train.supervised import train_supervised
+from tests.conftest import assert_one_line_error
+
+FAST = dict(epochs=2, batch_size=64, lr=0.05, seed=0, augment=False)
+# Logits: the ensemble's are torch.stack(...).mean(0) of the same fp32 member logits, so they
+# equal (a + b) / 2 up to one rounding (~6e-8 relative); 1e-6 leaves room for other kernels.
+LOGIT_TOL = 1e-6
+
+
+@pytest.fixture(scope="module")
+def teachers(trained_digits_run, tmp_path_factory):
+    """Two real digits teachers of different architectures and stage shapes: cnn-small (the
+    shared fixture) and a plain 3-stage cnn trained here (4 epochs, ~2 s on one thread)."""
+    out = tmp_path_factory.mktemp("second_teacher")
+    train_supervised("cnn", "digits", out, TrainConfig(epochs=4, batch_size=32, lr=0.1, seed=1, augment=False),
+                     quiet=True)
+    return trained_digits_run / "model.pt", out / "model.pt"
+
+
+def test_ensemble_logits_and_maps_are_the_members_means(teachers):
+    data = load_run_data("digits", None)
+    teacher = load_teacher(list(teachers), data.info)
+    a, b = teacher.members
+    x, y = data.val.x[:64], data.val.y[:64]
+    with torch.no_grad():
+        za, zb, ze = a(x), b(x), teacher.model(x)
+    assert torch.allclose(ze, (za + zb) / 2, rtol=0, atol=LOGIT_TOL)
+    assert not torch.allclose(za, zb, atol=1e-2)  # two different teachers: the mean is a real mix
+    for kind in ("fma", "mip", "sals"):
+        combiner = registry.get(kind)
+        with torch.no_grad():
+            att = combiner.compute(teacher.model, x, y)
+            ma = combiner.compute(a, x, y, layers=rule_layers(combiner, a)).map
+            mb = combiner.compute(b, x, y, layers=rule_layers(combiner, b)).map
+        expected = minmax((ma + mb) / 2)
+        assert att.map.shape == (64, 8, 8)
+        assert torch.allclose(att.map, expected, rtol=0, atol=1e-6), kind
+        assert att.map.amin() == 0 and att.map.amax() > 0.999  # renormalised to [0, 1] per sample
+        assert torch.allclose(att.logits, ze, rtol=0, atol=LOGIT_TOL)
+    # the distiller's teacher targets (what the cache stores) are the same numbers
+    student = create_model("cnn-tiny", 1, 10)
+    targets = Distiller(teacher.model, student, "fma").teacher_targets(x, y)
+    assert torch.allclose(targets["logits"], ze, rtol=0, atol=LOGIT_TOL)
+    assert torch.allclose(targets["map"], minmax((combiner_map(a, x, y) + combiner_map(b, x, y)) / 2), atol=1e-6)
+
+
+def combiner_map(model, x, y):
+    combiner = registry.get("fma")
+    with torch.no_grad():
+        return combiner.compute(model, x, y, layers=rule_layers(combiner, model)).map
+
+
+def test_ensemble_distills_live_and_cached_and_records_every_member(teachers, tmp_path):
+    a, b = teachers
+    cfg = TrainConfig(**FAST)
+    live = distill([a, b], "cnn-tiny", "digits", tmp_path / "live", cfg, DistillConfig(method="fma"), quiet=True,
+                   figure_images=2)
+    cached = distill([a, b], "cnn-tiny", "digits", tmp_path / "cached", cfg, DistillConfig(method="fma"),
+                     teacher_cache=tmp_path / "cache", quiet=True, figure_images=0)
+    assert live["test"]["accuracy"] >= 0.5 and abs(live["test"]["accuracy"] - cached["test"]["accuracy"]) <= 0.02
+    record = load_checkpoint(tmp_path / "cached" / "model.pt")["distill"]["teacher"]
+    shas = [load_checkpoint(p)["checkpoint_sha256"] for p in (a, b)]
+    assert record["model"] == "ensemble(cnn-small+cnn)" and record["sha256"] == ensemble_sha256(shas)
+    assert [m["sha256"] for m in record["members"]] == shas
+    assert [m["model"] for m in record["members"]] == ["cnn-small", "cnn"]
+    members_acc = [m["test"]["accuracy"] for m in record["members"]]
+    assert min(members_acc) >= 0.8 and record["test"]["accuracy"] >= min(members_acc) - 0.02
+    assert record["test"]["n"] == 360 and record["val"]["n"] == 359
+    assert json.loads((tmp_path / "cached" / "test.json").read_text())["teacher"]["members"][1]["test"] == \
+        record["members"][1]["test"]
+    assert (tmp_path / "live" / "attention.png").stat().st_size > 2000
+    # the cache holds the ensemble's mean logits, not one member's
+    data = load_run_data("digits", None)
+    teacher = load_teacher([a, b], data.info)
+    student = create_model("cnn-tiny", 1, 10)
+    cache = TeacherCache.open_or_build(tmp_path / "cache", Distiller(teacher.model, student, "fma"), data.train,
+                                       json.loads((tmp_path / "cache" / "cache.json").read_text()), augment=False,
+                                       quiet=True)
+    idx = torch.arange(0, 100)
+    with torch.no_grad():
+        mean = (teacher.members[0](data.train.x[idx]) + teacher.members[1](data.train.x[idx])) / 2
+    assert torch.allclose(cache.lookup(idx)["logits"], mean, rtol=0, atol=1e-5)  # batch 256 vs 100: sum order
+
+
+def test_a_cache_for_one_teacher_is_stale_for_the_ensemble(teachers, tmp_path):
+    a, b = teachers
+    cfg = TrainConfig(**{**FAST, "epochs": 1})
+    distill(a, "cnn-tiny", "digits", tmp_path / "one", cfg, DistillConfig(method="kd"),
+            teacher_cache=tmp_path / "cache", quiet=True, figure_images=0)
+    with pytest.raises(EdgekdError, match="stale: its teacher_sha256 differs"):
+        distill([a, b], "cnn-tiny", "digits", tmp_path / "two", cfg, DistillConfig(method="kd"),
+                teacher_cache=tmp_path / "cache", quiet=True, figure_images=0)
+    with pytest.raises(EdgekdError, match="stale: its teacher_sha256 differs"):  # order is part of the fingerprint
+        distill([b, a], "cnn-tiny", "digits", tmp_path / "two", cfg, DistillConfig(method="kd"),
+                teacher_cache=tmp_path / "cache", quiet=True, figure_images=0)
+    assert not (tmp_path / "two").exists()  # a refused run leaves no folder behind
+
+
+def test_ensemble_through_the_cli_and_its_errors(teachers, tmp_path):
+    a, b = teachers
+    runner = CliRunner()
+
+    def invoke(*args):
+        return runner.invoke(app, [str(v) for v in args])
+
+    res = invoke("distill", "--teacher", a, "--teacher", b, "--student", "cnn-tiny", "--method", "kd", "--epochs", 1,
+                 "--no-augment", "--out", tmp_path / "run", "--quiet")
+    assert res.exit_code == 0, res.output
+    assert "teacher ensemble(cnn-small+cnn): test accuracy" in res.output
+    assert res.output.count("  member ") == 2 and str(b) in res.output
+    assert_one_line_error(invoke("distill", "-t", a, "-t", b, "--method", "at", "--epochs", 1, "--no-augment",
+                                 "--out", tmp_path / "at"), "--method at", "ensemble of 2 teachers")
+    assert_one_line_error(invoke("distill", "-t", a, "-t", a, "--epochs", 1, "--out", tmp_path / "twice"),
+                          "given twice")
+    assert_one_line_error(invoke("distill", "-t", a, "-t", b, "--teacher-layers", "stem", "--epochs", 1,
+                                 "--no-augment", "--out", tmp_path / "layers"), "unknown layer", "members.0.block0")
+    assert not any((tmp_path / n).exists() for n in ("at", "twice", "layers"))
+
+
+def test_members_must_agree(teachers, tmp_path):
+    """A member for another data set (here mnist's checkpoint record, built by an import) is refused
+    by name, before any training."""
+    from edgekd.models.outside import import_torchvision
+
+    a, _ = teachers
+    content = load_checkpoint(a)
+    torch.save({k[len("net."):]: v for k, v in create_model("tv:resnet18", 1, 10).state_dict().items()},
+               tmp_path / "w.pt")
+    import_torchvision("resnet18", tmp_path / "w.pt", tmp_path / "other.pt", classes=[str(i) for i in range(10)],
+                       mean=content["data"]["mean"], std=content["data"]["std"], size=8)
+    with pytest.raises(EdgekdError, match=r"ensemble member .*other.pt has data set imported but .* has digits"):
+        distill([a, tmp_path / "other.pt"], "cnn-tiny", "digits", tmp_path / "run", TrainConfig(**FAST),
+                DistillConfig(method="kd"), quiet=True)
