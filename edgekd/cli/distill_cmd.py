@@ -8,14 +8,25 @@ import typer
 
 from edgekd.cli import train_options as opt
 from edgekd.cli.common import DataDir, Download, handle_errors
+from edgekd.cli.config_file import ConfigOption, save_run_config
 
 
 def _layers(value: str | None) -> list[str] | None:
     return [v.strip() for v in value.split(",") if v.strip()] if value else None
 
 
+def resolved_options(out: Path, dataset: str, threads: int) -> dict:
+    """The option values the run settled on where the command line left a default open:
+    the data set (the teacher's), the thread count, and the method's alpha and beta."""
+    import json
+
+    method = json.loads((out / "metrics.json").read_text())["distill"]
+    return {"dataset": dataset, "threads": threads, "alpha": method["alpha"], "beta": method["beta"]}
+
+
 @handle_errors
 def distill(
+    ctx: typer.Context,
     teacher: list[Path] = typer.Option(..., "--teacher", "-t", help="Teacher checkpoint (model.pt from edgekd train "
                                        "or import-teacher). Repeat it for an ensemble teacher: mean of the members' "
                                        "logits and of their attention maps (not with --method at)."),
@@ -27,9 +38,11 @@ def distill(
     dataset: str | None = typer.Option(None, "--dataset", "-d", help="Data set (default: the teacher's own)."),
     data_dir: DataDir = None,
     download: Download = False,
-    alpha: float | None = typer.Option(None, help="KD weight: L = (1-alpha) CE + alpha KD + beta L_att "
-                                          "(torchdistill's alpha weighs CE instead). Default 0.9, 0 for none; "
-                                          "--alpha 0 trains the attention term alone."),
+    alpha: float | None = typer.Option(None, help="KD weight: L = (1-alpha) CE + alpha T^2 KL(teacher || student, "
+                                          "both softened by T) + beta L_att (METHOD.md). torchdistill's KDLoss is "
+                                          "the other way round: its alpha weighs CE and its beta (default 1-alpha) "
+                                          "KD, so edgekd's --alpha 0.9 is torchdistill's alpha 0.1. Default 0.9, 0 "
+                                          "for none; --alpha 0 trains the attention term alone."),
     temperature: float = typer.Option(4.0, help="KD temperature T."),
     beta: float | None = typer.Option(None, help="Attention-loss weight (default 10 for at, 1 for fma/mip/sals, "
                                          "chosen by benchmarks/sweep.py; AT's official code uses 1000)."),
@@ -56,7 +69,10 @@ def distill(
     resume: opt.Resume = False,
     force: opt.Force = False,
     compile: opt.Compile = False,
+    deterministic: opt.Deterministic = True,
+    threads: opt.Threads = "auto",
     quiet: opt.Quiet = False,
+    config: ConfigOption = None,
 ) -> None:
     """Distill a student from a frozen teacher: CE, Hinton KD, AT, or attention-guided (FMA / MIP / SALS)."""
     from edgekd.cli.train_cmd import print_result
@@ -67,12 +83,13 @@ def distill(
 
     dataset = dataset or load_checkpoint(teacher[0])["data"]["name"]
     cfg = opt.train_config(epochs, batch_size, lr, optimizer, schedule, weight_decay, augment, seed, device, select,
-                       label_fraction, compile)
+                       label_fraction, compile, deterministic, threads)
     dcfg = DistillConfig(method, alpha, temperature, beta, att_loss, att_size, _layers(teacher_layers),
                          _layers(student_layers), at_form, parse_model_args(model_arg))
     result = run_distill(teacher, student, dataset, out, cfg, dcfg, data_dir and str(data_dir), teacher_cache,
                          resume, force, download, quiet)
     if result:
+        save_run_config(ctx, out, resolved_options(out, dataset, cfg.threads))
         print_result(f"{student} ({method}) on {dataset}", result)
         t = result["teacher"]["test"]
         typer.echo(f"teacher {result['teacher']['model']}: test accuracy {t['accuracy']:.4f}; "

@@ -8,10 +8,12 @@ import typer
 
 from edgekd.cli import train_options as opt
 from edgekd.cli.common import DataDir, Dataset, Download, handle_errors
+from edgekd.cli.config_file import ConfigOption, save_run_config
 
 
 @handle_errors
 def train(
+    ctx: typer.Context,
     model: str = typer.Option("resnet20", "--model", "-m", help="Model name (edgekd models) or tv:NAME."),
     dataset: Dataset = "digits",
     data_dir: DataDir = None,
@@ -32,16 +34,20 @@ def train(
     resume: opt.Resume = False,
     force: opt.Force = False,
     compile: opt.Compile = False,
+    deterministic: opt.Deterministic = True,
+    threads: opt.Threads = "auto",
     quiet: opt.Quiet = False,
+    config: ConfigOption = None,
 ) -> None:
     """Train a model from scratch with cross-entropy; keeps the best epoch on the validation split."""
     from edgekd.train.supervised import parse_model_args, train_supervised
 
     cfg = opt.train_config(epochs, batch_size, lr, optimizer, schedule, weight_decay, augment, seed, device, select,
-                       label_fraction, compile)
+                       label_fraction, compile, deterministic, threads)
     result = train_supervised(model, dataset, out, cfg, data_dir and str(data_dir), parse_model_args(model_arg),
                               resume, force, download, quiet)
     if result.get("test"):
+        save_run_config(ctx, out, {"threads": cfg.threads})
         print_result(f"{model} on {dataset}", result)
 
 

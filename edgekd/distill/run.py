@@ -32,7 +32,7 @@ from edgekd.models.stats import count_macs, count_params
 from edgekd.train import distributed as dist
 from edgekd.train.checkpoint import build_model, load_checkpoint
 from edgekd.train.loop import TrainConfig, amp_dtype, config_dict, fit, resolve_device
-from edgekd.train.run import RunData, announce_data, finish, load_run_data, prepare_out_dir, seed_everything
+from edgekd.train.run import RunData, announce_data, configure_torch, finish, load_run_data, prepare_out_dir
 
 
 @dataclass
@@ -99,7 +99,7 @@ def _distill(teacher_path: Path | Sequence[Path], student_name: str, dataset: st
     if ctx.is_main:
         prepare_out_dir(out, resume, force)
     dist.barrier()
-    seed_everything(cfg.seed)
+    configure_torch(cfg)
     teacher = loaded.model.to(device)
     try:
         student = create_model(student_name, data.info.channels, data.info.num_classes, **dcfg.model_kwargs)

@@ -48,6 +48,8 @@ class TrainConfig:
     select: str = "auto"  # auto: AUC on binary data sets, accuracy otherwise (the study's primary metric)
     label_fraction: float = 1.0
     compile: bool = False
+    deterministic: bool = True  # torch.use_deterministic_algorithms: bitwise-reproducible runs
+    threads: int | None = None  # torch's CPU threads; None leaves the process's setting alone
 
     def check(self) -> None:
         if self.epochs < 1 or self.batch_size < 1 or self.lr <= 0:
@@ -58,6 +60,9 @@ class TrainConfig:
             raise EdgekdError(f"unknown schedule '{self.schedule}'; use cosine or step")
         if self.select not in ("auto", "accuracy", "auc"):
             raise EdgekdError(f"unknown selection metric '{self.select}'; use auto, accuracy or auc")
+        if self.threads is not None and (isinstance(self.threads, bool) or not isinstance(self.threads, int)
+                                         or self.threads < 1):
+            raise EdgekdError(f"threads must be a positive whole number (got {self.threads!r})")
 
     def selection_metric(self, num_classes: int) -> str:
         """The validation metric that picks the best epoch: ``auto`` is AUC for two classes

@@ -21,6 +21,8 @@ from edgekd.fileio import atomic_write_json
 from edgekd.train.batches import TensorSplit
 from edgekd.train.checkpoint import build_model, load_checkpoint
 from edgekd.train.evaluate import evaluate
+from edgekd.train.loop import TrainConfig
+from edgekd.train.threads import apply_threads
 
 
 @dataclass
@@ -31,11 +33,23 @@ class RunData:
     test: TensorSplit
 
 
-def seed_everything(seed: int) -> None:
+def seed_everything(seed: int, deterministic: bool = True) -> None:
+    """Seed Python, NumPy and torch; ``deterministic`` turns torch's deterministic algorithms
+    on (bitwise-reproducible runs, at the cost measured in benchmarks/determinism.md) or off.
+    Both are set explicitly: the setting is process-wide and outlives a run."""
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
-    torch.use_deterministic_algorithms(True, warn_only=True)
+    torch.use_deterministic_algorithms(deterministic, warn_only=True)
+    torch.backends.cudnn.benchmark = not deterministic  # cuDNN's autotuner picks kernels by timing
+
+
+def configure_torch(cfg: TrainConfig) -> None:
+    """Everything a run sets in torch before it builds models: threads (when the config
+    names a count), seeds and deterministic algorithms."""
+    if cfg.threads is not None:
+        apply_threads(cfg.threads)
+    seed_everything(cfg.seed, cfg.deterministic)
 
 
 def load_run_data(dataset: str, data_dir: str | None, download: bool = False, label_fraction: float = 1.0,

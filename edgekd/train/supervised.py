@@ -14,7 +14,7 @@ from edgekd.models.registry import create_model
 from edgekd.models.stats import count_macs, count_params
 from edgekd.train import distributed as dist
 from edgekd.train.loop import TrainConfig, config_dict, fit, resolve_device
-from edgekd.train.run import announce_data, finish, load_run_data, prepare_out_dir, seed_everything
+from edgekd.train.run import announce_data, configure_torch, finish, load_run_data, prepare_out_dir
 
 
 def parse_model_args(items: list[str] | None) -> dict:
@@ -53,7 +53,7 @@ def _train(model_name: str, dataset: str, out: Path, cfg: TrainConfig, data_dir:
     if ctx.is_main:
         prepare_out_dir(out, resume, force)
     dist.barrier()
-    seed_everything(cfg.seed)
+    configure_torch(cfg)
     data = load_run_data(dataset, data_dir, download, cfg.label_fraction, cfg.seed)
     dist.pin(data.train, device)
     try:
