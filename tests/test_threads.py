@@ -73,3 +73,27 @@ def test_a_run_uses_and_records_its_threads(tmp_path):
         torch.set_num_threads(before)
     assert tomllib.loads((out / "config.toml").read_text())["threads"] == 2
     assert json.loads((out / "metrics.json").read_text())["config"]["threads"] == 2
+
+
+def test_openmp_wait_is_shortened_unless_the_user_chose():
+    env: dict = {}
+    threads.calm_openmp_waits(env)
+    assert env == {"GOMP_SPINCOUNT": threads.SPINCOUNT}
+    for user in ({"OMP_WAIT_POLICY": "ACTIVE"}, {"GOMP_SPINCOUNT": "300000"}):
+        env = dict(user)
+        threads.calm_openmp_waits(env)
+        assert env == user
+
+
+def test_the_edgekd_command_sets_it_before_torch_loads(tmp_path):
+    """The console script's main() runs first, so torch's libgomp (loaded by a command) sees it."""
+    import os
+    import subprocess
+    import sys
+
+    probe = ("import os, sys; from edgekd.cli import app; sys.argv = ['edgekd', '--version']; "
+             "assert 'torch' not in sys.modules\ntry:\n    app.main()\nexcept SystemExit:\n    pass\n"
+             "print(os.environ.get('GOMP_SPINCOUNT'))")
+    env = {k: v for k, v in os.environ.items() if k not in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY")}
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=True)
+    assert out.stdout.strip().splitlines()[-1] == threads.SPINCOUNT

@@ -13,7 +13,11 @@ import os
 
 from edgekd.errors import EdgekdError
 
-__all__ = ["apply_threads", "default_threads", "parse_threads"]
+__all__ = ["SPINCOUNT", "apply_threads", "calm_openmp_waits", "default_threads", "parse_threads"]
+
+#: how long (busy-wait iterations) an idle OpenMP worker spins before it sleeps; libgomp's
+#: own default is 300000, see :func:`calm_openmp_waits`
+SPINCOUNT = "1000"
 
 
 def _positive_int(text: str) -> int | None:
@@ -69,3 +73,19 @@ def apply_threads(count: int) -> None:
             torch.set_num_interop_threads(count)
         except RuntimeError:  # already started (a second run in the same process): keep it
             pass
+
+
+def calm_openmp_waits(environ: dict | None = None) -> None:
+    """Shorten OpenMP's busy wait (``GOMP_SPINCOUNT`` = :data:`SPINCOUNT`) unless the user set
+    ``OMP_WAIT_POLICY`` or ``GOMP_SPINCOUNT``. Must run before torch is imported: libgomp
+    (torch's OpenMP on Linux, x86_64 and aarch64) reads it once, when it loads.
+
+    Why (``benchmarks/contention.md``): with libgomp's default spin, two training threads
+    beside two busy processes on two cores wait for each other in spin loops that the busy
+    processes preempt, and an epoch took 15x its quiet time; with a short spin it takes about
+    2x (a fair share of the cores) while the quiet epoch stays within a few percent.
+    ``OMP_WAIT_POLICY=PASSIVE`` (no spin) helps as much under load but costs more when quiet.
+    """
+    env = os.environ if environ is None else environ
+    if "OMP_WAIT_POLICY" not in env and "GOMP_SPINCOUNT" not in env:
+        env["GOMP_SPINCOUNT"] = SPINCOUNT
