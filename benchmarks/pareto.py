@@ -10,7 +10,7 @@ Two phases, so the training can run on a busy machine and the timing on a quiet 
 
 Recipe (1 seed, recorded per model in the JSON): a resnet20 teacher, ``--teacher-epochs``;
 students ``--epochs`` each, alone (`edgekd train`) and distilled (`edgekd distill` with
-its default method, teacher cached); MNIST on the study's stratified 10 % of its labels
+its defaults: MIP + KD, live teacher, augmentation on); MNIST on the study's stratified 10 % of its labels
 for every model, PneumoniaMNIST on all. Latency: `edgekd bench`'s child process, batch 1,
 1 thread, onnxruntime and LiteRT, each model exported without an attention head (the same
 graph for every model, so the comparison is the backbone's). Accuracy / AUC: the
@@ -68,7 +68,7 @@ def train(args: argparse.Namespace) -> None:
                 train_supervised(model, dataset, out, cfg, force=True, quiet=True)
             else:
                 distill(teacher / "model.pt", model, dataset, out, cfg, DistillConfig(), force=True, quiet=True,
-                        teacher_cache=WORK / dataset / "teacher-cache", figure_images=0)
+                        figure_images=0)
 
 
 def measure(args: argparse.Namespace) -> dict:
