@@ -60,6 +60,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("EDGEKD_DATA", str(ROOT.parent / "shared" / "data"))
+from edgekd.train.threads import calm_openmp_waits  # noqa: E402
+
+calm_openmp_waits()  # before torch loads, as the edgekd command does (benchmarks/contention.md)
 
 from benchmarks.study_lib.cost import projection  # noqa: E402
 from benchmarks.study_lib.plan import BENCH, PARTS, PROFILES, STUDY_DIR, part_specs, plan  # noqa: E402
