@@ -63,5 +63,5 @@ def test_distill_through_the_cli(trained_digits_run, tmp_path):
     assert "cnn-tiny (mip) on digits" in result.output and (tmp_path / "d" / "attention.png").exists()
     assert_one_line_error(invoke("distill", "--teacher", trained_digits_run / "model.pt", "--method", "fmaa",
                                  "--out", tmp_path / "e"), "fma")
-    assert_one_line_error(invoke("distill", "--teacher", trained_digits_run / "model.pt", "--teacher-cache",
-                                 tmp_path / "c", "--out", tmp_path / "f"), "--no-augment")
+    assert_one_line_error(invoke("distill", "--teacher", trained_digits_run / "model.pt", "--flip",
+                                 "--out", tmp_path / "f"), "--flip is not allowed on digits")

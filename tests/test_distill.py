@@ -12,11 +12,13 @@ from edgekd.distill.distiller import Distiller
 from edgekd.distill.run import DistillConfig, distill
 from edgekd.errors import EdgekdError
 from edgekd.models.registry import create_model
+from edgekd.train.augment import AugmentPolicy, Views
 from edgekd.train.checkpoint import build_model, load_checkpoint
 from edgekd.train.loop import TrainConfig
 from edgekd.train.run import load_run_data
 
 FAST = dict(epochs=2, batch_size=64, lr=0.05, seed=0)
+NO_AUG = Views(None, 0)  # --no-augment: one view
 
 
 @pytest.mark.parametrize("method", ["none", "kd", "at", "fma", "mip", "sals"])
@@ -59,7 +61,7 @@ def _setup(trained_digits_run, method="fma"):
 def test_cached_teacher_gives_the_live_loss(trained_digits_run, tmp_path, method, att_tol):
     data, distiller = _setup(trained_digits_run, method)
     identity = {"dataset": "digits", "train_sha256": data_fingerprint(data.train), "teacher_sha256": "t"}
-    cache = TeacherCache.open_or_build(tmp_path, distiller, data.train, identity, augment=False, quiet=True)
+    cache = TeacherCache.open_or_build(tmp_path, distiller, data.train, identity, views=NO_AUG, quiet=True)
     idx = torch.arange(10, 74)
     x, y = data.train.x[idx], data.train.y[idx]
     distiller.eval()
@@ -72,19 +74,23 @@ def test_cached_teacher_gives_the_live_loss(trained_digits_run, tmp_path, method
     assert len(list(tmp_path.glob("at-*.npy" if method == "at" else "map-fma-*.npy"))) >= 1
     # a second student reads the same files: nothing is recomputed
     mtime = (tmp_path / "logits.npy").stat().st_mtime_ns
-    TeacherCache.open_or_build(tmp_path, distiller, data.train, identity, augment=False, quiet=True)
+    TeacherCache.open_or_build(tmp_path, distiller, data.train, identity, views=NO_AUG, quiet=True)
     assert (tmp_path / "logits.npy").stat().st_mtime_ns == mtime
 
 
-def test_stale_or_augmented_cache_is_refused(trained_digits_run, tmp_path):
+def test_stale_cache_is_refused(trained_digits_run, tmp_path):
     data, distiller = _setup(trained_digits_run)
     identity = {"dataset": "digits", "train_sha256": data_fingerprint(data.train), "teacher_sha256": "t"}
-    TeacherCache.open_or_build(tmp_path, distiller, data.train, identity, augment=False, quiet=True)
+    TeacherCache.open_or_build(tmp_path, distiller, data.train, identity, views=NO_AUG, quiet=True)
     with pytest.raises(EdgekdError, match="stale: its teacher_sha256"):
         TeacherCache.open_or_build(tmp_path, distiller, data.train, {**identity, "teacher_sha256": "other"},
-                                   augment=False, quiet=True)
-    with pytest.raises(EdgekdError, match="--no-augment"):
-        TeacherCache.open_or_build(tmp_path, distiller, data.train, identity, augment=True, quiet=True)
+                                   views=NO_AUG, quiet=True)
+    with pytest.raises(EdgekdError, match="--cache-views K"):  # augmentation without a number of views
+        TeacherCache.open_or_build(tmp_path, distiller, data.train, identity, views=Views(AugmentPolicy(), 0),
+                                   quiet=True)
+    with pytest.raises(EdgekdError, match=r"stale: its augment \(null\)"):
+        TeacherCache.open_or_build(tmp_path, distiller, data.train, identity, views=Views(AugmentPolicy(), 0, 2),
+                                   quiet=True)
 
 
 def test_distill_with_cache_matches_live_run(trained_digits_run, tmp_path):

@@ -18,6 +18,7 @@ from edgekd.distill.run import DistillConfig, distill
 from edgekd.distill.teachers import ensemble_sha256, load_teacher
 from edgekd.errors import EdgekdError
 from edgekd.models.registry import create_model
+from edgekd.train.augment import Views
 from edgekd.train.checkpoint import load_checkpoint
 from edgekd.train.loop import TrainConfig
 from edgekd.train.run import load_run_data
@@ -97,7 +98,7 @@ def test_ensemble_distills_live_and_cached_and_records_every_member(teachers, tm
     teacher = load_teacher([a, b], data.info)
     student = create_model("cnn-tiny", 1, 10)
     cache = TeacherCache.open_or_build(tmp_path / "cache", Distiller(teacher.model, student, "fma"), data.train,
-                                       json.loads((tmp_path / "cache" / "cache.json").read_text()), augment=False,
+                                       json.loads((tmp_path / "cache" / "cache.json").read_text()), views=Views(None, 0),
                                        quiet=True)
     idx = torch.arange(0, 100)
     with torch.no_grad():

@@ -17,11 +17,14 @@ def _layers(value: str | None) -> list[str] | None:
 
 def resolved_options(out: Path, dataset: str, threads: int) -> dict:
     """The option values the run settled on where the command line left a default open:
-    the data set (the teacher's), the thread count, and the method's alpha and beta."""
+    the data set (the teacher's), the thread count, the method's alpha and beta, and the
+    number of cached views."""
     import json
 
     method = json.loads((out / "metrics.json").read_text())["distill"]
-    return {"dataset": dataset, "threads": threads, "alpha": method["alpha"], "beta": method["beta"]}
+    config = json.loads((out / "metrics.json").read_text())["config"]
+    return {"dataset": dataset, "threads": threads, "alpha": method["alpha"], "beta": method["beta"],
+            "cache_views": config.get("views")}
 
 
 @handle_errors
@@ -52,7 +55,13 @@ def distill(
     student_layers: str | None = typer.Option(None, "--student-layers", help="Comma-separated module names."),
     at_form: str = typer.Option("official", "--at-form", help="AT loss: official (squared) or paper (L2 norm)."),
     teacher_cache: Path | None = typer.Option(None, "--teacher-cache", help="Folder of reusable teacher outputs "
-                                                 "(needs --no-augment)."),
+                                                 "(logits and maps), built on first use and shared by later students "
+                                                 "with the same data, teacher and augmentation (policy, seed, views)."),
+    cache_views: int | None = typer.Option(None, "--cache-views", help="K augmented views per training image: the "
+                                           "cache stores the teacher's outputs for each, and each epoch the student "
+                                           "trains on one of them (every view once per K epochs). Default 8 with "
+                                           "--teacher-cache and augmentation, 1 with --no-augment; without "
+                                           "--teacher-cache the live teacher sees the same K views."),
     epochs: opt.Epochs = 30,
     batch_size: opt.BatchSize = 128,
     lr: opt.Lr = 0.05,
@@ -60,6 +69,8 @@ def distill(
     schedule: opt.Schedule = "cosine",
     weight_decay: opt.WeightDecay = 5e-4,
     augment: opt.Augment = True,
+    flip: opt.Flip = False,
+    rotate: opt.Rotate = 0.0,
     seed: opt.Seed = 0,
     device: opt.Device = "auto",
     select: opt.Select = "auto",
@@ -83,7 +94,7 @@ def distill(
 
     dataset = dataset or load_checkpoint(teacher[0])["data"]["name"]
     cfg = opt.train_config(epochs, batch_size, lr, optimizer, schedule, weight_decay, augment, seed, device, select,
-                       label_fraction, compile, deterministic, threads)
+                       label_fraction, compile, deterministic, threads, flip=flip, rotate=rotate, views=cache_views)
     dcfg = DistillConfig(method, alpha, temperature, beta, att_loss, att_size, _layers(teacher_layers),
                          _layers(student_layers), at_form, parse_model_args(model_arg))
     result = run_distill(teacher, student, dataset, out, cfg, dcfg, data_dir and str(data_dir), teacher_cache,

@@ -25,6 +25,8 @@ def train(
     schedule: opt.Schedule = "cosine",
     weight_decay: opt.WeightDecay = 5e-4,
     augment: opt.Augment = True,
+    flip: opt.Flip = False,
+    rotate: opt.Rotate = 0.0,
     seed: opt.Seed = 0,
     device: opt.Device = "auto",
     select: opt.Select = "auto",
@@ -43,7 +45,7 @@ def train(
     from edgekd.train.supervised import parse_model_args, train_supervised
 
     cfg = opt.train_config(epochs, batch_size, lr, optimizer, schedule, weight_decay, augment, seed, device, select,
-                       label_fraction, compile, deterministic, threads)
+                       label_fraction, compile, deterministic, threads, flip=flip, rotate=rotate)
     result = train_supervised(model, dataset, out, cfg, data_dir and str(data_dir), parse_model_args(model_arg),
                               resume, force, download, quiet)
     if result.get("test"):

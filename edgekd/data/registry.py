@@ -31,6 +31,19 @@ def _builders() -> dict:
 
 BUILDERS = _builders()
 
+#: built-in sets whose classes survive a left-right mirror (natural images, clothing, cells,
+#: tissue, skin, breast ultrasound, fundus photographs), so ``--flip`` may augment them. Not
+#: digits / MNIST (a mirrored 3 is no digit), chest X-rays (pneumoniamnist: the heart is on
+#: the left), OCT and organ CT (organamnist has left / right classes).
+FLIP_SAFE = frozenset({"cifar10", "cifar100", "fashion-mnist", "pathmnist", "dermamnist", "bloodmnist",
+                       "tissuemnist", "breastmnist", "retinamnist"})
+
+
+def flip_allowed(name: str) -> bool:
+    """Whether ``--flip`` may augment data set ``name``: the allow-list above, and any
+    ``folder:PATH`` set (its owner knows whether a mirror keeps the class and asked for it)."""
+    return name in FLIP_SAFE or name.startswith("folder:")
+
 
 def dataset_names() -> list[str]:
     return list(BUILDERS)

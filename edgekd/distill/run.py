@@ -3,7 +3,9 @@
 Everything ``train`` does (progress, resume, validation selection, metrics, curves,
 checkpoint) plus: the checkpoint records the method, its hyper-parameters and the
 teacher (name, checkpoint hash, validation and test metrics; an ensemble teacher of
-several checkpoints also each member's, see ``teachers.py``); an optional teacher cache;
+several checkpoints also each member's, see ``teachers.py``); an optional teacher cache
+(with augmentation, of K seeded views per image: ``--cache-views``, default
+:data:`~edgekd.distill.cache.DEFAULT_VIEWS`; the resolved K is saved in the run's config);
 and an attention figure (teacher vs student maps on validation images) at the end.
 """
 
@@ -11,7 +13,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +23,7 @@ from edgekd import __version__
 from edgekd.attention.capture import unwrap
 from edgekd.attention.stages import all_one_by_one
 from edgekd.distill import methods
-from edgekd.distill.cache import TeacherCache, data_fingerprint
+from edgekd.distill.cache import DEFAULT_VIEWS, TeacherCache, data_fingerprint
 from edgekd.distill.distiller import Distiller
 from edgekd.distill.figures import attention_grid
 from edgekd.distill.teachers import add_test_metrics, load_teacher
@@ -90,10 +92,13 @@ def distill(teacher_path: Path | Sequence[Path], student_name: str, dataset: str
 def _distill(teacher_path: Path | Sequence[Path], student_name: str, dataset: str, out: Path, cfg: TrainConfig,
              dcfg: DistillConfig, data_dir: str | None, teacher_cache: Path | None, resume: bool, force: bool,
              download: bool, quiet: bool, figure_images: int) -> dict:
+    if teacher_cache is not None and cfg.augment and cfg.views is None:
+        cfg = replace(cfg, views=DEFAULT_VIEWS)  # a cache holds a fixed number of views; a live teacher sees fresh ones
     cfg.check()
     device = dist.local_device(resolve_device(cfg.device))
     ctx = dist.init_from_env(device)
     data = load_run_data(dataset, data_dir, download, cfg.label_fraction, cfg.seed)
+    cfg.check_data(dataset)
     dist.pin(data.train, device)
     loaded = load_teacher(teacher_path, data.info)
     if ctx.is_main:
@@ -122,7 +127,7 @@ def _distill(teacher_path: Path | Sequence[Path], student_name: str, dataset: st
                     "mean": list(data.info.mean), "std": list(data.info.std), "teacher_sha256": teacher_record["sha256"]}
         if data.info.fingerprint:  # a folder:PATH set: its files, labels and layout (not only the tensors)
             identity["data_fingerprint"] = data.info.fingerprint
-        cache = TeacherCache.open_or_build(Path(teacher_cache), distiller, data.train, identity, cfg.augment,
+        cache = TeacherCache.open_or_build(Path(teacher_cache), distiller, data.train, identity, cfg.make_views(),
                                            quiet=quiet or not ctx.is_main)
     method_record = {"method": distiller.method, "alpha": distiller.alpha, "temperature": distiller.temperature,
                      "beta": distiller.beta, "att_loss": distiller.att_loss, "att_size": dcfg.att_size,
@@ -133,8 +138,8 @@ def _distill(teacher_path: Path | Sequence[Path], student_name: str, dataset: st
                "data": data.info.to_dict(), "config": config_dict(cfg), "params": params, "macs": macs,
                "distill": method_record, "edgekd_version": __version__}
 
-    def step(x: torch.Tensor, y: torch.Tensor, idx: torch.Tensor):
-        return distiller.forward_train(x, y, cache.lookup(idx) if cache else None)
+    def step(x: torch.Tensor, y: torch.Tensor, idx: torch.Tensor, view: np.ndarray):
+        return distiller.forward_train(x, y, cache.lookup(idx, view) if cache else None)
 
     if ctx.is_main:
         announce_data(data.info)

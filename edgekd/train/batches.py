@@ -47,16 +47,3 @@ def epoch_order(n: int, seed: int, epoch: int, rank: int = 0, world: int = 1) ->
 def batches(order: torch.Tensor, batch_size: int) -> Iterator[torch.Tensor]:
     for start in range(0, len(order), batch_size):
         yield order[start:start + batch_size]
-
-
-def random_shift(x: torch.Tensor, generator: torch.Generator, max_shift: int = 2, flip: bool = False) -> torch.Tensor:
-    """Light augmentation: each image shifted by up to ``max_shift`` pixels (zero padding), optional h-flip."""
-    b, _, h, w = x.shape
-    padded = torch.nn.functional.pad(x, (max_shift,) * 4)
-    dx = torch.randint(0, 2 * max_shift + 1, (b,), generator=generator)
-    dy = torch.randint(0, 2 * max_shift + 1, (b,), generator=generator)
-    out = torch.stack([padded[i, :, dy[i]:dy[i] + h, dx[i]:dx[i] + w] for i in range(b)])
-    if flip:
-        mask = torch.rand(b, generator=generator) < 0.5
-        out[mask] = out[mask].flip(-1)
-    return out

@@ -4,8 +4,10 @@ The loop never special-cases a method: a ``step_fn(x, y, idx)`` returns the logi
 a dict of already-weighted loss terms; the loop sums them, logs each one per step and
 per epoch, validates, keeps the best model on the validation split, and writes
 ``last.pt`` (for ``--resume``), ``model.pt`` (best), ``metrics.json``, ``steps.jsonl``
-and ``curves.png`` atomically after every epoch. Epoch order and augmentation come
-from generators seeded by (seed, epoch), so a resumed run repeats an uninterrupted one.
+and ``curves.png`` atomically after every epoch. Epoch order comes from a generator
+seeded by (seed, epoch) and each image's augmentation from (seed, image, view)
+(``edgekd/train/augment.py``), so a resumed run repeats an uninterrupted one. The step
+also gets the view index of every image (what a K-view teacher cache is indexed by).
 """
 
 from __future__ import annotations
@@ -18,19 +20,23 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from edgekd.attention.capture import unwrap
+from edgekd.data.registry import flip_allowed
 from edgekd.errors import EdgekdError
 from edgekd.fileio import atomic_write_json, atomic_write_text
 from edgekd.progress import progress_bar
 from edgekd.train import distributed as dist
-from edgekd.train.batches import TensorSplit, batches, epoch_order, random_shift
+from edgekd.train.augment import AugmentPolicy, Views
+from edgekd.train.batches import TensorSplit, batches, epoch_order
 from edgekd.train.checkpoint import load_checkpoint, save_checkpoint, save_model
 from edgekd.train.evaluate import evaluate
 from edgekd.train.plots import plot_curves
 
-StepFn = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], tuple[torch.Tensor, dict[str, torch.Tensor]]]
+# step_fn(x, y, idx, view): augmented images, labels, training positions, view indices (int64 numpy)
+StepFn = Callable[[torch.Tensor, torch.Tensor, torch.Tensor, np.ndarray], tuple[torch.Tensor, dict[str, torch.Tensor]]]
 
 
 @dataclass
@@ -41,8 +47,10 @@ class TrainConfig:
     optimizer: str = "sgd"
     schedule: str = "cosine"
     weight_decay: float = 5e-4
-    augment: bool = True
-    flip: bool = False
+    augment: bool = True  # shifts of up to 2 px (AugmentPolicy's default)
+    flip: bool = False  # + horizontal flips (only data sets that allow them)
+    rotate: float = 0.0  # + rotations up to this many degrees either way
+    views: int | None = None  # K views per image (a K-view teacher cache); None: a fresh view every epoch
     seed: int = 0
     device: str = "auto"
     select: str = "auto"  # auto: AUC on binary data sets, accuracy otherwise (the study's primary metric)
@@ -63,6 +71,20 @@ class TrainConfig:
         if self.threads is not None and (isinstance(self.threads, bool) or not isinstance(self.threads, int)
                                          or self.threads < 1):
             raise EdgekdError(f"threads must be a positive whole number (got {self.threads!r})")
+        if not self.augment and (self.flip or self.rotate):
+            raise EdgekdError("--flip and --rotate add to the augmentation, which --no-augment turns off; drop one")
+        self.make_views()  # checks the rotation range and K
+
+    def make_views(self) -> Views:
+        """The augmentation of this run: policy (None with --no-augment), seed and K."""
+        policy = AugmentPolicy(flip=self.flip, rotate=float(self.rotate)) if self.augment else None
+        return Views(policy, self.seed, self.views)
+
+    def check_data(self, dataset: str) -> None:
+        """Refuse a flip on a data set whose classes a mirror image would change."""
+        if self.augment and self.flip and not flip_allowed(dataset):
+            raise EdgekdError(f"--flip is not allowed on {dataset}: a mirrored image is not an image of the same "
+                              "class there (digits and letters, chest X-rays, left/right organs); drop --flip")
 
     def selection_metric(self, num_classes: int) -> str:
         """The validation metric that picks the best epoch: ``auto`` is AUC for two classes
@@ -128,6 +150,7 @@ def fit(model: torch.nn.Module, step_fn: StepFn, train: TensorSplit, val: Tensor
     if resume and last_path.exists():
         history, steps, best, start_epoch = restore(load_checkpoint(last_path), content, model, opt, sched, last_path)
     autocast, scaler = _autocast(device)
+    views = cfg.make_views()
     # the global batch is cfg.batch_size: each of the world's ranks takes its share
     local_batch = max(1, cfg.batch_size // ctx.world)
     n_batches = -(-len(epoch_order(len(train), cfg.seed, 0, ctx.rank, ctx.world)) // local_batch)
@@ -138,16 +161,13 @@ def fit(model: torch.nn.Module, step_fn: StepFn, train: TensorSplit, val: Tensor
         for epoch in range(start_epoch, cfg.epochs + 1):
             t0 = time.perf_counter()
             model.train()
-            aug_gen = torch.Generator().manual_seed(cfg.seed * 7919 + epoch * 31 + ctx.rank)
             sums: dict[str, float] = {}
             correct = seen = 0
             for idx in batches(epoch_order(len(train), cfg.seed, epoch, ctx.rank, ctx.world), local_batch):
-                x, y = train.x[idx], train.y[idx]
-                if cfg.augment:
-                    x = random_shift(x, aug_gen, flip=cfg.flip)
-                x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+                x, view = views.batch(train.x[idx], idx, epoch)
+                x, y = x.to(device, non_blocking=True), train.y[idx].to(device, non_blocking=True)
                 with autocast:
-                    logits, terms = step_fn(x, y, idx)
+                    logits, terms = step_fn(x, y, idx, view)
                 loss = sum(terms.values())
                 step = len(steps) + 1
                 if not torch.isfinite(loss):

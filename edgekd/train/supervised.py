@@ -55,6 +55,7 @@ def _train(model_name: str, dataset: str, out: Path, cfg: TrainConfig, data_dir:
     dist.barrier()
     configure_torch(cfg)
     data = load_run_data(dataset, data_dir, download, cfg.label_fraction, cfg.seed)
+    cfg.check_data(dataset)
     dist.pin(data.train, device)
     try:
         model = create_model(model_name, data.info.channels, data.info.num_classes, **(model_kwargs or {}))
@@ -67,7 +68,7 @@ def _train(model_name: str, dataset: str, out: Path, cfg: TrainConfig, data_dir:
                "edgekd_version": __version__}
     trained = dist.wrap(model, device, cfg.compile)
 
-    def step(x: torch.Tensor, y: torch.Tensor, idx: torch.Tensor):
+    def step(x: torch.Tensor, y: torch.Tensor, idx: torch.Tensor, view):
         logits = trained(x)
         return logits, {"ce": F.cross_entropy(logits, y)}
 
