@@ -9,7 +9,14 @@ method's cache is timed and reported beside it, with the epoch speed-up over 1 a
 ``--epochs`` epochs once the build is included. Writes benchmarks/train_cost.json and .md.
 Timing wants a quiet machine.
 
+With augmentation (issue 14): the student epoch with the K-view teacher cache vs a live
+teacher with the same augmentation, at the study's teacher / student pairs, with the cache's
+build time, disk size and memory (``benchmarks/cost_views.py``; target >= 5x), written to
+benchmarks/train_cost_views.json and .md. ``--views-only`` runs just that measurement;
+``--limit N`` trains on the first N images (a quick check that the script runs, not a result).
+
     python benchmarks/train_cost.py [--dataset pneumoniamnist] [--reps 7] [--steps 10]
+    python benchmarks/train_cost.py --views-only [--views 8]
 """
 
 from __future__ import annotations
@@ -18,17 +25,21 @@ import argparse
 import json
 import platform
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 import torch
 
-from edgekd.distill.cache import TeacherCache, data_fingerprint
-from edgekd.distill.distiller import Distiller
-from edgekd.models.registry import create_model
-from edgekd.models.stats import count_macs, count_params
-from edgekd.train.run import load_run_data
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks import cost_views  # noqa: E402
+from edgekd.distill.cache import TeacherCache, data_fingerprint  # noqa: E402
+from edgekd.distill.distiller import Distiller  # noqa: E402
+from edgekd.models.registry import create_model  # noqa: E402
+from edgekd.models.stats import count_macs, count_params  # noqa: E402
+from edgekd.train.augment import Views  # noqa: E402
+from edgekd.train.run import load_run_data  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 CASES = [  # (label, method, alpha, cached)
@@ -64,10 +75,21 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--epochs", type=int, default=30, help="training length the cache build is amortised over")
     parser.add_argument("--out", type=Path, default=HERE / "train_cost")
+    parser.add_argument("--views-only", action="store_true", help="only the K-view cache vs live teacher measurement")
+    parser.add_argument("--views", type=int, default=8, help="K, views per image in the augmented cache")
+    parser.add_argument("--limit", type=int, default=None, help="first N training images only (a quick check)")
     args = parser.parse_args()
     torch.manual_seed(0)
     data = load_run_data(args.dataset, None)
+    data.train = cost_views.subset(data.train, args.limit)
     info = data.info
+    views_out = args.out.with_name(args.out.name + "_views")
+    setup = {"dataset": args.dataset, "batch": args.batch, "reps": args.reps, "steps": args.steps,
+             "epochs": args.epochs, "limit": args.limit, "threads": torch.get_num_threads(), "torch": torch.__version__}
+    if args.views_only:
+        cost_views.write(cost_views.measure(data.train, info, args.views, args.batch, args.reps, args.steps,
+                                            args.epochs), setup, views_out)
+        return
     teacher = create_model(args.teacher, info.channels, info.num_classes).eval()
     students = {}
     for label, method, alpha, _ in CASES:
@@ -83,7 +105,7 @@ def main() -> None:
         if cached:
             t0 = time.perf_counter()
             caches[label] = TeacherCache.open_or_build(work / method, students[label][0], data.train, identity,
-                                                       augment=False, quiet=True)
+                                                       Views(None, 0), quiet=True)
             cache_build_s[label.split(",")[0]] = time.perf_counter() - t0
     times: dict[str, list[float]] = {label: [] for label, *_ in CASES}
     for _ in range(args.reps):  # interleaved, so drifts in machine load hit every case alike
@@ -117,6 +139,8 @@ def main() -> None:
             "value": result["step_speedup_cached_vs_live"]["FMA"], "met": result["step_speedup_cached_vs_live"]["FMA"] >= 3},
     }
     write(result, args.out)
+    cost_views.write(cost_views.measure(data.train, info, args.views, args.batch, args.reps, args.steps, args.epochs),
+                     setup, views_out)
 
 
 def epoch_estimate(live_ms: float, cached_ms: float, build_s: float, steps: int, epochs: int) -> dict:
