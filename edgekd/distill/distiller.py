@@ -19,7 +19,8 @@ is called on the distiller, and runs under ``torch.no_grad()`` (an input-gradien
 takes a gradient with respect to the input only). Train with an optimizer
 over ``distiller.student.parameters()``.
 
-A cached teacher (same input every epoch) can replace the live one: pass
+A cached teacher (its outputs for the very images of the batch: the same input every epoch,
+or the same seeded augmented view, ``edgekd/distill/cache.py``) can replace the live one: pass
 ``teacher_out``, the dict :meth:`Distiller.teacher_targets` computes (``{"logits"}``
 plus the method's own keys, see :meth:`Method.teacher_targets`).
 """
