@@ -123,7 +123,7 @@ def test_a_cache_for_another_policy_seed_or_k_is_stale(trained_digits_run, tmp_p
     assert (tmp_path / "logits.npy").stat().st_mtime_ns == mtime  # reused, not rebuilt
     for views, key in ((Views(AugmentPolicy(rotate=5.0), 1, 2), "augment"), (Views(AugmentPolicy(), 2, 2), "seed"),
                        (Views(AugmentPolicy(), 1, 3), "views"), (Views(None, 1), "augment")):
-        with pytest.raises(EdgekdError, match=f"stale: its {key} "):
+        with pytest.raises(EdgekdError, match=f"stale: its {key} differs"):
             TeacherCache.open_or_build(tmp_path, distiller, data.train, identity, views, quiet=True)
     assert not list(tmp_path.glob(".*.tmp*"))  # nothing half-written left behind
 

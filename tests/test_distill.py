@@ -88,7 +88,7 @@ def test_stale_cache_is_refused(trained_digits_run, tmp_path):
     with pytest.raises(EdgekdError, match="--cache-views K"):  # augmentation without a number of views
         TeacherCache.open_or_build(tmp_path, distiller, data.train, identity, views=Views(AugmentPolicy(), 0),
                                    quiet=True)
-    with pytest.raises(EdgekdError, match=r"stale: its augment \(null\)"):
+    with pytest.raises(EdgekdError, match=r"stale: its augment differs from this run's \(null there"):
         TeacherCache.open_or_build(tmp_path, distiller, data.train, identity, views=Views(AugmentPolicy(), 0, 2),
                                    quiet=True)
 

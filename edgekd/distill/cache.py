@@ -84,9 +84,9 @@ class TeacherCache:
                 raise EdgekdError(f"{meta_path} is corrupted; delete {folder} and rerun") from None
             for key, value in identity.items():
                 if stored.get(key) != value:
-                    raise EdgekdError(f"teacher cache {folder} is stale: its {key} ({_shown(stored.get(key))}) differs "
-                                      f"from this run's ({_shown(value)}); delete it or give another --teacher-cache "
-                                      "folder")
+                    raise EdgekdError(f"teacher cache {folder} is stale: its {key} differs from this run's "
+                                      f"({_shown(stored.get(key))} there, {_shown(value)} here); delete it or give "
+                                      "another --teacher-cache folder")
         else:
             atomic_write_json(meta_path, identity)
         device = next(distiller.student.parameters()).device
