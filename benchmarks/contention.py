@@ -40,9 +40,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks.outputs import write_outputs  # noqa: E402
 from benchmarks.provenance import describe, made_how  # noqa: E402
 from edgekd.bench.machine import machine_info  # noqa: E402
-from edgekd.fileio import atomic_write_json, atomic_write_text  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 DATASET = "pneumoniamnist"
@@ -210,9 +210,7 @@ def main() -> None:
     parser.add_argument("--report-only", action="store_true", help="rewrite the .md and .png from the .json")
     args = parser.parse_args()
     if args.report_only:
-        report = json.loads(args.out.with_suffix(".json").read_text())
-        atomic_write_text(args.out.with_suffix(".md"), markdown(report))
-        plot(report, args.out.with_suffix(".png"))
+        write_outputs(args.out, json.loads(args.out.with_suffix(".json").read_text()), markdown, plot)
         return
     if args.plain_child:
         plain_loop(args.teacher, args.fraction)
@@ -223,10 +221,7 @@ def main() -> None:
     report = {"machine": machine_info(), "reps": args.reps, "fraction": args.fraction, "teacher": made_how(teacher),
               "threads_env": {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "OMP_WAIT_POLICY")}, "rows": rows}
     report["targets"] = targets(rows)
-    atomic_write_json(args.out.with_suffix(".json"), report)
-    atomic_write_text(args.out.with_suffix(".md"), markdown(report))
-    plot(report, args.out.with_suffix(".png"))
-    print(markdown(report))
+    write_outputs(args.out, report, markdown, plot)
 
 
 if __name__ == "__main__":

@@ -18,12 +18,12 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks.outputs import write_outputs  # noqa: E402
 from benchmarks.provenance import describe, made_how  # noqa: E402
 from edgekd.bench.child import measure_in_child
 from edgekd.bench.data import load_data, save_shared
 from edgekd.bench.machine import machine_info
 from edgekd.export.exporter import ExportOptions, export
-from edgekd.fileio import atomic_write_json, atomic_write_text
 
 HERE = Path(__file__).resolve().parent
 DATASET = "pneumoniamnist"
@@ -196,10 +196,7 @@ def main() -> None:
               "models": {"teacher": made_how(teacher), "student": made_how(student)}}
     report["targets"] = targets(results)
     report["cam_draw_us"] = draw_cost(files["student onnx +cam head"])
-    atomic_write_json(args.out.with_suffix(".json"), report)
-    atomic_write_text(args.out.with_suffix(".md"), markdown(report))
-    plot(report, args.out.with_suffix(".png"))
-    print(markdown(report))
+    write_outputs(args.out, report, markdown, plot)
 
 
 if __name__ == "__main__":

@@ -25,8 +25,8 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks.outputs import write_outputs  # noqa: E402
 from benchmarks.provenance import describe, made_how  # noqa: E402
-from edgekd.fileio import atomic_write_json, atomic_write_text  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 WORK = HERE / "_work" / "pareto"
@@ -184,10 +184,7 @@ def main() -> None:
         from edgekd.bench.machine import machine_info
 
         report = {"machine": machine_info(), "results": measure(args)}  # epochs per model: rows' "made"
-        atomic_write_json(args.out.with_suffix(".json"), report)
-        atomic_write_text(args.out.with_suffix(".md"), markdown(report))
-        plot(report, args.out.with_suffix(".png"))
-        print(markdown(report))
+        write_outputs(args.out, report, markdown, plot)
 
 
 if __name__ == "__main__":
