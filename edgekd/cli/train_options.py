@@ -31,8 +31,8 @@ Quiet = Annotated[bool, typer.Option(help="No progress bar.")]
 Deterministic = Annotated[bool, typer.Option(
     "--deterministic/--no-deterministic",
     help="torch's deterministic algorithms: the same seed gives bitwise-identical weights and metrics "
-         "(on the same machine, threads and versions). It costs about 4% per epoch on the CPU (1.04x: a "
-         "PneumoniaMNIST distillation epoch, 1 thread, median of 7 interleaved pairs on a shared machine; "
+         "(on the same machine, threads and versions). It costs about 3-5% per epoch on the CPU (1.03x: a "
+         "PneumoniaMNIST distillation epoch, 1 thread, median of 7 interleaved pairs on a quiet machine; "
          "benchmarks/determinism.md); --no-deterministic saves that and gives up bitwise repeats.")]
 Threads = Annotated[str, typer.Option(
     help="CPU threads for torch: a positive number, or auto (OMP_NUM_THREADS when set, else the physical "
