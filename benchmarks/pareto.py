@@ -52,7 +52,8 @@ def train(args: argparse.Namespace) -> None:
     from edgekd.train.loop import TrainConfig
     from edgekd.train.supervised import train_supervised
 
-    for dataset, (_, fraction) in DATASETS.items():
+    for dataset in args.datasets:
+        fraction = DATASETS[dataset][1]
         teacher = folder(dataset, "teacher")
         if not (teacher / "model.pt").is_file():
             print(f"{dataset}: teacher resnet20", flush=True)
@@ -77,7 +78,8 @@ def measure(args: argparse.Namespace) -> dict:
     from edgekd.train.checkpoint import load_checkpoint
 
     results: dict = {}
-    for dataset, (metric, fraction) in DATASETS.items():
+    for dataset in args.datasets:
+        metric, fraction = DATASETS[dataset]
         rows = {}
         for name, model, kind in runs(dataset):
             ckpt = folder(dataset, name) / "model.pt"
@@ -145,8 +147,8 @@ def plot(report: dict, path: Path) -> None:
     from edgekd.plotting import pyplot
 
     plt = pyplot()
-    fig, axes = plt.subplots(1, len(report["results"]), figsize=(13, 5))
-    for ax, (dataset, res) in zip(axes, report["results"].items()):
+    fig, axes = plt.subplots(1, len(report["results"]), figsize=(6.5 * len(report["results"]), 5), squeeze=False)
+    for ax, (dataset, res) in zip(axes[0], report["results"].items()):
         metric = res["metric"]
         for name, r in res["rows"].items():
             p50 = r.get("onnxruntime", {}).get("p50_ms")
@@ -174,6 +176,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--teacher-epochs", type=int, default=10)
     parser.add_argument("--min-time", type=float, default=0.5)
+    parser.add_argument("--datasets", nargs="+", choices=list(DATASETS), default=list(DATASETS))
     parser.add_argument("--out", type=Path, default=HERE / "pareto")
     args = parser.parse_args()
     if not (args.train or args.measure):
