@@ -52,13 +52,18 @@ def classifier_of(model: nn.Module) -> nn.Linear:
 
 def class_activation(features: Tensor, weight: Tensor, target: Tensor) -> Tensor:
     """Raw CAM ``sum_k weight[target, k] * features[:, k]``: B x h x w, no resize or norm."""
+    _check_shapes(features, weight)
+    w = weight.float()[target.long()]  # B x C: one classifier row per sample
+    return (features.float() * w[:, :, None, None]).sum(dim=1)
+
+
+def _check_shapes(features: Tensor, weight: Tensor) -> None:
+    """EdgekdError unless ``features`` is B x C x H x W and ``weight`` K x C."""
     if features.dim() != 4 or weight.dim() != 2 or features.shape[1] != weight.shape[1]:
         raise EdgekdError(
             f"CAM needs B x C x H x W features and a K x C classifier weight, got "
             f"{tuple(features.shape)} and {tuple(weight.shape)}: capture the last stage"
         )
-    w = weight.float()[target.long()]  # B x C: one classifier row per sample
-    return (features.float() * w[:, :, None, None]).sum(dim=1)
 
 
 def class_maps(features: Tensor, weight: Tensor) -> Tensor:
@@ -67,11 +72,7 @@ def class_maps(features: Tensor, weight: Tensor) -> Tensor:
     One 1 x 1 convolution with the classifier weight, so an exported attention head costs
     a single graph op; the host picks the predicted class, resizes and normalises only
     when it draws the map (:func:`edgekd.runtime.attention.attention_map`)."""
-    if features.dim() != 4 or weight.dim() != 2 or features.shape[1] != weight.shape[1]:
-        raise EdgekdError(
-            f"CAM needs B x C x H x W features and a K x C classifier weight, got "
-            f"{tuple(features.shape)} and {tuple(weight.shape)}: capture the last stage"
-        )
+    _check_shapes(features, weight)
     return F.conv2d(features, weight.to(features.dtype)[:, :, None, None])
 
 
