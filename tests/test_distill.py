@@ -21,7 +21,7 @@ FAST = dict(epochs=2, batch_size=64, lr=0.05, seed=0)
 NO_AUG = Views(None, 0)  # --no-augment: one view
 
 
-@pytest.mark.parametrize("method", ["none", "kd", "at", "fma", "mip", "sals"])
+@pytest.mark.parametrize("method", ["none", "kd", "at", "fma", "mip", "sals", "cam"])
 def test_each_method_runs_and_records_itself(method, trained_digits_run, tmp_path):
     teacher = trained_digits_run / "model.pt"
     result = distill(teacher, "cnn-tiny", "digits", tmp_path, TrainConfig(**FAST), DistillConfig(method=method),

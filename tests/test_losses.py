@@ -85,6 +85,20 @@ def test_dice_all_zero_maps_no_nan() -> None:
     assert torch.isfinite(z.grad).all()
 
 
+def test_centred_ignores_the_shared_map_and_scores_the_image_specific_part() -> None:
+    shared = torch.rand(4, 4, generator=torch.Generator().manual_seed(0))
+    specific = torch.zeros(2, 4, 4)
+    specific[0, 0, 0], specific[1, 3, 3] = 0.5, 0.5  # each image's own spot
+    teacher = shared + specific
+    # a student that learned only the teacher's average map: plain MSE small, centred loss not
+    average_only = teacher.mean(dim=0, keepdim=True).expand(2, 4, 4)
+    assert attention_loss(average_only, teacher, "centred").item() == pytest.approx(2 * 0.25**2 / 16)
+    # a student with the image-specific part on another shared map: centred loss 0
+    assert attention_loss(torch.rand(4, 4) + specific, teacher, "centred").item() == pytest.approx(0.0, abs=1e-7)
+    # a batch of one has no image-specific part
+    assert attention_loss(teacher[:1], average_only[:1], "centred").item() == 0.0
+
+
 @pytest.mark.parametrize("kind", ["mse", "bce", "dice"])
 def test_attention_loss_gradient_reaches_student_map(kind: str) -> None:
     torch.manual_seed(0)
@@ -94,7 +108,7 @@ def test_attention_loss_gradient_reaches_student_map(kind: str) -> None:
 
 
 def test_attention_loss_errors() -> None:
-    with pytest.raises(EdgekdError, match=r"\['mse', 'bce', 'dice'\]"):
+    with pytest.raises(EdgekdError, match=r"\['mse', 'bce', 'dice', 'centred'\]"):
         attention_loss(torch.zeros(1, 2, 2), torch.zeros(1, 2, 2), "l1")
     with pytest.raises(EdgekdError, match="same attention size"):
         attention_loss(torch.zeros(1, 2, 2), torch.zeros(1, 3, 3))

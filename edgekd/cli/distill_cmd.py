@@ -34,10 +34,10 @@ def distill(
                                        "or import-teacher). Repeat it for an ensemble teacher: mean of the members' "
                                        "logits and of their attention maps (not with --method at)."),
     student: str = typer.Option("cnn-small", "--student", "-s", help="Student model name (edgekd models)."),
-    method: str = typer.Option("mip", help="none | kd | at | fma | mip | sals: the attention term, added to KD. "
+    method: str = typer.Option("mip", help="none | kd | at | fma | mip | sals | cam: the attention term, added to KD. "
                                "Default mip (MIP + KD): the study's best method on validation in 6 of 12 groups "
                                "and the only one to beat KD by its interval (PneumoniaMNIST cnn-small; "
-                               "benchmarks/study.md)."),
+                               "benchmarks/study.md). cam matches the map the student exports (its CAM head)."),
     dataset: str | None = typer.Option(None, "--dataset", "-d", help="Data set (default: the teacher's own)."),
     data_dir: DataDir = None,
     download: Download = False,
@@ -47,9 +47,11 @@ def distill(
                                           "KD, so edgekd's --alpha 0.9 is torchdistill's alpha 0.1. Default 0.9, 0 "
                                           "for none; --alpha 0 trains the attention term alone."),
     temperature: float = typer.Option(4.0, help="KD temperature T."),
-    beta: float | None = typer.Option(None, help="Attention-loss weight (default 10 for at, 1 for fma/mip/sals, "
+    beta: float | None = typer.Option(None, help="Attention-loss weight (default 10 for at, 1 for fma/mip/sals/cam, "
                                          "chosen by benchmarks/sweep.py; AT's official code uses 1000)."),
-    att_loss: str = typer.Option("mse", "--att-loss", help="mse | bce | dice between student and teacher maps."),
+    att_loss: str = typer.Option("mse", "--att-loss", help="mse | bce | dice | centred between student and teacher "
+                                  "maps; centred compares only the image-specific parts (each map minus the batch's "
+                                  "mean map)."),
     att_size: int | None = typer.Option(None, "--att-size", help="Common map size (default: input size)."),
     teacher_layers: str | None = typer.Option(None, "--teacher-layers", help="Comma-separated module names."),
     student_layers: str | None = typer.Option(None, "--student-layers", help="Comma-separated module names."),

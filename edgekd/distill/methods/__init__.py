@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from edgekd.distill.methods.at import AT
 from edgekd.distill.methods.base import Method, MethodOptions
+from edgekd.distill.methods.cam import CAMMatch
 from edgekd.distill.methods.ce import CE
 from edgekd.distill.methods.fma import FMA
 from edgekd.distill.methods.kd import KD
@@ -20,7 +21,7 @@ from edgekd.suggest import unknown
 
 __all__ = ["DEFAULT", "METHODS", "Method", "MethodOptions", "get", "register"]
 
-_CLASSES: list[type[Method]] = [CE, KD, AT, FMA, MIP, SALS]
+_CLASSES: list[type[Method]] = [CE, KD, AT, FMA, MIP, SALS, CAMMatch]
 _REGISTRY: dict[str, type[Method]] = {}
 
 
