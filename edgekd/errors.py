@@ -10,10 +10,12 @@ class EdgekdError(Exception):
 
 
 class MissingDependency(EdgekdError):
-    """An optional dependency is not installed; the message names the extra to install."""
+    """An optional dependency is not installed; the message names the extra to install, or
+    the distribution itself where no edgekd extra installs it (``extra=""``)."""
 
     def __init__(self, module: str, extra: str):
-        super().__init__(f"{module} is not installed: pip install \"edgekd[{extra}]\"")
+        what = f'"edgekd[{extra}]"' if extra else module
+        super().__init__(f"{module} is not installed: pip install {what}")
         self.module = module
         self.extra = extra
 

@@ -13,7 +13,7 @@ runtime             reads                   module                 extra
 ==================  ======================  =====================  ===============
 ``onnxruntime``     ``.onnx``               onnxruntime            runtime
 ``litert``          ``.tflite``             ai_edge_litert         runtime
-``tflite-runtime``  ``.tflite``             tflite_runtime         tflite
+``tflite-runtime``  ``.tflite``             tflite_runtime         (none: pip install tflite-runtime)
 ``tensorrt``        ``.engine``, ``.plan``  tensorrt               tensorrt
 ``torch``           ``.pt`` (checkpoint)    torch                  train
 ==================  ======================  =====================  ===============
@@ -58,7 +58,7 @@ class RuntimeSpec:
     name: str
     module: str  # import name, looked up with find_spec (never imported to check)
     dist: str  # pip distribution named in the "not installed" message
-    extra: str  # edgekd extra that installs it
+    extra: str  # edgekd extra that installs it ("": none does, pip install the distribution itself)
     suffixes: tuple[str, ...]  # the first is what an export to this runtime writes
     runner: str  # "module:Class" of its edgekd.runtime.base.Runner, imported only when used
 
@@ -70,7 +70,7 @@ RUNTIMES: dict[str, RuntimeSpec] = {
                     "edgekd.runtime.onnxruntime_runner:OnnxRuntimeRunner"),
         RuntimeSpec("litert", "ai_edge_litert", "ai-edge-litert", "runtime", (".tflite",),
                     "edgekd.runtime.litert_runner:LiteRTRunner"),
-        RuntimeSpec("tflite-runtime", "tflite_runtime", "tflite-runtime", "tflite", (".tflite",),
+        RuntimeSpec("tflite-runtime", "tflite_runtime", "tflite-runtime", "", (".tflite",),
                     "edgekd.runtime.litert_runner:TFLiteRuntimeRunner"),
         RuntimeSpec("tensorrt", "tensorrt", "tensorrt", "tensorrt", (".engine", ".plan"),
                     "edgekd.runtime.tensorrt_runner:TensorRTRunner"),

@@ -90,3 +90,20 @@ def test_each_row_names_the_runner_that_loads_it(name):
     module, cls = spec.runner.split(":")
     runner = getattr(importlib.import_module(module), cls)()
     assert isinstance(runner, Runner) and runner.name == name
+
+
+@pytest.mark.parametrize("name", model_files.RUNTIMES)
+def test_missing_runtime_message_names_an_install_that_exists(name):
+    import tomllib
+
+    extras = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"]
+    spec = model_files.RUNTIMES[name]
+    message = str(model_files.missing(name))
+    if spec.extra:  # the extra exists and lists the distribution (directly or through another extra)
+        assert f'pip install "edgekd[{spec.extra}]"' in message
+        listed = " ".join(extras[spec.extra]) + " ".join(
+            " ".join(extras[e]) for e in extras if f"edgekd[{e}]" in " ".join(extras[spec.extra]))
+        assert spec.dist in listed
+    else:  # no extra installs it (tflite-runtime): the distribution itself
+        assert message.endswith(f"pip install {spec.dist}")
