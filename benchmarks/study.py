@@ -10,6 +10,8 @@ Run from the repository root (``EDGEKD_DATA`` defaults to ../shared/data):
     python benchmarks/study.py --quick --jobs 2    # 1 seed, 1 epoch per run, everything -> benchmarks/study/quick/,
                                                    # with the full study's projected time on this machine
     python benchmarks/study.py --quick --report    # rebuild the quick report only
+    python benchmarks/study.py --v2 --part 1 --jobs 2  # issue 14's recipe (plan.py V2_*), same parts;
+                                                   # --report then adds it beside the first recipe
 
 Design (decisions written down here, as METHOD.md asks):
 - One teacher per data set: ResNet-20, trained once on the study's whole training set
@@ -74,6 +76,9 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true",
                     help="1 seed, 1 epoch per run, into benchmarks/study/quick/, with the full study's projected cost")
+    ap.add_argument("--v2", action="store_true",
+                    help="run issue 14's recipe (augmentation + K-view teacher cache, longer schedules on small "
+                         "sets; benchmarks/study/v2/); the report shows it beside the first recipe")
     ap.add_argument("--part", type=int, help=f"run part N (1..{len(PARTS)}); see --list")
     ap.add_argument("--all", action="store_true", help="run every part in order")
     ap.add_argument("--dataset", nargs="*")
@@ -97,7 +102,7 @@ def main(argv=None) -> None:
         import torch
 
         torch.set_num_threads(args.threads)
-    profile = PROFILES["quick" if args.quick else "full"]
+    profile = PROFILES["quick" if args.quick else ("v2" if args.v2 else "full")]
     md_path = STUDY_DIR / "quick" / "report.md" if args.quick else BENCH / "study.md"
     out_dir = STUDY_DIR / "quick" if args.quick else STUDY_DIR
     title = "Issue 9 study: --quick pipeline check (1 seed, 1 epoch per run: NOT evidence)" if args.quick else \
@@ -136,7 +141,7 @@ def main(argv=None) -> None:
                 {"wall_s": round(wall, 1), "runs": len(specs), "states": counts, "jobs": args.jobs,
                  "threads": args.threads, "cores": os.cpu_count(), "load_before": load_before}, indent=1) + "\n")
     if args.report or args.quick:
-        report(profile, md_path, out_dir, title, bench=args.bench)
+        report(PROFILES["full"] if args.v2 else profile, md_path, out_dir, title, bench=args.bench)
         print(f"wrote {md_path} and {out_dir}/results.json", flush=True)
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from benchmarks.study_lib import cost, plan, report, runner, stats
+from benchmarks.study_lib import cost, plan, recipe, report, runner, stats
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -74,6 +74,45 @@ def test_plan_is_paired_and_low_data_fraction(tmp_path):
     assert all(v == set(plan.METHODS) for v in by_seed.values())
     caches = {s["seed"]: s["cache"] for s in students}  # one teacher cache per label subset, AT's included
     assert len(set(caches.values())) == 5 and all(s["cache"] == caches[s["seed"]] for s in students)
+
+
+def test_v2_profile_augments_with_per_seed_view_caches():
+    prof = plan.PROFILES["v2"]
+    specs = [s for s in plan.plan(prof, ["pneumoniamnist"], ["full"], ["cnn-small"]) if s["kind"] == "student"]
+    assert {s["method"] for s in specs} == set(plan.V2_METHODS)
+    assert all(s["train"].augment and s["train"].views == 8 for s in specs)
+    assert {s["train"].epochs for s in specs} == {plan.V2_EPOCHS["pneumoniamnist"]["full"]}
+    caches = {s["seed"]: s["cache"] for s in specs}  # views are drawn per seed: one cache per seed
+    assert len(set(caches.values())) == 5 and all(s["cache"] == caches[s["seed"]] for s in specs)
+    assert all("study/v2/" in str(s["out"]) for s in specs)
+    # the first recipe keeps its shared full-data cache
+    old = [s for s in plan.plan(plan.PROFILES["full"], ["pneumoniamnist"], ["full"], ["cnn-small"])
+           if s["kind"] == "student"]
+    assert len({s["cache"] for s in old}) == 1 and not any(s["train"].augment for s in old)
+
+
+def _group(values: dict[str, tuple[list[float], float]]) -> dict:
+    """A group summary as stats.summarise gives it: per method test AUC per seed and a val mean."""
+    return {m: {"n": len(v), "val_auc": {"mean": val}, "test_auc": {**stats.mean_sd(v), "values": dict(enumerate(v))},
+                "test_acc": {**stats.mean_sd(v), "values": dict(enumerate(v))}} for m, (v, val) in values.items()}
+
+
+def test_recipe_comparison_picks_on_validation_and_computes_gap_recovery():
+    teacher = {"test_auc": 0.90, "test_acc": 0.90}
+    old = {"datasets": {"breastmnist": {"binary": True, "teacher": teacher, "groups": {"full/cnn-small": _group(
+        {"ce": ([0.80, 0.80], 0.8), "kd": ([0.84, 0.86], 0.8), "mip+kd": ([0.85, 0.85], 0.8)})}}}}
+    new = {"datasets": {"breastmnist": {"binary": True, "teacher": teacher, "groups": {"full/cnn-small": _group(
+        {"ce": ([0.82, 0.82], 0.8), "kd": ([0.90, 0.92], 0.95), "mip+kd": ([0.89, 0.89], 0.90)})}}}}
+    g = recipe.compare(old, new)["groups"]["breastmnist full/cnn-small"]
+    assert g["pick"] == "kd"  # higher validation AUC, though mip+kd's is chosen nowhere on test
+    assert g["recovery_auc"]["vs old alone"] == pytest.approx((0.91 - 0.80) / (0.90 - 0.80))
+    assert g["recovery_auc"]["vs new alone"] == pytest.approx((0.91 - 0.82) / (0.90 - 0.82))
+    assert g["delta_auc"]["vs old same method"]["mean"] == pytest.approx(0.06)  # paired by seed vs old KD
+    assert recipe.recovery(0.9, 0.9, 0.95) is None  # no gap: no recovery
+    rows = {r["target"].split(" (")[0]: r for r in recipe.targets({"breastmnist full/cnn-small": g})}
+    assert rows["breastmnist full/cnn-small"]["met"] and rows["breastmnist full/cnn-small"]["margin"] == \
+        pytest.approx(0.91 - 0.901)
+    assert not rows["pneumoniamnist full/cnn-small"]["met"]  # not run: missed, said so
 
 
 def test_resume_skips_finished_runs_and_aggregates(tmp_path, monkeypatch):

@@ -66,6 +66,27 @@ def quick_profile(full: dict) -> dict:
 
 PROFILES["quick"] = quick_profile(PROFILES["full"])
 
+# Issue 14's recipe ("v2"): augmentation on (2 px shifts) with the K-view teacher cache, so the student
+# trains on exactly the views whose teacher outputs it reads, and longer schedules where
+# benchmarks/schedules.md found them to pay (small training sets); KD and edgekd's default (MIP + KD),
+# plus the student alone under the same recipe. Same data, subsets, batches, seeds and teacher recipe
+# as the study; its own teachers (the study's weights are not kept), under benchmarks/study/v2/.
+V2_EPOCHS = {"pneumoniamnist": {"full": 30, "low": 60}, "breastmnist": {"full": 100, "low": 100},
+             "mnist": {"full": 30, "low": 100}}
+V2_METHODS = ["kd", "mip+kd", "ce"]
+
+
+def v2_profile(full: dict) -> dict:
+    """The study's design under issue 14's recipe (``V2_EPOCHS``, ``V2_METHODS``, augmentation)."""
+    v2 = copy.deepcopy(full)
+    v2.update(root=STUDY_DIR / "v2", methods=list(V2_METHODS), augment=True, views=8)
+    for ds, d in v2["datasets"].items():
+        d["epochs"] = dict(V2_EPOCHS[ds])
+    return v2
+
+
+PROFILES["v2"] = v2_profile(PROFILES["full"])
+
 
 # Parts of the full study, each meant to fit in ~1 h on 2 free cores (see --list for the
 # estimate from finished runs).  Teachers are trained by whichever part needs them first.
@@ -111,9 +132,12 @@ def student_spec(profile: dict, dataset: str, regime: str, student: str, method:
     d = profile["datasets"][dataset]
     fraction = round(d["full_fraction"] * profile["regimes"][regime], 6)
     batch = d["batch"][regime] if isinstance(d["batch"], dict) else d["batch"]
-    cfg = TrainConfig(epochs=d["epochs"][regime], batch_size=batch, lr=profile["lr"], augment=False, seed=seed,
-                      device="auto", select="auc" if d["binary"] else "accuracy", label_fraction=fraction)
-    key = "full" if fraction == 1.0 else f"{regime}-f{fraction}-s{seed}"
+    augment = profile.get("augment", False)
+    cfg = TrainConfig(epochs=d["epochs"][regime], batch_size=batch, lr=profile["lr"], augment=augment, seed=seed,
+                      device="auto", select="auc" if d["binary"] else "accuracy", label_fraction=fraction,
+                      views=profile.get("views") if augment else None)
+    key = "full" if fraction == 1.0 else f"{regime}-f{fraction}"
+    key += f"-s{seed}" if (augment or fraction != 1.0) else ""  # augmented views are drawn per seed
     cache = profile["root"] / "cache" / dataset / key
     return {"kind": "student", "dataset": dataset, "regime": regime, "model": student, "method": method,
             "seed": seed, "train": cfg, "distill": method_config(method, profile.get("defaults", DEFAULTS)),

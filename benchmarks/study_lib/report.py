@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.study_lib import recipe
 from benchmarks.study_lib.cost import cost_markdown, projection
 from benchmarks.study_lib.plan import PROFILES, PUBLISHED, rel_path
 from benchmarks.study_lib.stats import aggregate, mean_sd, primary, read_run, targets
@@ -305,6 +306,11 @@ def report(profile: dict, md_path: Path, out_dir: Path, title: str, figures: boo
     res["targets"], res["latency_p50"] = tg, latency
     quick = profile is PROFILES["quick"]
     md = markdown(res, tg, latency, title, QUICK_TIMING if quick else FULL_TIMING)
+    if profile is PROFILES["full"]:  # issue 14's recipe beside the first one, once it has runs
+        new = aggregate(PROFILES["v2"])
+        if any(e["groups"] for e in new["datasets"].values()):
+            res["recipe_v2"] = {**recipe.compare(res, new), "runs": new}
+            md += "\n" + "\n".join(recipe.markdown(res["recipe_v2"], PROFILES["v2"]))
     if quick:  # the quick runs' times project the full study's cost
         last_path = profile["root"] / "last_run.json"
         last_run = json.loads(last_path.read_text()) if last_path.exists() else None
@@ -314,7 +320,8 @@ def report(profile: dict, md_path: Path, out_dir: Path, title: str, figures: boo
     link = os.path.relpath(out_dir, md_path.parent)
     if figures:
         plot_params(res, out_dir / "params.png")
-        if attention_figure(profile, out_dir / "attention.png"):
+        # redrawn from the models when they are here; the committed figure stays linked otherwise
+        if attention_figure(profile, out_dir / "attention.png") or (out_dir / "attention.png").exists():
             md += f"\n![attention maps]({link}/attention.png)\n"
         md += f"\n![accuracy vs params]({link}/params.png)\n"
     md_path.write_text(md)
