@@ -179,7 +179,7 @@ def overlays(work: Path, datasets: list[str], path: Path, n_images: int = 3) -> 
 
     from edgekd.data.registry import get_source, load_split
     from edgekd.explain.model_maps import model_map
-    from edgekd.explain.overlay import pyplot
+    from edgekd.plotting import pyplot
     from edgekd.train.batches import TensorSplit
     from edgekd.train.checkpoint import load_model
 
@@ -333,7 +333,11 @@ def main() -> None:
                         "finished students into the cache, write nothing under benchmarks/ (then run without it).")
     args = parser.parse_args()
     os.environ.setdefault("EDGEKD_DATA", str(HERE.parents[1] / "shared" / "data"))
+    from edgekd.explain.model_maps import gradcam_installed
     from edgekd.explain.study import attention_agreement
+
+    if not gradcam_installed():  # the reference map: without it the tables lose their yardstick silently
+        raise SystemExit('error: pytorch-grad-cam is not installed: pip install -c constraints.txt "edgekd[bench]"')
 
     summary, models = {}, {}
     for ds in args.datasets:

@@ -36,7 +36,7 @@ __all__ = ["ConfigOption", "check_values", "save_run_config"]
 #: (a replay picks its own --out), still accepted in a file a user writes
 INVOCATION = ("config", "out", "resume", "force", "quiet", "ctx")
 #: text options that also take a whole number in a file (``threads = 2`` as well as "auto")
-NUMBER_OR_TEXT = ("threads",)
+NUMBER_OR_TEXT = ("threads", "epochs")
 
 
 def _option_types(command) -> dict[str, object]:
@@ -59,7 +59,7 @@ def _kind(name: str, hint: object) -> tuple[tuple[type, ...], str, bool]:
     repeatable = typing.get_origin(hint) is list
     if repeatable:
         hint = (typing.get_args(hint) or (str,))[0]
-    if name in NUMBER_OR_TEXT:
+    if name in NUMBER_OR_TEXT and hint is str:  # "auto" or a number (train's --epochs stays a number)
         return (int, str), "a whole number or a string", repeatable
     if hint is bool:
         return (bool,), "true or false", repeatable

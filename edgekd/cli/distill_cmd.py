@@ -17,14 +17,14 @@ def _layers(value: str | None) -> list[str] | None:
 
 def resolved_options(out: Path, dataset: str, threads: int) -> dict:
     """The option values the run settled on where the command line left a default open:
-    the data set (the teacher's), the thread count, the method's alpha and beta, and the
-    number of cached views."""
+    the data set (the teacher's), the thread count, the method's alpha and beta, the
+    number of cached views and the number of epochs."""
     import json
 
     method = json.loads((out / "metrics.json").read_text())["distill"]
     config = json.loads((out / "metrics.json").read_text())["config"]
     return {"dataset": dataset, "threads": threads, "alpha": method["alpha"], "beta": method["beta"],
-            "cache_views": config.get("views")}
+            "cache_views": config.get("views"), "epochs": config["epochs"]}
 
 
 @handle_errors
@@ -64,7 +64,9 @@ def distill(
                                            "trains on one of them (every view once per K epochs). Default 8 with "
                                            "--teacher-cache and augmentation, 1 with --no-augment; without "
                                            "--teacher-cache the live teacher sees the same K views."),
-    epochs: opt.Epochs = 30,
+    epochs: str = typer.Option("auto", help="Training epochs, or auto: by the training set's size, 100 up to "
+                               "10,000 images and 30 above (the lengths benchmarks/schedules.md picked on "
+                               "validation; edgekd/train/schedule.py). The number used is saved in config.toml."),
     batch_size: opt.BatchSize = 128,
     lr: opt.Lr = 0.05,
     optimizer: opt.Optimizer = "sgd",
@@ -95,7 +97,9 @@ def distill(
     from edgekd.train.supervised import parse_model_args
 
     dataset = dataset or load_checkpoint(teacher[0])["data"]["name"]
-    cfg = opt.train_config(epochs, batch_size, lr, optimizer, schedule, weight_decay, augment, seed, device, select,
+    from edgekd.train.schedule import parse_epochs
+
+    cfg = opt.train_config(parse_epochs(epochs), batch_size, lr, optimizer, schedule, weight_decay, augment, seed, device, select,
                        label_fraction, compile, deterministic, threads, flip=flip, rotate=rotate, views=cache_views)
     dcfg = DistillConfig(method, alpha, temperature, beta, att_loss, att_size, _layers(teacher_layers),
                          _layers(student_layers), at_form, parse_model_args(model_arg))

@@ -98,6 +98,7 @@ def _distill(teacher_path: Path | Sequence[Path], student_name: str, dataset: st
     device = dist.local_device(resolve_device(cfg.device))
     ctx = dist.init_from_env(device)
     data = load_run_data(dataset, data_dir, download, cfg.label_fraction, cfg.seed)
+    cfg = cfg.with_data(len(data.train))  # --epochs auto: by the training set's size
     cfg.check_data(dataset)
     dist.pin(data.train, device)
     loaded = load_teacher(teacher_path, data.info)

@@ -17,7 +17,7 @@ import json
 import math
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -41,7 +41,7 @@ StepFn = Callable[[torch.Tensor, torch.Tensor, torch.Tensor, np.ndarray], tuple[
 
 @dataclass
 class TrainConfig:
-    epochs: int = 30
+    epochs: int | None = 30  # None: by the training set's size (edgekd/train/schedule.py), resolved with the data
     batch_size: int = 128
     lr: float = 0.05
     optimizer: str = "sgd"
@@ -60,7 +60,7 @@ class TrainConfig:
     threads: int | None = None  # torch's CPU threads; None leaves the process's setting alone
 
     def check(self) -> None:
-        if self.epochs < 1 or self.batch_size < 1 or self.lr <= 0:
+        if (self.epochs is not None and self.epochs < 1) or self.batch_size < 1 or self.lr <= 0:
             raise EdgekdError("epochs, batch size and lr must be positive")
         if self.optimizer not in ("sgd", "adamw"):
             raise EdgekdError(f"unknown optimizer '{self.optimizer}'; use sgd or adamw")
@@ -74,6 +74,14 @@ class TrainConfig:
         if not self.augment and (self.flip or self.rotate):
             raise EdgekdError("--flip and --rotate add to the augmentation, which --no-augment turns off; drop one")
         self.make_views()  # checks the rotation range and K
+
+    def with_data(self, n_train: int) -> TrainConfig:
+        """This config with ``epochs`` settled for ``n_train`` training images (auto -> the table)."""
+        if self.epochs is not None:
+            return self
+        from edgekd.train.schedule import auto_epochs
+
+        return replace(self, epochs=auto_epochs(n_train))
 
     def make_views(self) -> Views:
         """The augmentation of this run: policy (None with --no-augment), seed and K."""

@@ -55,6 +55,7 @@ def _train(model_name: str, dataset: str, out: Path, cfg: TrainConfig, data_dir:
     dist.barrier()
     configure_torch(cfg)
     data = load_run_data(dataset, data_dir, download, cfg.label_fraction, cfg.seed)
+    cfg = cfg.with_data(len(data.train))
     cfg.check_data(dataset)
     dist.pin(data.train, device)
     try:

@@ -1,0 +1,74 @@
+"""--epochs auto: the schedule length by training-set size (edgekd/train/schedule.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from edgekd.errors import EdgekdError
+from edgekd.train.loop import TrainConfig
+from edgekd.train.schedule import EPOCHS_BY_SIZE, auto_epochs, parse_epochs
+
+
+def test_auto_epochs_follows_the_table_at_its_boundaries():
+    for largest, epochs in EPOCHS_BY_SIZE[:-1]:
+        assert auto_epochs(largest) == epochs
+    assert auto_epochs(1) == EPOCHS_BY_SIZE[0][1]
+    assert auto_epochs(10_001) == EPOCHS_BY_SIZE[-1][1] == 30
+    assert EPOCHS_BY_SIZE[-1][0] is None  # a catch-all last row
+    sizes = [s for s, _ in EPOCHS_BY_SIZE[:-1]]
+    assert sizes == sorted(sizes)
+
+
+def test_parse_epochs_takes_auto_or_a_positive_whole_number():
+    assert parse_epochs("auto") is None and parse_epochs("AUTO") is None and parse_epochs(None) is None
+    assert parse_epochs("12") == 12 and parse_epochs(7) == 7
+    for bad in ("0", "-3", "1.5", "ten", "", True):
+        with pytest.raises(EdgekdError, match="positive whole number or auto"):
+            parse_epochs(bad)
+
+
+def test_train_config_settles_auto_with_the_data_and_keeps_a_given_number():
+    auto = TrainConfig(epochs=None)
+    auto.check()  # auto is valid before the data is known
+    assert auto.with_data(546).epochs == auto_epochs(546)
+    assert auto.with_data(50_000).epochs == 30
+    assert TrainConfig(epochs=7).with_data(546).epochs == 7
+    with pytest.raises(EdgekdError, match="positive"):
+        TrainConfig(epochs=0).check()
+
+
+def test_distill_help_states_the_table():
+    import inspect
+
+    from edgekd.cli.distill_cmd import distill
+
+    help_text = inspect.signature(distill).parameters["epochs"].default.help
+    small, medium, large = (e for _, e in EPOCHS_BY_SIZE)
+    assert small == medium  # the help says one number up to 10,000 images
+    assert f"{medium} up to {EPOCHS_BY_SIZE[1][0]:,} images and {large} above" in help_text
+
+
+def test_distill_without_epochs_trains_the_tables_length_and_saves_it(trained_digits_run, tmp_path, monkeypatch):
+    import json
+    import tomllib
+
+    from typer.testing import CliRunner
+
+    from edgekd.cli.app import app
+    from edgekd.train import schedule
+    from tests.conftest import assert_one_line_error
+
+    monkeypatch.setattr(schedule, "EPOCHS_BY_SIZE", ((100, 50), (None, 2)))  # digits' ~1,100 images: 2 epochs
+    teacher = trained_digits_run / "model.pt"
+    out = tmp_path / "run"
+    result = CliRunner().invoke(app, ["distill", "--teacher", str(teacher), "--student", "cnn-tiny", "--batch-size",
+                                      "128", "--quiet", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert json.loads((out / "metrics.json").read_text())["config"]["epochs"] == 2
+    assert len(json.loads((out / "metrics.json").read_text())["epochs"]) == 2
+    assert tomllib.loads((out / "config.toml").read_text())["epochs"] == 2  # the replay trains the same length
+    (tmp_path / "bad.toml").write_text('epochs = "ten"\n')
+    assert_one_line_error(CliRunner().invoke(app, ["distill", "--teacher", str(teacher), "--config",
+                                                   str(tmp_path / "bad.toml"), "--out", str(tmp_path / "b")]),
+                          "--epochs must be a positive whole number or auto", "'ten'")
+    assert not (tmp_path / "b").exists()
