@@ -33,6 +33,9 @@ HERE = Path(__file__).resolve().parent
 METHODS = {"ce": "student alone (CE)", "fma": "FMA (alpha 0)", "fma+kd": "FMA + KD (alpha 0.9)",
            "mip+kd": "MIP + KD (the default)", "fma+kd-centred": "FMA + KD, centred map loss",
            "cam+kd": "CAM + KD"}
+# The tries at faithful student maps (issue 17 item 3): (group, compared with, map), paired over images
+TRIES = (("fma+kd-centred", "fma+kd", "fma"), ("fma+kd-centred", "fma+kd", "cam"), ("cam+kd", "fma+kd", "cam"),
+         ("cam+kd", "mip+kd", "cam"), ("cam+kd", "ce", "cam"), ("mip+kd", "ce", "cam"))
 MATCHED_MAP = {"fma": "fma", "fma+kd": "fma", "mip+kd": "mip", "fma+kd-centred": "fma", "cam+kd": "cam"}
 SEEDS = (0, 1, 2)
 DATASETS = ("pneumoniamnist", "mnist")
@@ -87,6 +90,33 @@ def _seed_mean(per_seed: list[list[float | None]]) -> list[float | None]:
     return [None if not np.isfinite(v) else float(v) for v in m]
 
 
+def _masked_seed_mean(group: list[dict], name: str, informative: bool) -> list[float | None]:
+    """Per image, one group's ins−del of map ``name`` averaged over its seeds (informative
+    images only, per seed, when ``informative``)."""
+    rows = []
+    for s in group:
+        scores = (s["maps"].get(name) or s["controls"].get(name))["per_image"]
+        mask = s["informative_mask"] if informative else [True] * len(scores)
+        rows.append([v if keep else None for v, keep in zip(scores, mask, strict=True)])
+    return _seed_mean(rows)
+
+
+def tries(result: dict, binary: bool) -> list[dict]:
+    """Each try of ``TRIES`` against its comparison group: ins−del difference of the same map,
+    per image (seed means), paired over images; on binary sets also the informative subset."""
+    out = []
+    for group, other, name in TRIES:
+        a, b = _students(result, group), _students(result, other)
+        if not a or not b:
+            continue
+        rec = {"group": group, "vs": other, "map": name,
+               "all": pooled([_masked_seed_mean(a, name, False)], None, [_masked_seed_mean(b, name, False)])}
+        if binary:
+            rec["informative"] = pooled([_masked_seed_mean(a, name, True)], None, [_masked_seed_mean(b, name, True)])
+        out.append(rec)
+    return out
+
+
 def _students(result: dict, method: str) -> list[dict]:
     return [s for s in result["students"] if s["group"] == method]
 
@@ -130,6 +160,7 @@ def summarise(result: dict, dataset: str) -> dict:
                 # per image: this group's seed-mean gain minus the student alone's seed-mean gain
                 rec["agreement"][name]["over_alone"] = pooled([_seed_mean(gains)], None, [_seed_mean(alone)])
         out["students"][method] = rec
+    out["tries"] = tries(result, result["binary"])
     return out
 
 
@@ -308,6 +339,15 @@ def markdown(summary: dict, goals: dict, models: dict) -> str:
             for name, g in r["agreement"].items():
                 lines.append(f"| {METHODS[m]} | {name} | {g['r']:.3f} | {format_interval(g['gain'])} | "
                              f"{format_interval(g.get('over_alone'))} |")
+        if s.get("tries"):
+            lines += ["", "The tries at faithful student maps: ins−del of the same map, try − comparison, per image "
+                      "(seed means), paired over images:", "",
+                      "| try | compared with | map | all images |" + (" informative subset |" if s["binary"] else ""),
+                      "|---|---|---|---|" + ("---|" if s["binary"] else "")]
+            for t in s["tries"]:
+                lines.append(f"| {METHODS[t['group']]} | {METHODS[t['vs']]} | {t['map']} | "
+                             f"{format_interval(t['all'])} |"
+                             + (f" {format_interval(t.get('informative'))} |" if s["binary"] else ""))
         lines.append("")
     lines += ["## Targets (issue 17)", "", "| data set | target | goal | measured [95 % interval] | met | margin |",
               "|---|---|---|---|---|---|"]

@@ -116,7 +116,11 @@ def markdown(report: dict) -> str:
             lines.append(f"| {METHODS[r['method']]} | {r['epochs']} | {r['seed']} | {r['best_epoch']} | "
                          f"{r['val'][m]:.4f} | {r['test']['accuracy']:.4f} | {r['test']['auc']:.4f} | {wall} |")
         lines += ["", "Validation picks: " + "; ".join(f"{METHODS[k]} {v['epochs']} epochs (val {m} {v['val']:.4f})"
-                                                      for k, v in d["picks"].items()), ""]
+                                                      for k, v in d["picks"].items())]
+        missing = sorted(set(report["planned_epochs"]) - {r["epochs"] for r in d["rows"]})
+        if missing:
+            lines.append(f"Not run (the session's time ran out first): {', '.join(map(str, missing))} epochs.")
+        lines.append("")
     return "\n".join(lines) + "\n"
 
 
@@ -157,12 +161,14 @@ def main() -> None:
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
     parser.add_argument("--teacher", action="append", default=[], metavar="DATASET=PATH")
     parser.add_argument("--work", type=Path, default=HERE / "_work" / "schedules")
+    parser.add_argument("--report-only", action="store_true", help="Rewrite the report from the finished runs "
+                        "(nothing is trained; planned runs that did not finish are listed as not run).")
     args = parser.parse_args()
     os.environ.setdefault("EDGEKD_DATA", str(HERE.parents[1] / "shared" / "data"))
     given = {k: Path(v) for k, v in (t.split("=", 1) for t in args.teacher)}
     import torch
 
-    report: dict = {"threads": torch.get_num_threads(), "datasets": {}}
+    report: dict = {"threads": torch.get_num_threads(), "planned_epochs": sorted(args.epochs), "datasets": {}}
     for epochs in sorted(args.epochs):  # every data set's short runs first: a partial report is still a curve
         for ds in args.datasets:
             teacher = teacher_for(ds, args.work, given)
@@ -173,6 +179,8 @@ def main() -> None:
                                                    "teacher": {**made, "checkpoint": _rel(teacher), "test": t_test}})
             for seed in args.seeds:
                 for method in METHODS:
+                    if args.report_only and not (args.work / ds / f"{method}-e{epochs}-s{seed}" / "test.json").is_file():
+                        continue
                     row = run_one(ds, method, epochs, seed, teacher, args.work)
                     row["made"]["checkpoint"] = _rel(Path(row["made"]["checkpoint"]))
                     d["rows"].append(row)

@@ -43,9 +43,8 @@ def test_distill_help_states_the_table():
     from edgekd.cli.distill_cmd import distill
 
     help_text = inspect.signature(distill).parameters["epochs"].default.help
-    small, medium, large = (e for _, e in EPOCHS_BY_SIZE)
-    assert small == medium  # the help says one number up to 10,000 images
-    assert f"{medium} up to {EPOCHS_BY_SIZE[1][0]:,} images and {large} above" in help_text
+    (small_n, small), (medium_n, medium), (_, large) = EPOCHS_BY_SIZE
+    assert f"{small} up to {small_n:,} images, {medium} up to {medium_n:,} and {large} above" in help_text
 
 
 def test_distill_without_epochs_trains_the_tables_length_and_saves_it(trained_digits_run, tmp_path, monkeypatch):

@@ -64,8 +64,8 @@ def distill(
                                            "trains on one of them (every view once per K epochs). Default 8 with "
                                            "--teacher-cache and augmentation, 1 with --no-augment; without "
                                            "--teacher-cache the live teacher sees the same K views."),
-    epochs: str = typer.Option("auto", help="Training epochs, or auto: by the training set's size, 100 up to "
-                               "10,000 images and 30 above (the lengths benchmarks/schedules.md picked on "
+    epochs: str = typer.Option("auto", help="Training epochs, or auto: by the training set's size, 300 up to "
+                               "1,000 images, 100 up to 10,000 and 30 above (the lengths benchmarks/schedules.md picked on "
                                "validation; edgekd/train/schedule.py). The number used is saved in config.toml."),
     batch_size: opt.BatchSize = 128,
     lr: opt.Lr = 0.05,
