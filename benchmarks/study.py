@@ -85,6 +85,7 @@ def main(argv=None) -> None:
     ap.add_argument("--regime", nargs="*")
     ap.add_argument("--student", nargs="*")
     ap.add_argument("--method", nargs="*")
+    ap.add_argument("--seed", nargs="*", type=int, help="only these seeds (e.g. to split a part over two machines)")
     ap.add_argument("--teachers", action="store_true", help="train only the teachers (of --dataset, or all)")
     ap.add_argument("--list", action="store_true", help="list parts, run counts and what is finished")
     ap.add_argument("--report", action="store_true", help="aggregate finished runs into JSON/MD/PNG")
@@ -130,6 +131,8 @@ def main(argv=None) -> None:
             specs = [s for i in range(1, len(PARTS) + 1) for s in part_specs(profile, i)]
         else:
             specs = plan(profile, args.dataset, args.regime, args.student, args.method)
+        if args.seed:
+            specs = [s for s in specs if s["kind"] == "teacher" or s["seed"] in args.seed]
         print(f"{len(specs)} runs planned under {profile['root']}", flush=True)
         load_before = os.getloadavg()[0]
         counts = run_plan(specs, args.force, log=lambda s: print(s, flush=True), jobs=args.jobs,
