@@ -21,8 +21,8 @@ def resolved_options(out: Path, dataset: str, threads: int) -> dict:
     number of cached views and the number of epochs."""
     import json
 
-    method = json.loads((out / "metrics.json").read_text())["distill"]
-    config = json.loads((out / "metrics.json").read_text())["config"]
+    metrics = json.loads((out / "metrics.json").read_text())
+    method, config = metrics["distill"], metrics["config"]
     return {"dataset": dataset, "threads": threads, "alpha": method["alpha"], "beta": method["beta"],
             "cache_views": config.get("views"), "epochs": config["epochs"]}
 

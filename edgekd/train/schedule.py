@@ -15,9 +15,9 @@ teacher is not run again), and small training sets gain the most from them. The 
 
 from __future__ import annotations
 
-__all__ = ["EPOCHS_BY_SIZE", "auto_epochs", "parse_epochs"]
-
 from edgekd.errors import EdgekdError
+
+__all__ = ["EPOCHS_BY_SIZE", "auto_epochs", "parse_epochs"]
 
 #: (largest training set, epochs), smallest first; the last row applies to anything larger
 EPOCHS_BY_SIZE: tuple[tuple[int | None, int], ...] = ((1_000, 300), (10_000, 100), (None, 30))
