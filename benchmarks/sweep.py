@@ -40,7 +40,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from benchmarks.study_lib.plan import PROFILES  # noqa: E402
+from benchmarks.study_lib.plan import PROFILES, rel_path  # noqa: E402
 from benchmarks.study_lib.runner import run_plan  # noqa: E402
 from edgekd.distill.run import DistillConfig  # noqa: E402
 from edgekd.train.loop import TrainConfig  # noqa: E402
@@ -165,7 +165,7 @@ def report() -> None:
                 table[n] = {"stage": stage, "val_auc": v, "mean": float(np.mean(list(v.values()))),
                             "vs_ce": (float(np.mean([v[s] - ce[s] for s in v if s in ce])) if ce else None),
                             "s_per_epoch": float(np.mean(times))}
-    out = {"setup": {"dataset": DATASET, "student": STUDENT, "epochs": EPOCHS, "seeds": SEEDS, "teacher": str(TEACHER),
+    out = {"setup": {"dataset": DATASET, "student": STUDENT, "epochs": EPOCHS, "seeds": SEEDS, "teacher": rel_path(TEACHER),
                      "selection": "val AUC (model and choice)", "augment": False, "teacher_cache": True},
            "runs": table, "decisions": d, "chosen_defaults": chosen}
     (HERE / "sweep.json").write_text(json.dumps(out, indent=1, default=str) + "\n")

@@ -34,6 +34,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks import cost_views  # noqa: E402
+from benchmarks.study_lib.plan import rel_path  # noqa: E402
 from edgekd.distill.cache import TeacherCache, data_fingerprint  # noqa: E402
 from edgekd.distill.distiller import Distiller  # noqa: E402
 from edgekd.models.registry import create_model  # noqa: E402
@@ -119,7 +120,7 @@ def main() -> None:
     result = {
         "machine": {"cpu": platform.processor() or platform.machine(), "threads": torch.get_num_threads(),
                     "torch": torch.__version__},
-        "setup": {**vars(args), "out": str(args.out), "teacher_params": count_params(teacher),
+        "setup": {**vars(args), "out": rel_path(args.out), "teacher_params": count_params(teacher),
                   "teacher_macs": teacher_macs, "student_params": count_params(student_model),
                   "student_macs": count_macs(student_model, info.input_shape)},
         "step_ms": step_ms, "ratio_to_kd": {k: v / kd for k, v in step_ms.items()},

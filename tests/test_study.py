@@ -204,3 +204,17 @@ def test_parallel_jobs_match_sequential_runs_and_project_the_cost(tmp_path):
     proj = cost.projection(par, full, jobs=2)
     assert proj["runs_missing"] == 0 and proj["cpu_h"] * 3600 == pytest.approx(expected)
     assert proj["teachers_h"] < proj["wall_h"] < proj["cpu_h"]
+
+
+def test_run_records_name_repository_paths_relatively(tmp_path):
+    """Committed study records must not name this checkout's absolute path (edgekd writes the
+    teacher and cache paths it is given); paths outside the repository stay as they are."""
+    inside = plan.ROOT / "benchmarks" / "study" / "runs" / "t" / "model.pt"
+    (tmp_path / "metrics.json").write_text(json.dumps({"teacher": {"checkpoint": str(inside)},
+                                                       "teacher_cache": str(tmp_path / "cache")}))
+    (tmp_path / "test.json").write_text(json.dumps({"checkpoint": "elsewhere/model.pt"}))
+    assert runner.repo_relative_records(tmp_path) == 1
+    m = json.loads((tmp_path / "metrics.json").read_text())
+    assert m["teacher"]["checkpoint"] == "benchmarks/study/runs/t/model.pt"
+    assert m["teacher_cache"] == str(tmp_path / "cache")
+    assert plan.rel_path(inside) == "benchmarks/study/runs/t/model.pt"

@@ -13,7 +13,7 @@ import numpy as np
 
 from benchmarks.study_lib import recipe
 from benchmarks.study_lib.cost import cost_markdown, projection
-from benchmarks.study_lib.plan import PROFILES, PUBLISHED, rel_path
+from benchmarks.study_lib.plan import PROFILES, PUBLISHED, ROOT, rel_path
 from benchmarks.study_lib.stats import aggregate, mean_sd, primary, read_run, targets
 
 
@@ -58,7 +58,7 @@ def first_pass_at(res: dict) -> list[str]:
     """AT and AT + KD at the official beta = 1000 (the study's first pass, kept in the run
     folders ``at-b1000`` / ``at+kd-b1000``) beside CE and the beta = 10 rows: why sweep
     stage D was added.  Empty when no such folders exist."""
-    root = Path(res["profile"]["root"]) / "runs"
+    root = ROOT / res["profile"]["root"] / "runs"  # relative to the repository (absolute in old files)
     rows = []
     for ds, e in res["datasets"].items():
         key = primary(e)

@@ -10,18 +10,18 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from benchmarks.study_lib.plan import rel_path
+from benchmarks.study_lib.plan import ROOT, rel_path
 from edgekd.distill.run import distill
 from edgekd.train.supervised import train_supervised
 
 
 def _json_spec(spec: dict) -> dict:
     out = {k: v for k, v in spec.items() if k not in ("train", "distill", "out", "cache", "teacher")}
-    out["teacher"] = str(spec.get("teacher")) if spec.get("teacher") else None
+    out["teacher"] = rel_path(spec["teacher"]) if spec.get("teacher") else None
     out["train"] = asdict(spec["train"])
     if "distill" in spec:
         out["distill"] = asdict(spec["distill"])
-    out["cache"] = str(spec["cache"]) if spec.get("cache") else None
+    out["cache"] = rel_path(spec["cache"]) if spec.get("cache") else None
     return out
 
 
@@ -61,7 +61,21 @@ def execute(spec: dict, force: bool = False, log=print) -> str:
         wall = _train(spec, out, resume, force or state == "mismatch", log, state)
     record = {**_json_spec(spec), "wall_s": round(wall, 2), "resumed": resume}
     (out / "study_run.json").write_text(json.dumps(record, indent=1) + "\n")
+    repo_relative_records(out)
     return state
+
+
+def repo_relative_records(folder: Path) -> int:
+    """Rewrite the repository's absolute path as a relative one in the JSON records of a run folder
+    (edgekd writes the teacher and cache paths it was given, absolute here): committed results
+    must not name this machine's checkout.  Returns how many files changed."""
+    prefix, changed = json.dumps(str(ROOT) + "/")[1:-1], 0
+    for path in folder.glob("*.json"):
+        text = path.read_text()
+        if prefix in text:
+            path.write_text(text.replace(prefix, ""))
+            changed += 1
+    return changed
 
 
 @contextlib.contextmanager

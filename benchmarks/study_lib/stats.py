@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.study_lib.plan import ATTENTION, DEFAULTS, PUBLISHED
+from benchmarks.study_lib.plan import ATTENTION, DEFAULTS, PUBLISHED, rel_path
 
 
 def t_quantile(df: int, q: float = 0.975) -> float:
@@ -61,7 +61,7 @@ def read_run(out: Path) -> dict | None:
 def aggregate(profile: dict) -> dict:
     """Everything finished under the profile's root -> one results dict (see study.json)."""
     root = profile["root"]
-    res: dict = {"profile": {k: (str(v) if isinstance(v, Path) else v) for k, v in profile.items()
+    res: dict = {"profile": {k: (rel_path(v) if isinstance(v, Path) else v) for k, v in profile.items()
                              if k not in ("defaults",)},
                  "defaults": profile.get("defaults", DEFAULTS), "datasets": {}}
     for ds, d in profile["datasets"].items():
