@@ -120,14 +120,16 @@ def method_config(method: str, defaults: dict = DEFAULTS) -> DistillConfig:
     return dcfg
 
 
-def teacher_spec(profile: dict, dataset: str) -> dict:
+def teacher_spec(profile: dict, dataset: str, seed: int = 0) -> dict:
+    """The study's teacher (seed 0, folder ``teacher``); other seeds (``teacher-s<seed>``) are the
+    members of an ensemble teacher (benchmarks/ensemble.py)."""
     d = profile["datasets"][dataset]
     cfg = TrainConfig(epochs=d["teacher_epochs"], batch_size=d["teacher_batch"],
                       lr=d.get("teacher_lr", profile["teacher_lr"]),
-                      augment=True, seed=0, device="auto", select="auc" if d["binary"] else "accuracy",
+                      augment=True, seed=seed, device="auto", select="auc" if d["binary"] else "accuracy",
                       label_fraction=d.get("teacher_fraction", d["full_fraction"]))
     return {"kind": "teacher", "dataset": dataset, "model": profile["teacher"], "train": cfg,
-            "out": profile["root"] / "runs" / dataset / "teacher"}
+            "out": profile["root"] / "runs" / dataset / ("teacher" if seed == 0 else f"teacher-s{seed}")}
 
 
 def student_spec(profile: dict, dataset: str, regime: str, student: str, method: str, seed: int) -> dict:

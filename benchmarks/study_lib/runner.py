@@ -17,7 +17,9 @@ from edgekd.train.supervised import train_supervised
 
 def _json_spec(spec: dict) -> dict:
     out = {k: v for k, v in spec.items() if k not in ("train", "distill", "out", "cache", "teacher")}
-    out["teacher"] = rel_path(spec["teacher"]) if spec.get("teacher") else None
+    teacher = spec.get("teacher")
+    out["teacher"] = ([rel_path(t) for t in teacher] if isinstance(teacher, list)
+                      else rel_path(teacher) if teacher else None)
     out["train"] = asdict(spec["train"])
     if "distill" in spec:
         out["distill"] = asdict(spec["distill"])
@@ -144,7 +146,8 @@ def run_plan(specs: list[dict], force: bool = False, log=print, jobs: int = 1, t
 
 
 def _require_teacher(spec: dict) -> None:
-    if spec["kind"] == "student" and not spec["teacher"].exists():
+    teachers = spec["teacher"] if isinstance(spec.get("teacher"), list) else [spec.get("teacher")]
+    if spec["kind"] == "student" and not all(t.exists() for t in teachers):
         raise SystemExit(f"teacher for {spec['dataset']} missing: it must come first in the plan")
 
 
