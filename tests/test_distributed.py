@@ -25,7 +25,8 @@ def test_epoch_order_shards_are_disjoint_and_cover_the_set():
 
 def _torchrun(args, tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-port", "29517",
+    # --standalone: rendezvous on a free port (a fixed --master-port failed when two suites ran at once)
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--standalone",
            "-m", "edgekd.cli.app", *args, "--device", "cpu", "--quiet"]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env, cwd=tmp_path)
 
