@@ -38,6 +38,7 @@ from benchmarks.study_lib.stats import mean_sd, paired, read_run  # noqa: E402
 
 DATASET, REGIME, STUDENT = "breastmnist", "full", "cnn-small"
 METHODS = ["kd", "mip+kd"]
+TARGET_LABELS = ("target: ResNet-18 (28) 90.1", "moonshot: AutoML Vision 91.9")
 V2 = PROFILES["v2"]
 OLD = PROFILES["full"]
 
@@ -95,7 +96,9 @@ def collect(members: int, seeds: list[int]) -> dict:
             if s:
                 single[spec["seed"]] = s
         common = sorted(set(single) & set(ens))
-        row = {"n": len(ens), "seeds_paired": common}
+        row = {"n": len(ens), "seeds_paired": common, "val_auc": mean_sd([ens[s]["val_auc"] for s in sorted(ens)]),
+               "test_auc_by_seed": {s: {"single": single[s]["test_auc"], "ensemble": ens[s]["test_auc"]}
+                                    for s in common}}
         for metric in ("auc", "acc"):
             key = f"test_{metric}"
             row[metric] = {"single": mean_sd([single[s][key] for s in sorted(single)]),
@@ -139,13 +142,17 @@ def markdown(res: dict) -> str:
         a, c = row["auc"], row["acc"]
         L.append(f"| {method.upper()} | {row['n']} | {_ms(a['single'])} | {_ms(a['ensemble'])} | {_delta(a['delta'])} "
                  f"| {_ms(c['single'])} | {_ms(c['ensemble'])} | {_delta(c['delta'])} |")
-    L += ["", "## Targets", ""]
+    L += ["", "## Targets (the ensemble student picked on validation AUC)", ""]
     rows = [t for t in recipe.targets({}, res) if "ensemble" in t["target"]]  # the study's own verdicts
     for t in rows:
         shown = "no ensemble student yet" if t["measured"] is None else f"{100 * t['measured']:.1f}"
         margin = "" if t["margin"] is None else f", margin {100 * t['margin']:+.1f} points"
         L.append(f"- {t['target']}: {shown} -> **{'met' if t['met'] else 'missed'}**{margin}")
     best = recipe.ensemble_best(res)
+    if e and res["teachers"]:
+        members = [100 * t["test_auc"] for t in res["teachers"]]
+        L.append(f"- The ensemble teacher itself: test AUC {100 * e['auc']:.1f} (members {min(members):.1f} to "
+                 f"{max(members):.1f}): the students' means come close to it, not above it")
     if best and e:
         alone, gap = res["old_alone_auc"], e["auc"] - res["old_alone_auc"]
         rec = (best[1] - alone) / gap if gap >= recipe.MIN_GAP else None
@@ -153,6 +160,35 @@ def markdown(res: dict) -> str:
                  f"cnn-small trained alone, {100 * alone:.1f}): " + (f"{100 * rec:.0f} %" if rec is not None
                                                                       else "n/a (no gap)"))
     return "\n".join(L) + "\n"
+
+
+def plot(res: dict, path: Path) -> None:
+    """ensemble.png: each seed's student test AUC from the single teacher and from the ensemble
+    (a line per seed), beside both teachers and the issue's targets."""
+    from edgekd.plotting import pyplot
+
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(5.2, 3.6))
+    for i, row in enumerate(res["methods"].values()):
+        for pair in row["test_auc_by_seed"].values():
+            ax.plot([2 * i, 2 * i + 1], [100 * pair["single"], 100 * pair["ensemble"]], color=f"C{i}", marker="o",
+                    alpha=0.7)
+    single_teacher = next((t for t in res["teachers"] if t["seed"] == 0), None)
+    lines = [(TARGET_LABELS[0], 90.1, ":"), (TARGET_LABELS[1], 91.9, "-.")]
+    if single_teacher:
+        lines.append(("single teacher (seed 0)", 100 * single_teacher["test_auc"], "--"))
+    if res["ensemble_teacher"]:
+        lines.append((f"ensemble of {res['members']}", 100 * res["ensemble_teacher"]["auc"], "-"))
+    for label, y, style in lines:
+        ax.axhline(y, color="grey", ls=style, lw=1, label=label)
+    names = [m.upper() for m in res["methods"]]
+    ax.set_xticks(range(2 * len(names)), [f"{n}\n{who}" for n in names for who in ("single", "ensemble")], fontsize=8)
+    ax.set_ylabel("student test AUC (%)")
+    ax.set_title(f"BreastMNIST {res['student']}: single teacher vs ensemble, paired by seed", fontsize=9)
+    ax.legend(fontsize=7, loc="upper left")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
 
 
 def main(argv=None) -> None:
@@ -171,7 +207,8 @@ def main(argv=None) -> None:
         return
     res = collect(args.members, seeds)
     (HERE / "ensemble.json").write_text(json.dumps(res, indent=1) + "\n")
-    (HERE / "ensemble.md").write_text(markdown(res))
+    (HERE / "ensemble.md").write_text(markdown(res) + "\n![paired students](ensemble.png)\n")
+    plot(res, HERE / "ensemble.png")
     print(markdown(res))
 
 
