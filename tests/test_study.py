@@ -114,6 +114,14 @@ def test_recipe_comparison_picks_on_validation_and_computes_gap_recovery():
     assert rows["breastmnist full/cnn-small"]["met"] and rows["breastmnist full/cnn-small"]["margin"] == \
         pytest.approx(0.91 - 0.901)
     assert not rows["pneumoniamnist full/cnn-small"]["met"]  # not run: missed, said so
+    assert rows["breastmnist full/cnn-small"]["teacher"] == 0.90
+    # a missed target says how far its teacher is (the reason when the teacher is itself below it)
+    ensemble = {"members": 5, "ensemble_teacher": {"auc": 0.905}, "methods": {
+        "kd": {"n": 5, "val_auc": {"mean": 0.93}, "auc": {"ensemble": {"mean": 0.89}}},
+        "mip+kd": {"n": 5, "val_auc": {"mean": 0.94}, "auc": {"ensemble": {"mean": 0.88}}}}}
+    assert recipe.ensemble_best(ensemble) == ("mip+kd", 0.88)  # picked on validation, not on test
+    text = "\n".join(recipe.markdown({"groups": {}, "targets": recipe.targets({}, ensemble)}, plan.PROFILES["v2"]))
+    assert "moonshot: test AUC > 91.9: 88.0 -> **missed**, margin -3.9 points; its teacher: 90.5 (itself below" in text
 
 
 def test_resume_skips_finished_runs_and_aggregates(tmp_path, monkeypatch):

@@ -92,7 +92,8 @@ def targets(groups: dict, ensemble: dict | None = None) -> list[dict]:
             value = None if g is None else (g[metric][f"new {g['pick']}"] or {}).get("mean")
             rows.append({"target": f"{name} ({g['pick'] if g else '-'}) test {metric.upper()} >= {goal * 100:.1f}",
                          "measured": value, "met": value is not None and value >= goal,
-                         "margin": None if value is None else value - goal})
+                         "margin": None if value is None else value - goal,
+                         "teacher": None if g is None else g["teacher"][metric]})
     best = ensemble_best(ensemble)
     members = (ensemble or {}).get("members", "N")
     for what, goal, met in (("test AUC >= 90.1", TARGETS["breastmnist full/cnn-small"]["auc"], float.__ge__),
@@ -100,7 +101,8 @@ def targets(groups: dict, ensemble: dict | None = None) -> list[dict]:
         rows.append({"target": f"breastmnist full/cnn-small from an ensemble of {members} teachers "
                                f"({best[0] if best else '-'}, benchmarks/ensemble.md) {what}",
                      "measured": best[1] if best else None, "met": bool(best) and met(best[1], goal),
-                     "margin": best[1] - goal if best else None})
+                     "margin": best[1] - goal if best else None,
+                     "teacher": ((ensemble or {}).get("ensemble_teacher") or {}).get("auc")})
     return rows
 
 
@@ -157,5 +159,10 @@ def markdown(cmp: dict, profile: dict) -> list[str]:
         value = t["measured"]
         shown = value if isinstance(value, str) else ("not run" if value is None else f"{value * 100:.1f}")
         margin = f", margin {t['margin'] * 100:+.1f} points" if t.get("margin") is not None else ""
-        L.append(f"- {t['target']}: {shown} -> **{'met' if t['met'] else 'missed'}**{margin}")
+        why = ""
+        if not t["met"] and t.get("teacher") is not None:
+            goal = t["measured"] - t["margin"]
+            why = f"; its teacher: {t['teacher'] * 100:.1f}" + (" (itself below the target)" if t["teacher"] < goal
+                                                                 else "")
+        L.append(f"- {t['target']}: {shown} -> **{'met' if t['met'] else 'missed'}**{margin}{why}")
     return L + [""]
