@@ -4,6 +4,8 @@ by seed, gap recovery and the issue's targets. The first recipe's rows stay as t
 
 from __future__ import annotations
 
+import operator
+
 from benchmarks.study_lib.stats import paired, primary
 
 CANDIDATES = ("kd", "mip+kd")  # the new recipe's methods; its pick per group is made on validation
@@ -96,8 +98,8 @@ def targets(groups: dict, ensemble: dict | None = None) -> list[dict]:
                          "teacher": None if g is None else g["teacher"][metric]})
     best = ensemble_best(ensemble)
     members = (ensemble or {}).get("members", "N")
-    for what, goal, met in (("test AUC >= 90.1", TARGETS["breastmnist full/cnn-small"]["auc"], float.__ge__),
-                            ("moonshot: test AUC > 91.9", TARGETS["moonshot"], float.__gt__)):
+    for what, goal, met in (("test AUC >= 90.1", TARGETS["breastmnist full/cnn-small"]["auc"], operator.ge),
+                            ("moonshot: test AUC > 91.9", TARGETS["moonshot"], operator.gt)):
         rows.append({"target": f"breastmnist full/cnn-small from an ensemble of {members} teachers "
                                f"({best[0] if best else '-'}, benchmarks/ensemble.md) {what}",
                      "measured": best[1] if best else None, "met": bool(best) and met(best[1], goal),
