@@ -41,10 +41,9 @@ study: setup
     {{py}} benchmarks/study.py --all --jobs 2
     {{py}} benchmarks/study.py --report --bench
 
-# Issue 14's recipe (augmentation + K-view cache, 100 epochs, KD and MIP + KD) in all 12 groups, the
-# BreastMNIST ensemble, then the report: 5.1 h + 0.8 h of single-thread run time as measured on a shared
-# machine (about half that wall time with --jobs 2 on 2 cores), plus the 4 groups' student-alone
-# runs not made yet (--list). Finished runs are skipped.
+# Measured on a shared machine: 5.1 h + 0.8 h (ensemble) of single-thread run time, about half that wall
+# time with --jobs 2 on 2 cores, plus the 4 groups' student-alone runs not made yet (see --v2 --list).
+# Issue 14's recipe (K-view cache, 100 epochs) in all 12 groups, the BreastMNIST ensemble, the report.
 study-v2: setup
     {{py}} benchmarks/study.py --v2 --all --jobs 2
     {{py}} benchmarks/ensemble.py --teachers --jobs 2
