@@ -71,3 +71,19 @@ def test_distill_without_epochs_trains_the_tables_length_and_saves_it(trained_di
                                                    str(tmp_path / "bad.toml"), "--out", str(tmp_path / "b")]),
                           "--epochs must be a positive whole number or auto", "'ten'")
     assert not (tmp_path / "b").exists()
+
+
+def test_schedules_benchmark_pairs_lengths_by_common_seeds():
+    from benchmarks.schedules import paired_longer
+
+    def row(method, epochs, seed, test, val):
+        return {"method": method, "epochs": epochs, "seed": seed, "test": {"auc": test}, "val": {"auc": val}}
+
+    rows = [row("kd", 100, s, 0.80 + s / 100, 0.9) for s in range(3)]
+    rows += [row("kd", 300, s, 0.82 + s / 100 + (0.01 if s == 2 else 0), 0.91) for s in (0, 1, 2)]
+    rows += [row("kd", 10, 0, 0.7, 0.7)]  # one seed at 10 epochs: no pair with 100
+    rows += [row("mip", 100, 0, 0.8, 0.8), row("mip", 300, 1, 0.9, 0.9)]  # no common seed
+    (p,) = paired_longer(rows, "auc")
+    assert (p["method"], p["shorter"], p["longer"], p["seeds"]) == ("kd", 100, 300, [0, 1, 2])
+    assert p["test"]["mean"] == pytest.approx((0.02 + 0.02 + 0.03) / 3) and p["test"]["wins"] == 3
+    assert p["val"]["mean"] == pytest.approx(0.01)
