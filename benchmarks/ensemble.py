@@ -53,7 +53,8 @@ def ensemble_name(members: int) -> str:
 
 def student_specs(members: int, seeds: list[int]) -> list[dict]:
     """The v2 study's student specs with the ensemble as teacher, in their own folders and caches
-    (``<method>-ens<N>``; the cache key names the members so a new ensemble builds a new cache)."""
+    (``<method>-ens<N>``, cache ``ens<N>-...``: a cache records its teacher's hash and refuses
+    another, so the single teacher's caches could not be reused anyway)."""
     teachers = [s["out"] / "model.pt" for s in member_specs(members)]
     specs = []
     for seed in seeds:
