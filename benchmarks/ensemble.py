@@ -31,8 +31,9 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
+from benchmarks.provenance import rel_path  # noqa: E402
 from benchmarks.study_lib import recipe  # noqa: E402
-from benchmarks.study_lib.plan import PROFILES, rel_path, student_spec, teacher_spec  # noqa: E402
+from benchmarks.study_lib.plan import PROFILES, student_spec, teacher_spec  # noqa: E402
 from benchmarks.study_lib.runner import run_plan  # noqa: E402
 from benchmarks.study_lib.stats import mean_sd, paired, read_run  # noqa: E402
 
@@ -109,17 +110,6 @@ def collect(members: int, seeds: list[int]) -> dict:
     return res
 
 
-def _ms(m: dict) -> str:
-    return "—" if m["n"] == 0 else f"{100 * m['mean']:.1f} ± {100 * m['sd']:.1f}" if m["n"] > 1 else f"{100 * m['mean']:.1f}"
-
-
-def _delta(p: dict) -> str:
-    if p["n"] < 2:
-        return "—"
-    lo, hi = p["ci"]
-    return f"{100 * p['mean']:+.2f} [{100 * lo:+.2f}, {100 * hi:+.2f}]"
-
-
 def markdown(res: dict) -> str:
     n = res["members"]
     L = [f"# BreastMNIST cnn-small from an ensemble of {n} teachers (issue 14's moonshot)", "",
@@ -139,10 +129,10 @@ def markdown(res: dict) -> str:
           "95 % t-interval)", "",
           "| method | n | single teacher AUC | ensemble AUC | Δ AUC | single ACC | ensemble ACC | Δ ACC |",
           "|---|---|---|---|---|---|---|---|"]
+    ms, delta = recipe.mean_sd_text, recipe.delta_text
     for method, row in res["methods"].items():
-        a, c = row["auc"], row["acc"]
-        L.append(f"| {method.upper()} | {row['n']} | {_ms(a['single'])} | {_ms(a['ensemble'])} | {_delta(a['delta'])} "
-                 f"| {_ms(c['single'])} | {_ms(c['ensemble'])} | {_delta(c['delta'])} |")
+        cells = [f"{ms(row[m]['single'])} | {ms(row[m]['ensemble'])} | {delta(row[m]['delta'])}" for m in ("auc", "acc")]
+        L.append(f"| {method.upper()} | {row['n']} | {cells[0]} | {cells[1]} |")
     L += ["", "## Targets (the ensemble student picked on validation AUC)", ""]
     rows = [t for t in recipe.targets({}, res) if "ensemble" in t["target"]]  # the study's own verdicts
     for t in rows:
@@ -155,8 +145,8 @@ def markdown(res: dict) -> str:
         L.append(f"- The ensemble teacher itself: test AUC {100 * e['auc']:.1f} (members {min(members):.1f} to "
                  f"{max(members):.1f}): the students' means come close to it, not above it")
     if best and e:
-        alone, gap = res["old_alone_auc"], e["auc"] - res["old_alone_auc"]
-        rec = (best[1] - alone) / gap if gap >= recipe.MIN_GAP else None
+        alone = res["old_alone_auc"]
+        rec = recipe.recovery(e["auc"], alone, best[1])
         L.append(f"- Gap recovery of the best ({best[0].upper()}) against the ensemble teacher (alone = the study's "
                  f"cnn-small trained alone, {100 * alone:.1f}): " + (f"{100 * rec:.0f} %" if rec is not None
                                                                       else "n/a (no gap)"))

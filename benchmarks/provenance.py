@@ -6,6 +6,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def rel_path(path) -> str:
+    """``path`` relative to the repository when inside it (committed results must not name this
+    machine's checkout), else as given."""
+    try:
+        return str(Path(path).resolve().relative_to(ROOT))
+    except ValueError:
+        return str(path)
+
 
 def made_how(checkpoint: Path) -> dict[str, Any]:
     """The recipe of a model.pt: model, data set, kind (train / distill), epochs, seed, best

@@ -25,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.outputs import write_outputs  # noqa: E402
-from benchmarks.provenance import made_how  # noqa: E402
+from benchmarks.provenance import made_how, rel_path  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 EPOCHS = (10, 30, 100, 300)
@@ -202,23 +202,18 @@ def main() -> None:
             made = made_how(teacher)
             t_test = json.loads((teacher.parent / "test.json").read_text())["test"]
             d = report["datasets"].setdefault(ds, {"student": student, "metric": metric, "rows": [],
-                                                   "teacher": {**made, "checkpoint": _rel(teacher), "test": t_test}})
+                                                   "teacher": {**made, "checkpoint": rel_path(teacher), "test": t_test}})
             for seed in args.seeds:
                 for method in METHODS:
                     if args.report_only and not (args.work / ds / f"{method}-e{epochs}-s{seed}" / "test.json").is_file():
                         continue
                     row = run_one(ds, method, epochs, seed, teacher, args.work)
-                    row["made"]["checkpoint"] = _rel(Path(row["made"]["checkpoint"]))
+                    row["made"]["checkpoint"] = rel_path(row["made"]["checkpoint"])
                     d["rows"].append(row)
                     d["n_train"] = row["n_train"]
                     d["picks"] = picks(d["rows"], metric)
                     d["paired"] = paired_longer(d["rows"], metric)
                     write_outputs(HERE / "schedules", report, markdown, plot)
-
-
-def _rel(p: Path) -> str:
-    p = p.resolve()
-    return str(p.relative_to(HERE.parent)) if p.is_relative_to(HERE.parent) else str(p)
 
 
 if __name__ == "__main__":

@@ -40,7 +40,8 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from benchmarks.study_lib.plan import PROFILES, rel_path  # noqa: E402
+from benchmarks.provenance import rel_path  # noqa: E402
+from benchmarks.study_lib.plan import PROFILES  # noqa: E402
 from benchmarks.study_lib.runner import run_plan  # noqa: E402
 from edgekd.distill.run import DistillConfig  # noqa: E402
 from edgekd.train.loop import TrainConfig  # noqa: E402

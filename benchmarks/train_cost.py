@@ -34,7 +34,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks import cost_views  # noqa: E402
-from benchmarks.study_lib.plan import rel_path  # noqa: E402
+from benchmarks.provenance import rel_path  # noqa: E402
 from edgekd.distill.cache import TeacherCache, data_fingerprint  # noqa: E402
 from edgekd.distill.distiller import Distiller  # noqa: E402
 from edgekd.models.registry import create_model  # noqa: E402

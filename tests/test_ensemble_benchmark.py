@@ -55,8 +55,8 @@ def test_runner_distils_from_member_teachers(tmp_path):
                                             (0.880, ("missed", "missed"))])
 def test_report_marks_the_targets(best, verdicts):
     ms = {"mean": best, "sd": 0.01, "n": 5}
-    row = {"n": 5, "val_auc": ms, "auc": {"single": ms, "ensemble": ms, "delta": {"n": 1}},
-           "acc": {"single": ms, "ensemble": ms, "delta": {"n": 1}}}
+    row = {"n": 5, "val_auc": ms, "auc": {"single": ms, "ensemble": ms, "delta": {"n": 1, "mean": 0.0}},
+           "acc": {"single": ms, "ensemble": ms, "delta": {"n": 1, "mean": 0.0}}}
     res = {"members": 5, "seeds": [0, 1, 2, 3, 4], "teachers": [], "old_alone_auc": 0.85,
            "recipe": {"teacher_epochs": 60, "epochs": 100, "views": 8},
            "ensemble_teacher": {"auc": 0.92, "accuracy": 0.88}, "methods": {"kd": row}}

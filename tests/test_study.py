@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from benchmarks import provenance
 from benchmarks.study_lib import cost, plan, recipe, report, runner, stats
 
 
@@ -217,7 +218,7 @@ def test_parallel_jobs_match_sequential_runs_and_project_the_cost(tmp_path):
 def test_run_records_name_repository_paths_relatively(tmp_path):
     """Committed study records must not name this checkout's absolute path (edgekd writes the
     teacher and cache paths it is given); paths outside the repository stay as they are."""
-    inside = plan.ROOT / "benchmarks" / "study" / "runs" / "t" / "model.pt"
+    inside = provenance.ROOT / "benchmarks" / "study" / "runs" / "t" / "model.pt"
     (tmp_path / "metrics.json").write_text(json.dumps({"teacher": {"checkpoint": str(inside)},
                                                        "teacher_cache": str(tmp_path / "cache")}))
     (tmp_path / "test.json").write_text(json.dumps({"checkpoint": "elsewhere/model.pt"}))
@@ -225,4 +226,4 @@ def test_run_records_name_repository_paths_relatively(tmp_path):
     m = json.loads((tmp_path / "metrics.json").read_text())
     assert m["teacher"]["checkpoint"] == "benchmarks/study/runs/t/model.pt"
     assert m["teacher_cache"] == str(tmp_path / "cache")
-    assert plan.rel_path(inside) == "benchmarks/study/runs/t/model.pt"
+    assert provenance.rel_path(inside) == "benchmarks/study/runs/t/model.pt"

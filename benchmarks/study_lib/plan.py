@@ -4,12 +4,11 @@ run specs they expand to.  See ``benchmarks/study.py`` for the decisions behind 
 from __future__ import annotations
 
 import copy
-from pathlib import Path
 
+from benchmarks.provenance import ROOT
 from edgekd.distill.run import DistillConfig
 from edgekd.train.loop import TrainConfig
 
-ROOT = Path(__file__).resolve().parents[2]
 BENCH = ROOT / "benchmarks"
 STUDY_DIR = BENCH / "study"
 
@@ -174,9 +173,3 @@ def part_specs(profile: dict, n: int) -> list[dict]:
     p = PARTS[n - 1]
     return plan(profile, [p["dataset"]], [p["regime"]], p["students"])
 
-
-def rel_path(path) -> str:
-    try:
-        return str(Path(path).relative_to(ROOT))
-    except ValueError:
-        return str(path)

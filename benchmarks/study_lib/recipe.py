@@ -108,13 +108,15 @@ def targets(groups: dict, ensemble: dict | None = None) -> list[dict]:
     return rows
 
 
-def _ms(ms: dict | None) -> str:
+def mean_sd_text(ms: dict | None) -> str:
+    """A mean_sd dict as "86.6 ± 1.1" (points), "-" when empty."""
     if not ms or not ms.get("n"):
         return "-"
     return f"{ms['mean'] * 100:.1f}" + (f" ± {ms['sd'] * 100:.1f}" if ms["n"] > 1 else "")
 
 
-def _d(p: dict | None) -> str:
+def delta_text(p: dict | None) -> str:
+    """A paired difference as "+1.25 [+0.88, +1.63]" (points, 95 % t-interval)."""
     if not p or p.get("n", 0) < 2:
         return "-" if not p else f"{p['mean'] * 100:+.2f} (n={p['n']})"
     return f"{p['mean'] * 100:+.2f} [{p['ci'][0] * 100:+.2f}, {p['ci'][1] * 100:+.2f}]"
@@ -151,9 +153,10 @@ def markdown(cmp: dict, profile: dict) -> list[str]:
         m = g["metric"]
         other = "acc" if m == "auc" else "auc"
         t = g["teacher"][m]
-        L.append(f"| {name} | {m.upper()} | {'-' if t is None else f'{t * 100:.1f}'} | {_ms(g[m]['old kd'])} | "
-                 f"{_ms(g[m]['old mip+kd'])} | {_ms(g[m]['new kd'])} | {_ms(g[m]['new mip+kd'])} | {g['pick']} "
-                 f"(n={g['n']}) | {_d(g[f'delta_{m}']['vs old same method'])} | {_d(g[f'delta_{m}']['vs new kd'])} | "
+        rows = " | ".join(mean_sd_text(g[m][k]) for k in ("old kd", "old mip+kd", "new kd", "new mip+kd"))
+        deltas = " | ".join(delta_text(g[f"delta_{m}"][k]) for k in ("vs old same method", "vs new kd"))
+        L.append(f"| {name} | {m.upper()} | {'-' if t is None else f'{t * 100:.1f}'} | {rows} | {g['pick']} "
+                 f"(n={g['n']}) | {deltas} | "
                  f"{_pct(g[f'recovery_{m}']['vs old alone'])} | {_pct(g[f'recovery_{m}']['vs new alone'])} | "
                  f"{other.upper()} {_pct(g[f'recovery_{other}']['vs old alone'])} |")
     L += ["", "Targets (issue 14 item 6):", ""]

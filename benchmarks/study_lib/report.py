@@ -11,9 +11,10 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.provenance import ROOT, rel_path
 from benchmarks.study_lib import recipe
 from benchmarks.study_lib.cost import cost_markdown, projection
-from benchmarks.study_lib.plan import BENCH, PROFILES, PUBLISHED, ROOT, rel_path
+from benchmarks.study_lib.plan import BENCH, PROFILES, PUBLISHED
 from benchmarks.study_lib.stats import aggregate, mean_sd, primary, read_run, targets
 
 

@@ -10,7 +10,7 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from benchmarks.study_lib.plan import ROOT, rel_path
+from benchmarks.provenance import ROOT, rel_path
 from edgekd.distill.run import distill
 from edgekd.train.supervised import train_supervised
 

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.study_lib.plan import ATTENTION, DEFAULTS, PUBLISHED, rel_path
+from benchmarks.provenance import rel_path
+from benchmarks.study_lib.plan import ATTENTION, DEFAULTS, PUBLISHED
 
 
 def t_quantile(df: int, q: float = 0.975) -> float:
