@@ -48,7 +48,7 @@ def bench(args: list[str]) -> None:
 
 
 def main() -> None:
-    from edgekd.export.exporter import ExportOptions, export
+    from edgekd.exporters.exporter import ExportOptions, export
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--teacher", type=Path)

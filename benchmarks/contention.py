@@ -16,7 +16,7 @@ the same policy's quiet time (median of ``--reps`` interleaved repetitions).
 
 edgekd's default: ``--threads auto`` (the physical cores) and a short OpenMP spin
 (``GOMP_SPINCOUNT=1000``, set by the ``edgekd`` command before torch loads;
-edgekd/train/threads.py). "Before" is the same thread count with libgomp's own spin
+edgekd/training/threads.py). "Before" is the same thread count with libgomp's own spin
 (300000), what edgekd did until this benchmark.
 
 Targets (issue 18): the default's slowdown beside 2 busy processes <= 3x (a fair share
@@ -42,7 +42,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.outputs import write_outputs  # noqa: E402
 from benchmarks.provenance import describe, made_how  # noqa: E402
-from edgekd.bench.machine import machine_info  # noqa: E402
+from edgekd.benchmarking.machine import machine_info  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 DATASET = "pneumoniamnist"
@@ -65,8 +65,8 @@ def edgekd_cli() -> list[str]:
 
 def make_teacher(work: Path) -> Path:
     """A resnet20 teacher trained 2 epochs (speed, not accuracy, is measured here)."""
-    from edgekd.train.loop import TrainConfig
-    from edgekd.train.supervised import train_supervised
+    from edgekd.training.loop import TrainConfig
+    from edgekd.training.supervised import train_supervised
 
     train_supervised("resnet20", DATASET, work / "teacher", TrainConfig(epochs=2, seed=0), quiet=True)
     return work / "teacher" / "model.pt"
@@ -91,7 +91,7 @@ def plain_loop(teacher: Path, fraction: float) -> None:
 
     from edgekd.data.registry import load_split
     from edgekd.models.registry import create_model
-    from edgekd.train.checkpoint import build_model, load_checkpoint
+    from edgekd.training.checkpoint import build_model, load_checkpoint
 
     torch.manual_seed(0)
     data = load_split(DATASET, "train")

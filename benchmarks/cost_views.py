@@ -3,7 +3,7 @@
 Called by ``benchmarks/train_cost.py`` (``--views-only`` runs just this). For each of the
 study's teacher / student pairs (resnet20 and resnet56 teachers, cnn-tiny and cnn-small
 students) and for KD and MIP (+ KD, the default method), it times one optimisation step of
-the student both ways, on the same seeded views (``edgekd/train/augment.py``, shifts of up
+the student both ways, on the same seeded views (``edgekd/training/augment.py``, shifts of up
 to 2 px, K views per image): the live teacher runs on the augmented batch; the cached
 student reads the teacher's outputs for those views from the cache. Both steps include
 building the augmented batch (it is paid either way). Per teacher it also reports the
@@ -26,12 +26,12 @@ from pathlib import Path
 
 import torch
 
-from edgekd.distill.cache import TeacherCache, data_fingerprint
-from edgekd.distill.distiller import Distiller
+from edgekd.distillation.cache import TeacherCache, data_fingerprint
+from edgekd.distillation.distiller import Distiller
 from edgekd.models.registry import create_model
 from edgekd.models.stats import count_macs, count_params
-from edgekd.train.augment import AugmentPolicy, Views
-from edgekd.train.batches import TensorSplit, batches, epoch_order
+from edgekd.training.augment import AugmentPolicy, Views
+from edgekd.training.batches import TensorSplit, batches, epoch_order
 
 TEACHERS = ("resnet20", "resnet56")
 STUDENTS = ("cnn-tiny", "cnn-small")

@@ -20,10 +20,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.outputs import write_outputs  # noqa: E402
 from benchmarks.provenance import describe, made_how  # noqa: E402
-from edgekd.bench.child import measure_in_child
-from edgekd.bench.data import load_data, save_shared
-from edgekd.bench.machine import machine_info
-from edgekd.export.exporter import ExportOptions, export
+from edgekd.benchmarking.child import measure_in_child
+from edgekd.benchmarking.data import load_data, save_shared
+from edgekd.benchmarking.machine import machine_info
+from edgekd.exporters.exporter import ExportOptions, export
 
 HERE = Path(__file__).resolve().parent
 DATASET = "pneumoniamnist"
@@ -32,9 +32,9 @@ DATASET = "pneumoniamnist"
 def make_models(work: Path, teacher: Path | None, student: Path | None) -> tuple[Path, Path]:
     """Briefly trained teacher (resnet20, 3 epochs) and student (cnn-small, `edgekd distill`'s
     default method, 3 epochs), unless given; the report records how each was made (made_how)."""
-    from edgekd.distill.run import DistillConfig, distill
-    from edgekd.train.loop import TrainConfig
-    from edgekd.train.supervised import train_supervised
+    from edgekd.distillation.run import DistillConfig, distill
+    from edgekd.training.loop import TrainConfig
+    from edgekd.training.supervised import train_supervised
 
     if teacher is None:
         train_supervised("resnet20", DATASET, work / "teacher", TrainConfig(epochs=3, seed=0), quiet=True)

@@ -2,7 +2,7 @@
 
 Student: cnn-small trained 5 epochs on PneumoniaMNIST (seed 0, the data in $EDGEKD_DATA),
 unless ``--checkpoint`` names one; the report states how the exported model was made, read
-from its checkpoint (``benchmarks/provenance.py``). Each cell is a real ``edgekd.export.exporter.export``
+from its checkpoint (``benchmarks/provenance.py``). Each cell is a real ``edgekd.exporters.exporter.export``
 with the parity gate on (onnxruntime / ai-edge-litert); a cell whose gate fails is
 re-exported with the gate off so its figures are still reported, marked FAIL.
 Accuracy is on the full PneumoniaMNIST test split (624 images). TensorRT cannot run
@@ -32,8 +32,8 @@ HEADS = ("none", "fma", "mip", "cam")
 
 
 def train_student(out: Path) -> Path:
-    from edgekd.train.loop import TrainConfig
-    from edgekd.train.supervised import train_supervised
+    from edgekd.training.loop import TrainConfig
+    from edgekd.training.supervised import train_supervised
 
     if not (out / "model.pt").is_file():
         train_supervised("cnn-small", "pneumoniamnist", out, TrainConfig(epochs=5, seed=0), quiet=True)
@@ -42,8 +42,8 @@ def train_student(out: Path) -> Path:
 
 def cell(ckpt: Path, work: Path, fmt: str, quantize: str, head: str) -> dict:
     from edgekd.errors import EdgekdError
-    from edgekd.export.exporter import ExportOptions, export
-    from edgekd.export.verify import check_parity
+    from edgekd.exporters.exporter import ExportOptions, export
+    from edgekd.exporters.verify import check_parity
 
     out = work / f"{fmt}-{quantize}-{head}{'.onnx' if fmt == 'onnx' else '.tflite'}"
     opts = ExportOptions(format=fmt, quantize=quantize, head=head, out=out, force=True)
@@ -58,9 +58,9 @@ def cell(ckpt: Path, work: Path, fmt: str, quantize: str, head: str) -> dict:
             return row
         opts.verify = False
         result = export(ckpt, opts)
-        from edgekd.export.data import test_images
-        from edgekd.export.head import ExportHead
-        from edgekd.train.checkpoint import build_model, load_checkpoint
+        from edgekd.exporters.data import test_images
+        from edgekd.exporters.head import ExportHead
+        from edgekd.training.checkpoint import build_model, load_checkpoint
 
         x, y = test_images(result.metadata)
         with ExportHead(build_model(load_checkpoint(ckpt)), head, tuple(result.metadata["input_size"])) as w:
@@ -105,7 +105,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="edgekd-export-matrix-") as tmp:
         work = Path(tmp)
         ckpt = args.checkpoint or train_student(work / "student")
-        from edgekd.train.checkpoint import load_checkpoint
+        from edgekd.training.checkpoint import load_checkpoint
 
         content = load_checkpoint(ckpt)
         rows = []
@@ -128,7 +128,7 @@ def main() -> None:
             f"{record['dataset']}; PyTorch test accuracy {acc} (624 test images). Parity: logits / map "
             f"differences on 64 test images, top-1 agreement and accuracy on the whole test split, in "
             f"onnxruntime / ai-edge-litert on this CPU (x86_64, 2 shared cores: export times are indicative). "
-            f"Gate limits: edgekd/export/verify.py. Produced by `benchmarks/export_matrix.py`.\n\n"
+            f"Gate limits: edgekd/exporters/verify.py. Produced by `benchmarks/export_matrix.py`.\n\n"
             f"{head}\n" + "\n".join(fmt_row(r) for r in rows) + "\n\n"
             + ("Gate failures:\n\n" + "".join(f"- {f}\n" for f in fails) + "\n" if fails else "")
             + "*max flip margin*: the largest PyTorch top-1 minus top-2 logit among test images whose prediction "

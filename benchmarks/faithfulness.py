@@ -211,8 +211,8 @@ def overlays(work: Path, datasets: list[str], path: Path, n_images: int = 3) -> 
     from edgekd.data.registry import get_source, load_split
     from edgekd.explain.model_maps import model_map
     from edgekd.plotting import pyplot
-    from edgekd.train.batches import TensorSplit
-    from edgekd.train.checkpoint import load_model
+    from edgekd.training.batches import TensorSplit
+    from edgekd.training.checkpoint import load_model
 
     cols = [("teacher", "fma"), ("teacher", "cam"), ("teacher", "gradcam"), ("ce", "fma"), ("ce", "cam"),
             ("fma+kd", "fma"), ("fma+kd", "cam"), ("mip+kd", "mip"), ("mip+kd", "cam"), ("fma+kd-centred", "fma"),
@@ -388,7 +388,7 @@ def main() -> None:
         out = args.work / ds / "agreement"
         ready = [r for r in runs if (r[2] / "test.json").exists()]  # finished runs only
         if args.cached_only:  # only models already measured into the cache (a partial report, said so)
-            from edgekd.train.checkpoint import load_checkpoint
+            from edgekd.training.checkpoint import load_checkpoint
 
             cached = {p.name.split("-")[0] for p in (args.work / ds / "measured").glob("*.json")}
             ready = [r for r in ready if load_checkpoint(r[2] / "model.pt")["checkpoint_sha256"][:16] in cached]

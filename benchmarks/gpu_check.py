@@ -54,11 +54,11 @@ def main() -> None:
         os.environ.setdefault("EDGEKD_DATA", str(HERE.parent / "data"))
     from edgekd.data.registry import get_source
     from edgekd.data.spec import default_data_dir
-    from edgekd.distill.run import DistillConfig, distill
-    from edgekd.train.checkpoint import load_model
-    from edgekd.train.loop import TrainConfig
-    from edgekd.train.run import load_run_data
-    from edgekd.train.supervised import train_supervised
+    from edgekd.distillation.run import DistillConfig, distill
+    from edgekd.training.checkpoint import load_model
+    from edgekd.training.loop import TrainConfig
+    from edgekd.training.run import load_run_data
+    from edgekd.training.supervised import train_supervised
 
     dataset = "pneumoniamnist" if get_source("pneumoniamnist").present(default_data_dir()) else "digits"
     n_train = len(load_run_data(dataset, None).train)

@@ -3,7 +3,7 @@
 For each checkpoint given, exports int8 ONNX with onnxruntime's calibration methods
 (minmax, percentile; weights per channel, 7-bit unless ``--full-range``) at 256 and 1024
 calibration images, and int8 TFLite (ai-edge-quantizer, per-channel weights, min / max
-ranges), each through ``edgekd.export.exporter.export`` with the real gate; refused
+ranges), each through ``edgekd.exporters.exporter.export`` with the real gate; refused
 exports are read back from their ``<file>.parity.json``. Accuracy and agreement only
 (no timings). Usage::
 
@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 
 from edgekd.errors import EdgekdError
-from edgekd.export.exporter import ExportOptions, export
+from edgekd.exporters.exporter import ExportOptions, export
 
 SETTINGS = [("onnx", "minmax", 256), ("onnx", "percentile", 256), ("onnx", "minmax", 1024),
             ("onnx", "percentile", 1024), ("tflite", "minmax", 256), ("tflite", "minmax", 1024)]

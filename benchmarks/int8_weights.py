@@ -31,9 +31,9 @@ def main() -> None:
     from onnxruntime.quantization import QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
-    from edgekd.export.data import calibration_images, test_images
-    from edgekd.export.onnx_export import calibration_reader, name_nodes
-    from edgekd.train.checkpoint import artifact_metadata, load_checkpoint
+    from edgekd.exporters.data import calibration_images, test_images
+    from edgekd.exporters.onnx_export import calibration_reader, name_nodes
+    from edgekd.training.checkpoint import artifact_metadata, load_checkpoint
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("checkpoint", type=Path)

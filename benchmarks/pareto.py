@@ -48,9 +48,9 @@ def folder(dataset: str, name: str) -> Path:
 
 
 def train(args: argparse.Namespace) -> None:
-    from edgekd.distill.run import DistillConfig, distill
-    from edgekd.train.loop import TrainConfig
-    from edgekd.train.supervised import train_supervised
+    from edgekd.distillation.run import DistillConfig, distill
+    from edgekd.training.loop import TrainConfig
+    from edgekd.training.supervised import train_supervised
 
     for dataset in args.datasets:
         fraction = DATASETS[dataset][1]
@@ -73,9 +73,9 @@ def train(args: argparse.Namespace) -> None:
 
 
 def measure(args: argparse.Namespace) -> dict:
-    from edgekd.bench.child import measure_in_child
-    from edgekd.export.exporter import ExportOptions, export
-    from edgekd.train.checkpoint import load_checkpoint
+    from edgekd.benchmarking.child import measure_in_child
+    from edgekd.exporters.exporter import ExportOptions, export
+    from edgekd.training.checkpoint import load_checkpoint
 
     results: dict = {}
     for dataset in args.datasets:
@@ -184,7 +184,7 @@ def main() -> None:
     if args.train:
         train(args)
     if args.measure:
-        from edgekd.bench.machine import machine_info
+        from edgekd.benchmarking.machine import machine_info
 
         report = {"machine": machine_info(), "results": measure(args)}  # epochs per model: rows' "made"
         write_outputs(args.out, report, markdown, plot)

@@ -21,7 +21,7 @@ def rel_path(path) -> str:
 def made_how(checkpoint: Path) -> dict[str, Any]:
     """The recipe of a model.pt: model, data set, kind (train / distill), epochs, seed, best
     epoch, and for a distilled student its method, alpha, beta and teacher."""
-    from edgekd.train.checkpoint import load_checkpoint
+    from edgekd.training.checkpoint import load_checkpoint
 
     content = load_checkpoint(checkpoint)
     config, distill = content.get("config") or {}, content.get("distill") or {}

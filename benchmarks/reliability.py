@@ -201,8 +201,8 @@ def image_folder(root: Path, classes=("a", "b", "c"), per_class: int = 10, size:
 
 def build_files(w: Path) -> Path:
     """Every crafted, damaged or mismatched file the cases read, under ``w``; returns the teacher checkpoint."""
-    from edgekd.train.loop import TrainConfig
-    from edgekd.train.supervised import train_supervised
+    from edgekd.training.loop import TrainConfig
+    from edgekd.training.supervised import train_supervised
 
     rng, cfg = random.Random(0), TrainConfig(epochs=1, batch_size=64, seed=0, device="cpu")
     train_supervised("cnn-tiny", "digits", w / "teacher", cfg, quiet=True)  # a real checkpoint, in seconds

@@ -40,8 +40,8 @@ DATASETS = {
 
 def teacher_for(ds: str, work: Path, given: dict[str, Path]) -> Path:
     """The teacher checkpoint of ``ds``: the given one, else a ResNet-20 trained here once."""
-    from edgekd.train.loop import TrainConfig
-    from edgekd.train.supervised import train_supervised
+    from edgekd.training.loop import TrainConfig
+    from edgekd.training.supervised import train_supervised
 
     if ds in given:
         return given[ds]
@@ -56,8 +56,8 @@ def teacher_for(ds: str, work: Path, given: dict[str, Path]) -> Path:
 
 def run_one(ds: str, method: str, epochs: int, seed: int, teacher: Path, work: Path) -> dict:
     """One distillation (kept if finished); its validation / test metrics and wall time."""
-    from edgekd.distill.run import DistillConfig, distill
-    from edgekd.train.loop import TrainConfig
+    from edgekd.distillation.run import DistillConfig, distill
+    from edgekd.training.loop import TrainConfig
 
     student, batch, fraction, _, _ = DATASETS[ds]
     out = work / ds / f"{method}-e{epochs}-s{seed}"
@@ -80,7 +80,7 @@ def run_one(ds: str, method: str, epochs: int, seed: int, teacher: Path, work: P
 
 def _n_train(checkpoint: Path, fraction: float) -> int:
     """Training images the run used (the split's size times the label fraction, as sampled)."""
-    from edgekd.train.checkpoint import load_checkpoint
+    from edgekd.training.checkpoint import load_checkpoint
 
     return round(load_checkpoint(checkpoint)["data"]["splits"]["train"] * fraction)
 

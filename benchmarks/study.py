@@ -18,7 +18,7 @@ Design (decisions written down here, as METHOD.md asks):
   (with random-shift augmentation), selected on validation.
 - Students ``cnn-tiny`` and ``cnn-small``; methods CE (student alone), KD, AT, AT+KD,
   FMA, MIP, SALS, FMA+KD, MIP+KD, SALS+KD.  Every student run, CE included, goes
-  through ``edgekd.distill.run.distill`` (CE = method "none", alpha 0), so for one seed
+  through ``edgekd.distillation.run.distill`` (CE = method "none", alpha 0), so for one seed
   every method starts from the *same* student initialisation, sees the same batches in
   the same order and, in the low-data regime, the same stratified label subset: the
   comparison is paired by seed.
@@ -62,7 +62,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("EDGEKD_DATA", str(ROOT.parent / "shared" / "data"))
-from edgekd.train.threads import calm_openmp_waits  # noqa: E402
+from edgekd.training.threads import calm_openmp_waits  # noqa: E402
 
 calm_openmp_waits()  # before torch loads, as the edgekd command does (benchmarks/contention.md)
 

@@ -43,8 +43,8 @@ sys.path.insert(0, str(HERE.parent))
 from benchmarks.provenance import rel_path  # noqa: E402
 from benchmarks.study_lib.plan import PROFILES  # noqa: E402
 from benchmarks.study_lib.runner import run_plan  # noqa: E402
-from edgekd.distill.run import DistillConfig  # noqa: E402
-from edgekd.train.loop import TrainConfig  # noqa: E402
+from edgekd.distillation.run import DistillConfig  # noqa: E402
+from edgekd.training.loop import TrainConfig  # noqa: E402
 
 RUNS = HERE / "sweep_runs"
 DATASET, STUDENT, EPOCHS, SEEDS = "pneumoniamnist", "cnn-tiny", 8, [0, 1]

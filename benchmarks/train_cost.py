@@ -35,12 +35,12 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks import cost_views  # noqa: E402
 from benchmarks.provenance import rel_path  # noqa: E402
-from edgekd.distill.cache import TeacherCache, data_fingerprint  # noqa: E402
-from edgekd.distill.distiller import Distiller  # noqa: E402
+from edgekd.distillation.cache import TeacherCache, data_fingerprint  # noqa: E402
+from edgekd.distillation.distiller import Distiller  # noqa: E402
 from edgekd.models.registry import create_model  # noqa: E402
 from edgekd.models.stats import count_macs, count_params  # noqa: E402
-from edgekd.train.augment import Views  # noqa: E402
-from edgekd.train.run import load_run_data  # noqa: E402
+from edgekd.training.augment import Views  # noqa: E402
+from edgekd.training.run import load_run_data  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 CASES = [  # (label, method, alpha, cached)

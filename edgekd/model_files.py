@@ -1,7 +1,7 @@
 """The one table of model files: suffixes, export formats, the runtimes that read them,
 quantization modes and the pip extras that install each piece (torch-free).
 
-Export (:mod:`edgekd.export.formats` validates options against :data:`FORMATS` and names
+Export (:mod:`edgekd.exporters.formats` validates options against :data:`FORMATS` and names
 outputs with their suffix), the runtimes (:mod:`edgekd.runtime.registry` picks a runner
 from :data:`AUTO_ORDER`) and bench / explain (option help, refusals) all read this module,
 so a suffix, a runtime or a mode is added here once and nowhere else.

@@ -20,8 +20,8 @@ needs_shared = pytest.mark.skipif(not SHARED_DATA.is_dir(), reason=f"real data f
 @pytest.fixture(scope="session")
 def trained_digits_run(tmp_path_factory) -> Path:
     """A small real CNN trained briefly on digits, shared by tests that need a checkpoint."""
-    from edgekd.train.loop import TrainConfig
-    from edgekd.train.supervised import train_supervised
+    from edgekd.training.loop import TrainConfig
+    from edgekd.training.supervised import train_supervised
 
     out = tmp_path_factory.mktemp("digits_run")
     train_supervised("cnn-small", "digits", out, TrainConfig(epochs=6, batch_size=32, lr=0.1, seed=0), quiet=True)

@@ -321,7 +321,7 @@ def test_registry_names_close_match_and_duplicates() -> None:
         True, True, True, False, False]
     # the flags drive the code: the export heads, explain's map choices, capture or not
     from edgekd.explain.backends import CHECKPOINT_MAPS
-    from edgekd.export.formats import HEADS
+    from edgekd.exporters.formats import HEADS
 
     assert HEADS == ("none", "fma", "mip", "cam")
     assert CHECKPOINT_MAPS == ("fma", "mip", "cam", "sals")

@@ -17,14 +17,14 @@ from typer.testing import CliRunner
 
 from edgekd.cli.app import app
 from edgekd.data.registry import flip_allowed
-from edgekd.distill.cache import TeacherCache, data_fingerprint
-from edgekd.distill.distiller import Distiller
+from edgekd.distillation.cache import TeacherCache, data_fingerprint
+from edgekd.distillation.distiller import Distiller
 from edgekd.errors import EdgekdError
 from edgekd.models.registry import create_model
-from edgekd.train.augment import AugmentPolicy, Views
-from edgekd.train.checkpoint import build_model, load_checkpoint
-from edgekd.train.loop import TrainConfig
-from edgekd.train.run import load_run_data
+from edgekd.training.augment import AugmentPolicy, Views
+from edgekd.training.checkpoint import build_model, load_checkpoint
+from edgekd.training.loop import TrainConfig
+from edgekd.training.run import load_run_data
 from tests.conftest import assert_one_line_error
 
 runner = CliRunner()

@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edgekd.bench.feed import feed_images, plan_feed, to_channels
-from edgekd.bench.options import FeedOptions, parse_class_map, parse_size
+from edgekd.benchmarking.feed import feed_images, plan_feed, to_channels
+from edgekd.benchmarking.options import FeedOptions, parse_class_map, parse_size
 from edgekd.errors import EdgekdError
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "medmnist" / "pneumoniamnist.npz"
@@ -122,7 +122,7 @@ def foreign(tmp_path_factory):
 
 
 def test_latency_only_without_a_data_set(foreign):
-    from edgekd.bench.measure import measure
+    from edgekd.benchmarking.measure import measure
 
     rec = measure(foreign[1], threads=1, warmup=0, iters=3)
     assert rec["feed"]["mode"] == "random" and rec["accuracy"] is None and rec["input_shape"] == [1, 3, 32, 32]
@@ -134,7 +134,7 @@ def test_foreign_model_scored_as_asked(foreign):
     from PIL import Image
     from sklearn.metrics import roc_auc_score
 
-    from edgekd.bench.measure import measure
+    from edgekd.benchmarking.measure import measure
 
     model, path = foreign
     opts = FeedOptions(input_size=(32, 32), channels=3, class_map={0: "1", 1: "0"})  # output 0 = class 1
@@ -230,8 +230,8 @@ def test_multiclass_bench_reports_the_macro_auc_eval_prints(tmp_path):
     import onnxruntime as ort
 
     from benchmarks.reliability import tiny_onnx
-    from edgekd.bench.data import load_data
-    from edgekd.bench.measure import measure
+    from edgekd.benchmarking.data import load_data
+    from edgekd.benchmarking.measure import measure
     from edgekd.metrics import classification_report
 
     path = tiny_onnx(tmp_path / "digits.onnx", edgekd=True)  # 10 classes, 1x8x8, mean/std 0.5

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from edgekd.bench.report import build_report, compare, rich_tables, to_markdown, write_json, write_markdown, write_plot
-from edgekd.bench.stats import latency_stats
+from edgekd.benchmarking.report import build_report, compare, rich_tables, to_markdown, write_json, write_markdown, write_plot
+from edgekd.benchmarking.stats import latency_stats
 
 
 def _record(name: str, p50: float, size: int, notes: list[str] | None = None) -> dict:
@@ -54,7 +54,7 @@ def test_writers(tmp_path, report):
 
 
 def test_rows_named_from_metadata():
-    from edgekd.bench.naming import model_name, unique_names
+    from edgekd.benchmarking.naming import model_name, unique_names
 
     teacher = {"model": "resnet20", "role": "teacher", "method": "none", "alpha": None, "attention_head": "none"}
     student = {"model": "cnn-small", "role": "student", "method": "fma", "alpha": 0.9, "format": "onnx",

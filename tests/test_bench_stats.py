@@ -10,8 +10,8 @@ import math
 import numpy as np
 import pytest
 
-from edgekd.bench import machine, peak
-from edgekd.bench.stats import latency_stats, outliers_iqr, throughput
+from edgekd.benchmarking import machine, peak
+from edgekd.benchmarking.stats import latency_stats, outliers_iqr, throughput
 from edgekd.errors import EdgekdError
 from edgekd.metrics import _average_ranks, accuracy, positive_score, roc_auc
 

@@ -7,15 +7,15 @@ import json
 import pytest
 import torch
 
-from edgekd.distill.cache import TeacherCache, data_fingerprint
-from edgekd.distill.distiller import Distiller
-from edgekd.distill.run import DistillConfig, distill
+from edgekd.distillation.cache import TeacherCache, data_fingerprint
+from edgekd.distillation.distiller import Distiller
+from edgekd.distillation.run import DistillConfig, distill
 from edgekd.errors import EdgekdError
 from edgekd.models.registry import create_model
-from edgekd.train.augment import AugmentPolicy, Views
-from edgekd.train.checkpoint import build_model, load_checkpoint
-from edgekd.train.loop import TrainConfig
-from edgekd.train.run import load_run_data
+from edgekd.training.augment import AugmentPolicy, Views
+from edgekd.training.checkpoint import build_model, load_checkpoint
+from edgekd.training.loop import TrainConfig
+from edgekd.training.run import load_run_data
 
 FAST = dict(epochs=2, batch_size=64, lr=0.05, seed=0)
 NO_AUG = Views(None, 0)  # --no-augment: one view
@@ -111,8 +111,8 @@ def test_mismatched_teacher_is_refused(trained_digits_run, tmp_path):
 def test_constant_maps_warn_and_the_export_head_uses_the_trained_layers(trained_digits_run, tmp_path):
     """A student distilled with --student-layers exports (and explains) the map it learned;
     all-1x1 captured layers (cnn-small's block3 at 8x8) are named in a warning."""
-    from edgekd.distill.run import constant_map_notes
-    from edgekd.export.exporter import ExportOptions, export
+    from edgekd.distillation.run import constant_map_notes
+    from edgekd.exporters.exporter import ExportOptions, export
 
     teacher = build_model(load_checkpoint(trained_digits_run / "model.pt"))
     student = create_model("cnn-small", 1, 10)
@@ -134,7 +134,7 @@ def test_constant_maps_warn_and_the_export_head_uses_the_trained_layers(trained_
 def test_double_backprop_is_refused_under_float16_autocast(trained_digits_run):
     """SALS's inner input gradient is not loss-scaled by GradScaler: float16 AMP is refused
     with one line; bfloat16 and float32 run, and methods without a gradient term are not affected."""
-    from edgekd.distill.run import check_precision
+    from edgekd.distillation.run import check_precision
 
     teacher = build_model(load_checkpoint(trained_digits_run / "model.pt"))
     sals = Distiller(teacher, create_model("cnn-tiny", 1, 10), "sals")

@@ -13,7 +13,7 @@ from edgekd.attention.at import at_loss
 from edgekd.attention.capture import run_with_features
 from edgekd.attention.maps import fma, mip
 from edgekd.attention.saliency import saliency
-from edgekd.distill.distiller import Distiller
+from edgekd.distillation.distiller import Distiller
 from edgekd.errors import EdgekdError
 from edgekd.losses.attention import attention_loss
 from edgekd.losses.kd import kd_loss
@@ -242,8 +242,8 @@ def test_one_default_method_everywhere() -> None:
     import inspect
 
     from edgekd.cli.distill_cmd import distill
-    from edgekd.distill import methods
-    from edgekd.distill.run import DistillConfig
+    from edgekd.distillation import methods
+    from edgekd.distillation.run import DistillConfig
 
     cli_default = inspect.signature(distill).parameters["method"].default.default
     assert cli_default == methods.DEFAULT == DistillConfig().method == "mip"

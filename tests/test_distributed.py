@@ -11,7 +11,7 @@ import sys
 import pytest
 import torch
 
-from edgekd.train.batches import epoch_order
+from edgekd.training.batches import epoch_order
 
 TOLERANCE = 0.05  # test accuracy, 2 processes vs 1 with the same global batch (BN statistics differ per rank)
 

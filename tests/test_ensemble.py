@@ -12,17 +12,17 @@ from edgekd.attention import registry
 from edgekd.attention.compute import rule_layers
 from edgekd.attention.maps import minmax
 from edgekd.cli.app import app
-from edgekd.distill.cache import TeacherCache
-from edgekd.distill.distiller import Distiller
-from edgekd.distill.run import DistillConfig, distill
-from edgekd.distill.teachers import ensemble_sha256, load_teacher
+from edgekd.distillation.cache import TeacherCache
+from edgekd.distillation.distiller import Distiller
+from edgekd.distillation.run import DistillConfig, distill
+from edgekd.distillation.teachers import ensemble_sha256, load_teacher
 from edgekd.errors import EdgekdError
 from edgekd.models.registry import create_model
-from edgekd.train.augment import Views
-from edgekd.train.checkpoint import load_checkpoint
-from edgekd.train.loop import TrainConfig
-from edgekd.train.run import load_run_data
-from edgekd.train.supervised import train_supervised
+from edgekd.training.augment import Views
+from edgekd.training.checkpoint import load_checkpoint
+from edgekd.training.loop import TrainConfig
+from edgekd.training.run import load_run_data
+from edgekd.training.supervised import train_supervised
 from tests.conftest import assert_one_line_error
 
 FAST = dict(epochs=2, batch_size=64, lr=0.05, seed=0, augment=False)

@@ -15,7 +15,7 @@ from edgekd.errors import EdgekdError
 from edgekd.explain.images import spread_over_classes
 from edgekd.explain.overlay import map_stats, title_for
 from edgekd.explain.run import explain
-from edgekd.train.loop import TrainConfig
+from edgekd.training.loop import TrainConfig
 from tests.conftest import assert_one_line_error, needs_shared
 
 runner = CliRunner()
@@ -30,7 +30,7 @@ def invoke(*args):
 
 def train_once(tmp_path_factory, key: str, model: str, dataset: str, cfg: TrainConfig) -> Path:
     """Train once per test session, shared across test modules (fixtures are per module)."""
-    from edgekd.train.supervised import train_supervised
+    from edgekd.training.supervised import train_supervised
 
     out = tmp_path_factory.getbasetemp() / key
     if not (out / "model.pt").exists():
@@ -109,7 +109,7 @@ def test_pneumonia_image_files_are_converted_and_explained(map_name, pneumonia_t
 
 def test_checkpoint_maps_skip_1x1_stages_like_the_exported_head(trained_digits_run, tmp_path):
     from edgekd.explain.layers import map_layers
-    from edgekd.train.checkpoint import load_model
+    from edgekd.training.checkpoint import load_model
 
     model, _ = load_model(trained_digits_run / "model.pt")  # cnn-small: block3 is 1x1 at 8x8
     assert map_layers(model, "fma", (1, 8, 8)) == ["block0"]

@@ -114,8 +114,8 @@ def test_ins_del_controls_on_a_trained_model(trained_digits_run):
     """Random orderings score 0 by construction; a map from the model's own input gradient beats them."""
     from edgekd.data.registry import dataset_info, load_split
     from edgekd.explain.model_maps import model_map, probabilities
-    from edgekd.train.batches import TensorSplit
-    from edgekd.train.checkpoint import load_model
+    from edgekd.training.batches import TensorSplit
+    from edgekd.training.checkpoint import load_model
 
     model, _ = load_model(trained_digits_run / "model.pt")
     data = TensorSplit.from_split(load_split("digits", "test"), dataset_info("digits"))
@@ -141,8 +141,8 @@ def test_ins_del_controls_on_a_trained_model(trained_digits_run):
 
 @pytest.fixture(scope="session")
 def digits_student(trained_digits_run, tmp_path_factory):
-    from edgekd.distill.run import DistillConfig, distill
-    from edgekd.train.loop import TrainConfig
+    from edgekd.distillation.run import DistillConfig, distill
+    from edgekd.training.loop import TrainConfig
 
     out = tmp_path_factory.mktemp("agreement_student")
     distill(trained_digits_run / "model.pt", "cnn-tiny", "digits", out, TrainConfig(epochs=2, batch_size=64, lr=0.05),

@@ -1,7 +1,7 @@
 """Exported attention heads: the ONNX / TFLite map equals the PyTorch map, and explaining an
 export needs no torch.
 
-The exporter (edgekd/export) is not committed yet, so the artifacts are made here the way
+The exporter (edgekd/exporters) is not committed yet, so the artifacts are made here the way
 edgekd/runtime/metadata.py specifies: input ``input``, outputs ``logits`` and ``attention``
 (B x 1 x H x W), the edgekd JSON in ONNX ``metadata_props`` / a TFLite sidecar. The head is
 computed from the same stages as a checkpoint's explanation (edgekd.explain.layers).
@@ -23,7 +23,7 @@ from torch import nn
 
 from edgekd.explain.backends import ArtifactBackend, CheckpointBackend
 from edgekd.explain.run import explain
-from edgekd.train.loop import TrainConfig
+from edgekd.training.loop import TrainConfig
 from tests.conftest import needs_shared
 from tests.test_explain import assert_one_line_error, invoke, train_once
 
@@ -51,7 +51,7 @@ class Head(nn.Module):
 
 
 def _head_and_meta(ckpt: Path, kind: str):
-    from edgekd.train.checkpoint import artifact_metadata, build_model, load_checkpoint
+    from edgekd.training.checkpoint import artifact_metadata, build_model, load_checkpoint
 
     content = load_checkpoint(ckpt)
     meta = {**artifact_metadata(content), "attention_head": kind, "layout": "NCHW"}

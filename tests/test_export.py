@@ -21,13 +21,13 @@ import torch
 from edgekd.attention import registry
 from edgekd.attention.capture import default_layers
 from edgekd.errors import EdgekdError
-from edgekd.export import formats
-from edgekd.export.exporter import ExportOptions, default_output, export
-from edgekd.export.head import ExportHead, head_layers
+from edgekd.exporters import formats
+from edgekd.exporters.exporter import ExportOptions, default_output, export
+from edgekd.exporters.head import ExportHead, head_layers
 from edgekd.runtime.attention import attention_map
 from edgekd.runtime.metadata import read_metadata, sidecar_path
 from edgekd.runtime.registry import create_runner
-from edgekd.train.checkpoint import build_model, load_checkpoint
+from edgekd.training.checkpoint import build_model, load_checkpoint
 
 REFERENCE = {name: registry.get(name).compute for name in ("fma", "mip", "cam")}
 
@@ -35,8 +35,8 @@ REFERENCE = {name: registry.get(name).compute for name in ("fma", "mip", "cam")}
 @pytest.fixture(scope="session")
 def tiny_digits_run(tmp_path_factory) -> Path:
     """cnn-tiny on digits (a few seconds): stages 8x8, 4x4, 2x2, so every map and the CAM exist."""
-    from edgekd.train.loop import TrainConfig
-    from edgekd.train.supervised import train_supervised
+    from edgekd.training.loop import TrainConfig
+    from edgekd.training.supervised import train_supervised
 
     out = tmp_path_factory.mktemp("tiny_digits_run")
     train_supervised("cnn-tiny", "digits", out, TrainConfig(epochs=6, batch_size=32, lr=0.1, seed=0), quiet=True)
@@ -44,10 +44,10 @@ def tiny_digits_run(tmp_path_factory) -> Path:
 
 
 def images(ckpt: Path, n: int = 16) -> np.ndarray:
-    from edgekd.export.data import test_images
+    from edgekd.exporters.data import test_images
 
     content = load_checkpoint(ckpt)
-    from edgekd.train.checkpoint import artifact_metadata
+    from edgekd.training.checkpoint import artifact_metadata
 
     return test_images(artifact_metadata(content))[0][:n]
 
@@ -208,7 +208,7 @@ def test_cam_export_passes_parity(tiny_digits_run, tmp_path, fmt, head, quantize
 
 
 def test_failed_gate_leaves_only_its_record_and_no_verify_warns(trained_digits_run, tmp_path, monkeypatch):
-    from edgekd.export import verify
+    from edgekd.exporters import verify
 
     ckpt, out = trained_digits_run / "model.pt", tmp_path / "q.onnx"
     monkeypatch.setitem(verify.TOLERANCES, "dynamic", verify.Tolerance(None, None, 1.01, None))  # unreachable

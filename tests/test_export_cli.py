@@ -76,8 +76,8 @@ def test_a_refused_int8_export_prints_its_table_keeps_the_record_and_writes_no_m
     """An undertrained student calibrated on one image: int8 flips far more than 1 % of the test
     decisions (measured 72 % agreement), so the gate refuses it; the refusal explains itself."""
     from edgekd.cli.app import app
-    from edgekd.train.loop import TrainConfig
-    from edgekd.train.supervised import train_supervised
+    from edgekd.training.loop import TrainConfig
+    from edgekd.training.supervised import train_supervised
 
     run = tmp_path / "tiny"
     train_supervised("cnn-tiny", "digits", run, TrainConfig(epochs=1, batch_size=32, seed=0, device="cpu"), quiet=True)

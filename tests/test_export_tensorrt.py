@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from edgekd.errors import EdgekdError
-from edgekd.export.exporter import ExportOptions, export
+from edgekd.exporters.exporter import ExportOptions, export
 from tests.trt_standin import install
 
 
@@ -52,7 +52,7 @@ def test_int8_engine_build_calls_and_sidecar(trained_digits_run, tmp_path, fakes
     assert pinned and not any("conv" in name.lower() for name in pinned)
     # the calibrator fed real, preprocessed training images, 8 at a time (20 -> 2 full batches)
     assert [c[1] for c in calls if c[0] == "calibration_batch"] == [8, 8]
-    from edgekd.export.data import calibration_images
+    from edgekd.exporters.data import calibration_images
 
     expected = calibration_images("digits", 20, result.metadata)
     assert np.array_equal(cudart.copied[0].reshape(8, 1, 8, 8), expected[:8])

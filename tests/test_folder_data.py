@@ -159,7 +159,7 @@ def test_datasets_command_shows_the_layout_and_refuses_one_class(tmp_path):
 
 
 def test_train_on_a_train_test_folder_learns_its_labels(tmp_path):
-    from edgekd.train.checkpoint import load_checkpoint
+    from edgekd.training.checkpoint import load_checkpoint
 
     root = tmp_path / "set"
     for split, n in (("train", 24), ("test", 6)):

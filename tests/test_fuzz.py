@@ -28,7 +28,7 @@ from benchmarks.reliability import CORRUPTIONS, corrupt, problem, tiny_onnx, tin
 from edgekd.cli.app import app
 from edgekd.errors import EdgekdError
 from edgekd.fileio import sha256_bytes
-from edgekd.train.checkpoint import load_checkpoint, load_model, save_checkpoint, save_model
+from edgekd.training.checkpoint import load_checkpoint, load_model, save_checkpoint, save_model
 
 DEFAULT_CASES = 8
 SLOW_CASES = 40
@@ -208,7 +208,7 @@ def test_npz_and_metadata_readers_refuse_damaged_files(originals, tmp_path):
     """Each damaged file is refused with one line, or read as exactly what the intact file holds
     (damage outside what the reader reads, e.g. in an artifact's weights). Either way nothing
     wrong is returned; the refusal counts show the readers check (npz: a checksum per array)."""
-    from edgekd.bench.data import load_data
+    from edgekd.benchmarking.data import load_data
     from edgekd.runtime.metadata import read_metadata
 
     def same(a, b) -> bool:

@@ -8,12 +8,12 @@ import torchvision.models as tvm
 from typer.testing import CliRunner
 
 from edgekd.cli.app import app
-from edgekd.distill.run import DistillConfig, distill
-from edgekd.train.checkpoint import build_model, load_checkpoint
-from edgekd.train.evaluate import predict_logits
-from edgekd.train.loop import TrainConfig
-from edgekd.train.run import load_run_data
-from edgekd.train.supervised import train_supervised
+from edgekd.distillation.run import DistillConfig, distill
+from edgekd.training.checkpoint import build_model, load_checkpoint
+from edgekd.training.evaluate import predict_logits
+from edgekd.training.loop import TrainConfig
+from edgekd.training.run import load_run_data
+from edgekd.training.supervised import train_supervised
 from tests.conftest import assert_one_line_error
 
 runner = CliRunner()

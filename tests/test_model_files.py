@@ -16,8 +16,8 @@ from typer.testing import CliRunner
 from edgekd import model_files
 from edgekd.cli.app import app
 from edgekd.errors import EdgekdError, MissingDependency
-from edgekd.export import formats
-from edgekd.export.exporter import check_output
+from edgekd.exporters import formats
+from edgekd.exporters.exporter import check_output
 from edgekd.runtime import registry
 from edgekd.runtime.base import Runner
 from tests.conftest import assert_one_line_error

@@ -1,4 +1,4 @@
-"""ONNX -> TensorRT engine on the device, without torch (edgekd/export/onnx_engine.py).
+"""ONNX -> TensorRT engine on the device, without torch (edgekd/exporters/onnx_engine.py).
 
 TensorRT cannot be installed here: the build runs against the stand-in of
 tests/trt_standin.py (it records the builder calls). The ONNX, its metadata, the
@@ -17,7 +17,7 @@ import pytest
 from typer.testing import CliRunner
 
 from edgekd.cli.app import app
-from edgekd.export.exporter import ExportOptions, export
+from edgekd.exporters.exporter import ExportOptions, export
 from tests.conftest import ROOT, assert_one_line_error
 from tests.trt_standin import install
 

@@ -26,8 +26,8 @@ from typer.testing import CliRunner
 from benchmarks import reliability as rel
 from edgekd.cli.app import app
 from edgekd.fileio import atomic_path
-from edgekd.train import supervised
-from edgekd.train.checkpoint import load_checkpoint
+from edgekd.training import supervised
+from edgekd.training.checkpoint import load_checkpoint
 
 QUICK = ["--epochs", "1", "--quiet", "--device", "cpu"]
 
@@ -97,7 +97,7 @@ with atomic_path(sys.argv[1]) as tmp:
 
 CHILD_SAVE_LOOP = """
 import sys, torch
-from edgekd.train.checkpoint import save_checkpoint
+from edgekd.training.checkpoint import save_checkpoint
 data = {"name": "x", "channels": 1, "size": 8, "num_classes": 2, "class_names": ["a", "b"], "mean": [0.], "std": [1.]}
 w = torch.arange(2_000_000, dtype=torch.float64)
 for i in range(1, 10**6):
@@ -136,7 +136,7 @@ def test_child_killed_during_a_write_never_leaves_a_half_file(tmp_path):
 
 
 def test_disk_full_while_saving_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
-    import edgekd.train.checkpoint as checkpoint
+    import edgekd.training.checkpoint as checkpoint
 
     real, writes = checkpoint.atomic_write_bytes, []
 
@@ -157,7 +157,7 @@ def test_disk_full_while_saving_keeps_the_last_good_checkpoint(tmp_path, monkeyp
 
 
 def test_export_never_overwrites_without_force_nor_leaves_half_a_file(tmp_path, trained_digits_run, monkeypatch):
-    import edgekd.export.onnx_export as onnx_export
+    import edgekd.exporters.onnx_export as onnx_export
 
     checkpoint, out = trained_digits_run / "model.pt", tmp_path / "student.onnx"
     out.write_bytes(b"an earlier export")
@@ -242,8 +242,8 @@ def test_same_seed_same_train_metrics(tmp_path):
 
 @pytest.mark.parametrize("method", ["none", "kd", "at", "fma", "mip", "sals"])
 def test_same_seed_same_distill_terms(tmp_path, trained_digits_run, method):
-    from edgekd.distill.run import DistillConfig, distill
-    from edgekd.train.loop import TrainConfig
+    from edgekd.distillation.run import DistillConfig, distill
+    from edgekd.training.loop import TrainConfig
 
     for name in ("a", "b"):
         cfg = TrainConfig(epochs=1, batch_size=64, seed=2, device="cpu", label_fraction=0.3)

@@ -30,7 +30,7 @@ def invoke(*args):
 
 def bench_json() -> dict:
     """A report in the format ``edgekd bench --json`` writes, from two hand-made records."""
-    from edgekd.bench.report import build_report as bench_report
+    from edgekd.benchmarking.report import build_report as bench_report
 
     def record(name: str, runtime: str, p50: float) -> dict:
         lat = {"p50_ms": p50, "p90_ms": p50 * 1.2, "p99_ms": p50 * 1.5, "mean_ms": p50, "std_ms": 0.01,
@@ -50,11 +50,11 @@ PARITY = {"runtime": "onnxruntime", "runtime_version": "1.0", "quantize": "none"
 
 def make_report_run(tmp_path_factory) -> Path:
     """A distill run folder with everything a report can show, built once per session."""
-    from edgekd.distill.run import DistillConfig, distill
+    from edgekd.distillation.run import DistillConfig, distill
     from edgekd.explain.run import explain
     from edgekd.explain.study import attention_agreement
-    from edgekd.train.loop import TrainConfig
-    from edgekd.train.supervised import train_supervised
+    from edgekd.training.loop import TrainConfig
+    from edgekd.training.supervised import train_supervised
 
     base = tmp_path_factory.getbasetemp() / "report_run"
     run = base / "student"

@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edgekd.bench.child import measure_in_child
-from edgekd.bench.measure import measure
+from edgekd.benchmarking.child import measure_in_child
+from edgekd.benchmarking.measure import measure
 from edgekd.errors import EdgekdError, MissingDependency
 from edgekd.runtime.metadata import embed_tflite_metadata, read_metadata, sidecar_path
 from edgekd.runtime.registry import create_runner, resolve_runtime
@@ -252,9 +252,9 @@ def test_sidecar_wins_for_tflite(tmp_path, artifacts):
 
 
 def test_torch_runner_on_an_edgekd_checkpoint(tmp_path):
-    """The .pt path through edgekd.train.checkpoint (edgekd's own modules: an ImportError fails)."""
+    """The .pt path through edgekd.training.checkpoint (edgekd's own modules: an ImportError fails)."""
     from edgekd.models import registry
-    from edgekd.train import checkpoint
+    from edgekd.training import checkpoint
     torch.manual_seed(0)
     model = registry.create_model("cnn-tiny", 1, 2).eval()
     data = {"name": "pneumoniamnist", "channels": 1, "num_classes": 2, "size": 28,

@@ -1,12 +1,12 @@
-"""--epochs auto: the schedule length by training-set size (edgekd/train/schedule.py)."""
+"""--epochs auto: the schedule length by training-set size (edgekd/training/schedule.py)."""
 
 from __future__ import annotations
 
 import pytest
 
 from edgekd.errors import EdgekdError
-from edgekd.train.loop import TrainConfig
-from edgekd.train.schedule import EPOCHS_BY_SIZE, auto_epochs, parse_epochs
+from edgekd.training.loop import TrainConfig
+from edgekd.training.schedule import EPOCHS_BY_SIZE, auto_epochs, parse_epochs
 
 
 def test_auto_epochs_follows_the_table_at_its_boundaries():
@@ -54,7 +54,7 @@ def test_distill_without_epochs_trains_the_tables_length_and_saves_it(trained_di
     from typer.testing import CliRunner
 
     from edgekd.cli.app import app
-    from edgekd.train import schedule
+    from edgekd.training import schedule
     from tests.conftest import assert_one_line_error
 
     monkeypatch.setattr(schedule, "EPOCHS_BY_SIZE", ((100, 50), (None, 2)))  # digits' ~1,100 images: 2 epochs

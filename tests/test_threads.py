@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from edgekd.cli.app import app
 from edgekd.errors import EdgekdError
-from edgekd.train import threads
+from edgekd.training import threads
 from tests.conftest import assert_one_line_error
 
 runner = CliRunner()

@@ -1,4 +1,4 @@
-"""edgekd.runtime, edgekd.bench and the bench command import and run with torch blocked.
+"""edgekd.runtime, edgekd.benchmarking and the bench command import and run with torch blocked.
 
 That is the promise to a Raspberry Pi where only numpy, onnxruntime, ai-edge-litert,
 typer, rich and psutil are installed. The subprocess sets ``sys.modules['torch'] = None``
@@ -23,13 +23,13 @@ SCRIPT = textwrap.dedent(
     for name in ("torch", "onnx", "litert_torch", "matplotlib"):  # absent on a Raspberry Pi
         sys.modules[name] = None
     import importlib, pkgutil
-    import edgekd.bench, edgekd.runtime
-    for pkg in (edgekd.runtime, edgekd.bench):
+    import edgekd.benchmarking, edgekd.runtime
+    for pkg in (edgekd.runtime, edgekd.benchmarking):
         for info in pkgutil.iter_modules(pkg.__path__):
             importlib.import_module(f"{pkg.__name__}.{info.name}")
-    import edgekd.cli.bench, edgekd.model_files, edgekd.export.formats  # the one model-file table, torch-free
-    from edgekd.bench.measure import measure
-    from edgekd.bench.report import write_plot
+    import edgekd.cli.bench, edgekd.model_files, edgekd.exporters.formats  # the one model-file table, torch-free
+    from edgekd.benchmarking.measure import measure
+    from edgekd.benchmarking.report import write_plot
     rec = measure(sys.argv[1], threads=1, warmup=1, iters=3, peak=True)
     assert rec["latency"]["count"] == 3 and rec["outputs"] == ["logits"], rec
     assert rec["metadata"]["dataset"] == "tiny", rec["metadata"]  # read through onnxruntime, not onnx

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from edgekd.errors import EdgekdError
-from edgekd.train.checkpoint import (
+from edgekd.training.checkpoint import (
     MODEL_KEYS,
     build_model,
     content_sha256,
@@ -16,8 +16,8 @@ from edgekd.train.checkpoint import (
     load_model,
     save_checkpoint,
 )
-from edgekd.train.loop import TrainConfig
-from edgekd.train.supervised import train_supervised
+from edgekd.training.loop import TrainConfig
+from edgekd.training.supervised import train_supervised
 
 
 # Thresholds on the 6-epoch digits fixture keep a margin: torch's thread count changes float

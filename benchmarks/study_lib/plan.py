@@ -6,8 +6,8 @@ from __future__ import annotations
 import copy
 
 from benchmarks.provenance import ROOT
-from edgekd.distill.run import DistillConfig
-from edgekd.train.loop import TrainConfig
+from edgekd.distillation.run import DistillConfig
+from edgekd.training.loop import TrainConfig
 
 BENCH = ROOT / "benchmarks"
 STUDY_DIR = BENCH / "study"

@@ -215,9 +215,9 @@ def attention_figure(profile: dict, path: Path, dataset: str = "pneumoniamnist",
     import matplotlib.pyplot as plt
     import torch
 
-    from edgekd.distill.distiller import Distiller
-    from edgekd.train.checkpoint import build_model, load_checkpoint
-    from edgekd.train.run import load_run_data
+    from edgekd.distillation.distiller import Distiller
+    from edgekd.training.checkpoint import build_model, load_checkpoint
+    from edgekd.training.run import load_run_data
 
     root = profile["root"] / "runs" / dataset
     tpath = root / "teacher" / "model.pt"

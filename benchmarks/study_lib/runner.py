@@ -11,8 +11,8 @@ from dataclasses import asdict
 from pathlib import Path
 
 from benchmarks.provenance import ROOT, rel_path
-from edgekd.distill.run import distill
-from edgekd.train.supervised import train_supervised
+from edgekd.distillation.run import distill
+from edgekd.training.supervised import train_supervised
 
 
 def _json_spec(spec: dict) -> dict:
@@ -84,7 +84,7 @@ def repo_relative_records(folder: Path) -> int:
 def _no_curve_plots():
     """The loop redraws curves.png after every epoch (~1 s of matplotlib on this machine, as much as a
     small epoch itself); study runs skip it (metrics.json keeps the numbers).  Restored afterwards."""
-    import edgekd.train.loop as loop
+    import edgekd.training.loop as loop
 
     saved = loop.plot_curves
     loop.plot_curves = lambda *a, **k: None

@@ -5,7 +5,7 @@ none are given (its layer rule) and which pure function turns them into the map;
 module is the only place that reads those declarations, so the distillation methods, the
 explain commands and the exported attention head never special-case a combiner.
 
-A model made of several models (a teacher ensemble, ``edgekd/distill/ensemble.py``) may
+A model made of several models (a teacher ensemble, ``edgekd/distillation/ensemble.py``) may
 answer for itself: when it has ``combined_rule_layers`` / ``combined_attention``, these
 are used instead of capturing its stages directly (one check each, here only).
 """

@@ -7,7 +7,7 @@ Each row declares what the rest of edgekd reads instead of naming combiners:
   every stage after the stem), ``last`` (CAM: the stage the classifier pools), or
   ``input-gradient`` (SALS: no capture, the map is a gradient with respect to the input).
 - ``exportable``: forward-only, so it can be an exported attention head. The export
-  heads (``edgekd.export.formats.HEADS``) are ``none`` plus the exportable rows.
+  heads (``edgekd.exporters.formats.HEADS``) are ``none`` plus the exportable rows.
 - ``function``: ``"module:name"`` of the pure function that makes the map, imported only
   when used (this table stays importable without torch). For capture rules it is
   ``(features, size) -> B x H x W map``; a row with ``classifier`` set also takes the

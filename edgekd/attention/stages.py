@@ -1,6 +1,6 @@
 """Which stages an explanation map is computed from at a given input size: one rule for
 the explain commands (``edgekd/explain/layers.py``) and the exported attention head
-(``edgekd/export/head.py``), so the map of a checkpoint and the head of its export agree.
+(``edgekd/exporters/head.py``), so the map of a checkpoint and the head of its export agree.
 
 FMA / MIP: the default stages (``default_layers``: first and last ``k``), or the layers a
 distilled student was trained on when its checkpoint records them, minus every stage

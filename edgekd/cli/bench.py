@@ -1,9 +1,9 @@
 """``edgekd bench``: latency, memory, size and accuracy of model files on this machine.
 
 A thin wrapper: each model is measured in its own child process
-(:func:`edgekd.bench.child.measure_in_child`), the records are compared by
-:mod:`edgekd.bench.report`. Models without edgekd metadata (any ONNX / TFLite
-classifier) are fed the data set as the feed options say (:mod:`edgekd.bench.feed`),
+(:func:`edgekd.benchmarking.child.measure_in_child`), the records are compared by
+:mod:`edgekd.benchmarking.report`. Models without edgekd metadata (any ONNX / TFLite
+classifier) are fed the data set as the feed options say (:mod:`edgekd.benchmarking.feed`),
 or timed on random input only. Torch-free; heavy imports happen inside the command.
 Register with ``app.command("bench")(bench)``.
 """
@@ -74,12 +74,12 @@ def bench(
 
     from rich.console import Console
 
-    from edgekd.bench.child import measure_in_child
-    from edgekd.bench.data import load_data, save_shared
-    from edgekd.bench.feed import is_edgekd
-    from edgekd.bench.machine import machine_info
-    from edgekd.bench.measure import check_input_shape, dataset_facts
-    from edgekd.bench.options import (
+    from edgekd.benchmarking.child import measure_in_child
+    from edgekd.benchmarking.data import load_data, save_shared
+    from edgekd.benchmarking.feed import is_edgekd
+    from edgekd.benchmarking.machine import machine_info
+    from edgekd.benchmarking.measure import check_input_shape, dataset_facts
+    from edgekd.benchmarking.options import (
         LAYOUT_CHOICES,
         NORM_PRESETS,
         FeedOptions,
@@ -87,7 +87,7 @@ def bench(
         parse_floats,
         parse_size,
     )
-    from edgekd.bench.report import build_report, rich_tables, write_json, write_markdown, write_plot
+    from edgekd.benchmarking.report import build_report, rich_tables, write_json, write_markdown, write_plot
     from edgekd.errors import EdgekdError
     from edgekd.runtime.metadata import read_metadata
     from edgekd.runtime.registry import check_runtime, resolve_runtime

@@ -66,7 +66,7 @@ def distill(
                                            "--teacher-cache the live teacher sees the same K views."),
     epochs: str = typer.Option("auto", help="Training epochs, or auto: by the training set's size, 300 up to "
                                "1,000 images, 100 up to 10,000 and 30 above (the lengths benchmarks/schedules.md picked on "
-                               "validation; edgekd/train/schedule.py). The number used is saved in config.toml."),
+                               "validation; edgekd/training/schedule.py). The number used is saved in config.toml."),
     batch_size: opt.BatchSize = 128,
     lr: opt.Lr = 0.05,
     optimizer: opt.Optimizer = "sgd",
@@ -91,13 +91,13 @@ def distill(
 ) -> None:
     """Distill a student from a frozen teacher: CE, Hinton KD, AT, or attention-guided (FMA / MIP / SALS)."""
     from edgekd.cli.train_cmd import print_result
-    from edgekd.distill.run import DistillConfig
-    from edgekd.distill.run import distill as run_distill
-    from edgekd.train.checkpoint import load_checkpoint
-    from edgekd.train.supervised import parse_model_args
+    from edgekd.distillation.run import DistillConfig
+    from edgekd.distillation.run import distill as run_distill
+    from edgekd.training.checkpoint import load_checkpoint
+    from edgekd.training.supervised import parse_model_args
 
     dataset = dataset or load_checkpoint(teacher[0])["data"]["name"]
-    from edgekd.train.schedule import parse_epochs
+    from edgekd.training.schedule import parse_epochs
 
     cfg = opt.train_config(parse_epochs(epochs), batch_size, lr, optimizer, schedule, weight_decay, augment, seed, device, select,
                        label_fraction, compile, deterministic, threads, flip=flip, rotate=rotate, views=cache_views)

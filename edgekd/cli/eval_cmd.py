@@ -23,10 +23,10 @@ def eval_checkpoint(
     from edgekd.data.registry import get_source, load_split
     from edgekd.errors import EdgekdError
     from edgekd.fileio import atomic_write_json
-    from edgekd.train.batches import TensorSplit
-    from edgekd.train.checkpoint import build_model, load_checkpoint
-    from edgekd.train.evaluate import evaluate
-    from edgekd.train.loop import resolve_device
+    from edgekd.training.batches import TensorSplit
+    from edgekd.training.checkpoint import build_model, load_checkpoint
+    from edgekd.training.evaluate import evaluate
+    from edgekd.training.loop import resolve_device
 
     content = load_checkpoint(checkpoint)
     name = dataset or content["data"]["name"]

@@ -1,7 +1,7 @@
 """``edgekd export``: a checkpoint -> ONNX / TFLite / TensorRT artifact, parity-checked; or an
 exported .onnx -> TensorRT engine on the device (no torch needed).
 
-A thin wrapper over :func:`edgekd.export.exporter.export`. Register with
+A thin wrapper over :func:`edgekd.exporters.exporter.export`. Register with
 ``app.command("export")(export_cmd.export)``.
 """
 
@@ -60,9 +60,9 @@ def export(
     """
     from rich.console import Console
 
-    from edgekd.export.exporter import ExportOptions
-    from edgekd.export.exporter import export as run_export
-    from edgekd.export.verify import print_report
+    from edgekd.exporters.exporter import ExportOptions
+    from edgekd.exporters.exporter import export as run_export
+    from edgekd.exporters.verify import print_report
     from edgekd.model_files import file_format
 
     console = Console(stderr=True)
@@ -95,7 +95,7 @@ def _default_head(checkpoint: Path) -> str:
     from edgekd.attention.cam import classifier_of
     from edgekd.attention.stages import map_stages
     from edgekd.errors import EdgekdError
-    from edgekd.train.checkpoint import load_model
+    from edgekd.training.checkpoint import load_model
 
     model, meta = load_model(checkpoint)  # a missing or corrupt file fails here with its one-line error
     try:

@@ -42,7 +42,7 @@ def train(
     config: ConfigOption = None,
 ) -> None:
     """Train a model from scratch with cross-entropy; keeps the best epoch on the validation split."""
-    from edgekd.train.supervised import parse_model_args, train_supervised
+    from edgekd.training.supervised import parse_model_args, train_supervised
 
     cfg = opt.train_config(epochs, batch_size, lr, optimizer, schedule, weight_decay, augment, seed, device, select,
                        label_fraction, compile, deterministic, threads, flip=flip, rotate=rotate)

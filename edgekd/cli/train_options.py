@@ -36,7 +36,7 @@ Deterministic = Annotated[bool, typer.Option(
          "benchmarks/determinism.md); --no-deterministic saves that and gives up bitwise repeats.")]
 Threads = Annotated[str, typer.Option(
     help="CPU threads for torch: a positive number, or auto (OMP_NUM_THREADS when set, else the physical "
-         "cores; edgekd/train/threads.py). The resolved count is saved in the run's config.toml.")]
+         "cores; edgekd/training/threads.py). The resolved count is saved in the run's config.toml.")]
 
 
 def train_config(epochs: int, batch_size: int, lr: float, optimizer: str, schedule: str, weight_decay: float,
@@ -45,8 +45,8 @@ def train_config(epochs: int, batch_size: int, lr: float, optimizer: str, schedu
                  views: int | None = None):
     """The TrainConfig both commands build from these options (``--threads auto`` resolved
     to a count here, once, so the run and its saved config agree)."""
-    from edgekd.train.loop import TrainConfig
-    from edgekd.train.threads import parse_threads
+    from edgekd.training.loop import TrainConfig
+    from edgekd.training.threads import parse_threads
 
     return TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer, schedule=schedule,
                        weight_decay=weight_decay, augment=augment, seed=seed, device=device, select=select,

@@ -98,7 +98,7 @@ class CheckpointBackend:
 
     def __init__(self, path: Path, layers: list[str] | None = None):
         from edgekd.attention.stages import trained_layers
-        from edgekd.train.checkpoint import artifact_metadata, build_model, load_checkpoint
+        from edgekd.training.checkpoint import artifact_metadata, build_model, load_checkpoint
 
         self.path = Path(path)
         content = load_checkpoint(self.path)

@@ -96,7 +96,7 @@ def curves(run: RunFolder, metrics: dict | None) -> str:
     if not epochs:
         return ""
     try:
-        from edgekd.train.plots import plot_curves
+        from edgekd.training.plots import plot_curves
 
         with tempfile.TemporaryDirectory() as tmp:
             plot_curves(epochs, Path(tmp) / "c.png", title="training curves (drawn from metrics.json)")
@@ -156,7 +156,7 @@ def is_bench(data: Any) -> bool:
 
 
 def bench_table(run: RunFolder, data: dict, path: Path) -> str:
-    from edgekd.bench.report import COLUMNS
+    from edgekd.benchmarking.report import COLUMNS
 
     rows = [r for r in data.get("rows") or [] if isinstance(r, dict)]
     machine = data.get("machine") or {}

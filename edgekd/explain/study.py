@@ -145,8 +145,8 @@ def attention_agreement(teacher: str | Path, students: list[str | Path], dataset
     """
     from edgekd.data.registry import get_source, load_split
     from edgekd.explain.figures import curves_figure, faithfulness_figure
-    from edgekd.train.batches import TensorSplit
-    from edgekd.train.checkpoint import build_model, load_checkpoint
+    from edgekd.training.batches import TensorSplit
+    from edgekd.training.checkpoint import build_model, load_checkpoint
 
     maps = list(maps) if maps else default_maps()
     unknown = [m for m in maps if m not in ALL_MAPS]

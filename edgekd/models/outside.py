@@ -38,7 +38,7 @@ from torch import nn
 
 from edgekd import __version__
 from edgekd.errors import EdgekdError
-from edgekd.train.checkpoint import load_checkpoint, save_model
+from edgekd.training.checkpoint import load_checkpoint, save_model
 
 __all__ = ["import_torchvision", "read_state_dict"]
 
@@ -103,7 +103,7 @@ def _data_record(dataset: str | None, data_dir: str | None, download: bool, clas
         if given:
             raise EdgekdError(f"give --dataset or {', '.join(explicit)}, not both ({given[0]} with --dataset "
                               f"{dataset}): the data set fixes them")
-        from edgekd.train.run import load_run_data
+        from edgekd.training.run import load_run_data
 
         data = load_run_data(dataset, data_dir, download, 1.0, 0)
         return data.info.to_dict(), data
@@ -133,7 +133,7 @@ def import_torchvision(arch: str, weights: Path, out: Path, dataset: str | None 
 
     from edgekd.models.registry import create_model
     from edgekd.models.stats import count_macs, count_params
-    from edgekd.train.evaluate import evaluate
+    from edgekd.training.evaluate import evaluate
 
     arch = arch[3:] if arch.startswith("tv:") else arch
     if out.exists() and not force:

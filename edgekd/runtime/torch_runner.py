@@ -1,7 +1,7 @@
 """edgekd checkpoints (``.pt``) in PyTorch eager mode: the baseline the exports are compared to.
 
 The only runner that needs torch, imported inside :meth:`TorchRunner.load`. The
-checkpoint is opened by ``edgekd.train.checkpoint.load_model(path)``, which returns
+checkpoint is opened by ``edgekd.training.checkpoint.load_model(path)``, which returns
 ``(model, meta)`` where ``meta`` has the same keys as artifact metadata
 (:mod:`edgekd.runtime.metadata`). The model is put in eval mode and run under
 ``torch.inference_mode()``; it may return a tensor (logits), a tuple
@@ -35,7 +35,7 @@ class TorchRunner(Runner):
             import torch
         except ImportError:
             raise missing(self.name) from None
-        from edgekd.train.checkpoint import load_model
+        from edgekd.training.checkpoint import load_model
 
         path = Path(path)
         if threads:

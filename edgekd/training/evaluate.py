@@ -1,0 +1,31 @@
+"""Evaluation of a PyTorch model on a split: logits in batches, then accuracy and AUC."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from edgekd.metrics import classification_report
+from edgekd.training.batches import TensorSplit
+
+
+@torch.no_grad()
+def predict_logits(model: torch.nn.Module, data: TensorSplit, batch_size: int = 512,
+                   device: str | torch.device = "cpu") -> np.ndarray:
+    was_training = model.training
+    model.eval()
+    out = []
+    for start in range(0, len(data), batch_size):
+        xb = data.x[start:start + batch_size].to(device, non_blocking=True)
+        out.append(model(xb).float().cpu())
+    model.train(was_training)
+    return torch.cat(out).numpy()
+
+
+def evaluate(model: torch.nn.Module, data: TensorSplit, batch_size: int = 512,
+             device: str | torch.device = "cpu") -> dict:
+    """``{"accuracy", "auc", "n", "loss"}`` of ``model`` on ``data``."""
+    logits = predict_logits(model, data, batch_size, device)
+    report = classification_report(data.y.numpy(), logits)
+    report["loss"] = float(torch.nn.functional.cross_entropy(torch.from_numpy(logits), data.y))
+    return report

@@ -1,0 +1,80 @@
+"""Supervised training from scratch with cross-entropy (how teachers, and baseline students, are made)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from edgekd import __version__
+from edgekd.errors import EdgekdError
+from edgekd.fileio import removed_if_left_empty
+from edgekd.models.registry import create_model
+from edgekd.models.stats import count_macs, count_params
+from edgekd.training import distributed as dist
+from edgekd.training.loop import TrainConfig, config_dict, fit, resolve_device
+from edgekd.training.run import announce_data, configure_torch, finish, load_run_data, prepare_out_dir
+
+
+def parse_model_args(items: list[str] | None) -> dict:
+    """``["width=16", "depth=4"]`` -> ``{"width": 16, "depth": 4}`` (ints, floats, else strings)."""
+    from edgekd.errors import EdgekdError
+
+    out: dict = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise EdgekdError(f"--model-arg '{item}' must look like name=value, e.g. width=16")
+        for cast in (int, float):
+            try:
+                out[key] = cast(value)
+                break
+            except ValueError:
+                continue
+        else:
+            out[key] = value
+    return out
+
+
+def train_supervised(model_name: str, dataset: str, out: Path, cfg: TrainConfig, data_dir: str | None = None,
+                     model_kwargs: dict | None = None, resume: bool = False, force: bool = False,
+                     download: bool = False, quiet: bool = False) -> dict:
+    """Train ``model_name`` on ``dataset``; returns {"best_epoch", "val", "test", "params", "macs", "out"}."""
+    with removed_if_left_empty(out):  # a failure leaves no empty run folder behind
+        return _train(model_name, dataset, out, cfg, data_dir, model_kwargs, resume, force, download, quiet)
+
+
+def _train(model_name: str, dataset: str, out: Path, cfg: TrainConfig, data_dir: str | None, model_kwargs: dict | None,
+           resume: bool, force: bool, download: bool, quiet: bool) -> dict:
+    cfg.check()
+    device = dist.local_device(resolve_device(cfg.device))
+    ctx = dist.init_from_env(device)
+    if ctx.is_main:
+        prepare_out_dir(out, resume, force)
+    dist.barrier()
+    configure_torch(cfg)
+    data = load_run_data(dataset, data_dir, download, cfg.label_fraction, cfg.seed)
+    cfg = cfg.with_data(len(data.train))
+    cfg.check_data(dataset)
+    dist.pin(data.train, device)
+    try:
+        model = create_model(model_name, data.info.channels, data.info.num_classes, **(model_kwargs or {}))
+    except ValueError as exc:  # e.g. --model-arg width=0
+        raise EdgekdError(f"bad arguments for model '{model_name}': {exc}") from None
+    params, macs = count_params(model), count_macs(model, data.info.input_shape)
+    model = model.to(device)
+    content = {"kind": "train", "model": {"name": model_name, "kwargs": model_kwargs or {}},
+               "data": data.info.to_dict(), "config": config_dict(cfg), "params": params, "macs": macs,
+               "edgekd_version": __version__}
+    trained = dist.wrap(model, device, cfg.compile)
+
+    def step(x: torch.Tensor, y: torch.Tensor, idx: torch.Tensor, view):
+        logits = trained(x)
+        return logits, {"ce": F.cross_entropy(logits, y)}
+
+    if ctx.is_main:
+        announce_data(data.info)
+    fit(trained, step, data.train, data.val, cfg, out, content, resume=resume, quiet=quiet)
+    result = finish(out, data, device) if ctx.is_main else {}
+    return {**result, "params": params, "macs": macs, "out": str(out)}
