@@ -74,7 +74,7 @@ RUNTIMES: dict[str, RuntimeSpec] = {
                     "edgekd.runtime.litert_runner:TFLiteRuntimeRunner"),
         RuntimeSpec("tensorrt", "tensorrt", "tensorrt", "tensorrt", (".engine", ".plan"),
                     "edgekd.runtime.tensorrt_runner:TensorRTRunner"),
-        RuntimeSpec("torch", "torch", "torch", "train", (".pt",), "edgekd.runtime.torch_runner:TorchRunner"),
+        RuntimeSpec("torch", "torch", "torch", "train", (".pt",), "edgekd.training.torch_runner:TorchRunner"),
     )
 }
 

@@ -13,10 +13,12 @@ from torch import nn
 from edgekd.attention import registry
 from edgekd.attention.at import at_loss, at_map
 from edgekd.attention.cam import cam_map, class_activation, classifier_of
-from edgekd.attention.capture import ATCam, Attention, at_default_layers, default_layers, unwrap
+from edgekd.attention.capture import ATCam, Attention, at_default_layers, default_layers
+from edgekd.attention.compute import attention
 from edgekd.attention.maps import fma, layer_maps, minmax, mip
 from edgekd.attention.saliency import saliency
 from edgekd.errors import EdgekdError
+from edgekd.models.unwrap import unwrap
 
 
 class TinyNet(nn.Module):
@@ -157,11 +159,11 @@ def test_mip_ge_fma_before_final_normalisation_only() -> None:
 def test_maps_range_no_grad_batch1_constant_input(name: str) -> None:
     model = TinyNet(4).eval()
     with torch.no_grad():
-        att = registry.get(name).compute(model, torch.randn(3, 3, 9, 9))
+        att = attention(registry.get(name), model, torch.randn(3, 3, 9, 9))
         assert att.map.shape == (3, 9, 9)
         assert att.map.min() >= 0 and att.map.max() <= 1
         assert torch.allclose(att.map.flatten(1).amax(1), torch.ones(3))
-        const = registry.get(name).compute(model, torch.full((1, 3, 9, 9), 0.7), size=(5, 6))
+        const = attention(registry.get(name), model, torch.full((1, 3, 9, 9), 0.7), size=(5, 6))
     assert const.map.shape == (1, 5, 6)
     assert torch.isfinite(const.map).all() and const.map.min() >= 0 and const.map.max() <= 1
 
@@ -169,11 +171,11 @@ def test_maps_range_no_grad_batch1_constant_input(name: str) -> None:
 def test_fma_attention_uses_default_layers_and_returns_logits() -> None:
     model = TinyNet(5)
     x = torch.randn(2, 3, 8, 8)
-    att = registry.get("fma").compute(model, x)
+    att = attention(registry.get("fma"), model, x)
     assert isinstance(att, Attention) and len(att.features) == 4
     assert torch.allclose(att.logits, model(x))
     assert torch.allclose(att.map, fma(att.features, (8, 8)))
-    assert torch.allclose(registry.get("mip").compute(model, x, size=(4, 4)).map, mip(att.features, (4, 4)))
+    assert torch.allclose(attention(registry.get("mip"), model, x, size=(4, 4)).map, mip(att.features, (4, 4)))
 
 
 def test_minmax_per_sample() -> None:
@@ -256,7 +258,7 @@ def test_at_errors_and_attention() -> None:
         at_loss([S1], [T1, T1])
     with pytest.raises(EdgekdError, match="official"):
         at_loss([S1], [T1], form="squared")
-    att = registry.get("at").compute(TinyNet(4), torch.randn(2, 3, 8, 8))
+    att = attention(registry.get("at"), TinyNet(4), torch.randn(2, 3, 8, 8))
     assert att.map is None and len(att.features) == 3
 
 
@@ -279,7 +281,7 @@ def test_cam_hand_computed() -> None:
 def test_cam_matches_logits_through_gap_identity() -> None:
     model = TinyNet(3).eval()
     x = torch.randn(2, 3, 8, 8)
-    att = registry.get("cam").compute(model, x, size=(8, 8))
+    att = attention(registry.get("cam"), model, x, size=(8, 8))
     target = att.logits.argmax(1)
     raw = class_activation(att.features[0], model.fc.weight, target)
     z = raw.mean(dim=(1, 2)) + model.fc.bias[target]
@@ -292,7 +294,7 @@ def test_cam_matches_logits_through_gap_identity() -> None:
 
 
 def test_cam_resized_to_input_and_in_unit_range() -> None:
-    m = registry.get("cam").compute(TinyNet(4), torch.randn(1, 3, 8, 8)).map.detach()
+    m = attention(registry.get("cam"), TinyNet(4), torch.randn(1, 3, 8, 8)).map.detach()
     assert m.shape == (1, 8, 8) and m.min() == 0 and m.max() == pytest.approx(1.0)
     # resize happens before normalisation: with the peak in the middle of a 3x3 map, no
     # 6x6 sample lands on it, so normalising first would leave the maximum below 1
@@ -326,8 +328,9 @@ def test_registry_names_close_match_and_duplicates() -> None:
     assert HEADS == ("none", "fma", "mip", "cam")
     assert CHECKPOINT_MAPS == ("fma", "mip", "cam", "sals")
     assert [registry.get(n).needs_capture for n in ("fma", "cam", "sals", "at")] == [True, True, False, True]
-    assert registry.get("sals").compute(TinyNet(3), torch.randn(1, 3, 8, 8)).features == []
-    assert registry.get("cam").compute(TinyNet(3), torch.randn(1, 3, 8, 8), layers=["stem", "layer1"]).features[0].shape[-1] == 4
+    assert attention(registry.get("sals"), TinyNet(3), torch.randn(1, 3, 8, 8)).features == []
+    cam = attention(registry.get("cam"), TinyNet(3), torch.randn(1, 3, 8, 8), layers=["stem", "layer1"])
+    assert cam.features[0].shape[-1] == 4
 
 
 def test_one_by_one_layers_are_left_out_of_fma_and_mip():

@@ -9,7 +9,7 @@ import torch
 from typer.testing import CliRunner
 
 from edgekd.attention import registry
-from edgekd.attention.compute import rule_layers
+from edgekd.attention.compute import attention, rule_layers
 from edgekd.attention.maps import minmax
 from edgekd.cli.app import app
 from edgekd.distillation.cache import TeacherCache
@@ -53,9 +53,9 @@ def test_ensemble_logits_and_maps_are_the_members_means(teachers):
     for kind in ("fma", "mip", "sals"):
         combiner = registry.get(kind)
         with torch.no_grad():
-            att = combiner.compute(teacher.model, x, y)
-            ma = combiner.compute(a, x, y, layers=rule_layers(combiner, a)).map
-            mb = combiner.compute(b, x, y, layers=rule_layers(combiner, b)).map
+            att = attention(combiner, teacher.model, x, y)
+            ma = attention(combiner, a, x, y, layers=rule_layers(combiner, a)).map
+            mb = attention(combiner, b, x, y, layers=rule_layers(combiner, b)).map
         expected = minmax((ma + mb) / 2)
         assert att.map.shape == (64, 8, 8)
         assert torch.allclose(att.map, expected, rtol=0, atol=1e-6), kind
@@ -71,7 +71,7 @@ def test_ensemble_logits_and_maps_are_the_members_means(teachers):
 def combiner_map(model, x, y):
     combiner = registry.get("fma")
     with torch.no_grad():
-        return combiner.compute(model, x, y, layers=rule_layers(combiner, model)).map
+        return attention(combiner, model, x, y, layers=rule_layers(combiner, model)).map
 
 
 def test_ensemble_distills_live_and_cached_and_records_every_member(teachers, tmp_path):
@@ -144,7 +144,7 @@ def test_ensemble_through_the_cli_and_its_errors(teachers, tmp_path):
 def test_members_must_agree(teachers, tmp_path):
     """A member for another data set (here mnist's checkpoint record, built by an import) is refused
     by name, before any training."""
-    from edgekd.models.outside import import_torchvision
+    from edgekd.training.outside import import_torchvision
 
     a, _ = teachers
     content = load_checkpoint(a)

@@ -25,9 +25,9 @@ from __future__ import annotations
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from edgekd.attention.capture import unwrap
 from edgekd.attention.maps import minmax, resize
 from edgekd.errors import EdgekdError
+from edgekd.models.unwrap import unwrap
 
 __all__ = ["cam_map", "class_activation", "class_maps", "classifier_of"]
 

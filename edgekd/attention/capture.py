@@ -21,6 +21,7 @@ import torch
 from torch import Tensor, nn
 
 from edgekd.errors import EdgekdError
+from edgekd.models.unwrap import unwrap
 
 __all__ = [
     "ATCam",
@@ -29,7 +30,6 @@ __all__ = [
     "default_layers",
     "run_with_features",
     "stages_of",
-    "unwrap",
 ]
 
 
@@ -44,20 +44,6 @@ class Attention(NamedTuple):
     logits: Tensor
     map: Tensor | None
     features: list[Tensor]
-
-
-def unwrap(model: nn.Module) -> nn.Module:
-    """The plain model inside DDP / DataParallel (``.module``) and ``torch.compile``
-    (``._orig_mod``) wrappers, in any nesting; hooks and stage names live there."""
-    wrappers = (nn.parallel.DistributedDataParallel, nn.DataParallel)
-    while True:
-        inner = getattr(model, "_orig_mod", None)
-        if isinstance(inner, nn.Module):
-            model = inner
-        elif isinstance(model, wrappers):
-            model = model.module
-        else:
-            return model
 
 
 def stages_of(model: nn.Module) -> list[str]:

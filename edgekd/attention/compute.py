@@ -16,8 +16,9 @@ from collections.abc import Sequence
 
 from torch import Tensor, nn
 
-from edgekd.attention.capture import Attention, at_default_layers, default_layers, run_with_features, stages_of, unwrap
+from edgekd.attention.capture import Attention, at_default_layers, default_layers, run_with_features, stages_of
 from edgekd.attention.registry import Combiner
+from edgekd.models.unwrap import unwrap
 
 __all__ = ["attention", "combiner_map", "rule_layers"]
 

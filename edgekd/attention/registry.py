@@ -14,7 +14,7 @@ Each row declares what the rest of edgekd reads instead of naming combiners:
   classifier weight and the target class (CAM); ``input-gradient`` rows take the model.
   Empty for AT, which gives per-layer maps, not one (its loss pairs layers).
 
-``edgekd.attention.compute`` runs a row on a model. Unknown names fail with the list of
+``edgekd.attention.compute.attention(row, model, x)`` runs a row on a model. Unknown names fail with the list of
 known names and a close match; registering a name twice is an error, not a silent
 overwrite (timm's registry habit).
 """
@@ -63,13 +63,6 @@ class Combiner:
         """The map function named by ``function``."""
         module, _, attr = self.function.partition(":")
         return getattr(importlib.import_module(module), attr)
-
-    def compute(self, model, x, y=None, *, layers=None, size=None, create_graph=False):
-        """One forward pass of ``model``: :class:`~edgekd.attention.capture.Attention`
-        (logits, map or None, features); see :func:`edgekd.attention.compute.attention`."""
-        from edgekd.attention.compute import attention
-
-        return attention(self, model, x, y, layers=layers, size=size, create_graph=create_graph)
 
 
 _REGISTRY: dict[str, Combiner] = {}

@@ -39,7 +39,7 @@ def import_teacher(
     force: bool = typer.Option(False, "--force", help="Replace --out if it exists."),
 ) -> None:
     """Turn a torchvision classifier trained elsewhere into a checkpoint that distill takes as --teacher."""
-    from edgekd.models.outside import import_torchvision
+    from edgekd.training.outside import import_torchvision
 
     names = [c.strip() for c in classes.split(",") if c.strip()] if classes else None
     result = import_torchvision(arch, weights, out, dataset, data_dir and str(data_dir), download, names,

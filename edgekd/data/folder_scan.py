@@ -38,6 +38,7 @@ import numpy as np
 
 from edgekd.data.spec import SPLITS, stratified_indices
 from edgekd.errors import EdgekdError, MissingDependency
+from edgekd.images import GREY_MODES
 
 EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pgm", ".ppm"}
 SPLIT_LIKE = {"train", "training", "val", "valid", "validation", "dev", "test", "testing"}
@@ -45,7 +46,6 @@ CLASS_FOLDERS, TRAIN_TEST, TRAIN_VAL_TEST = "class folders", "train/ + test/", "
 FRACTIONS = (0.7, 0.15, 0.15)  # class folders -> train / val / test
 VAL_FRACTION = 0.15  # of train/, for the train + test layout
 SEED = 0
-GREY_MODES = {"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"}
 MAX_GREY_SHARE = 0.05
 MAX_ASPECT_CHANGE = 0.10
 MAX_UPSCALE = 2.0

@@ -20,7 +20,6 @@ import numpy as np
 import torch
 
 from edgekd import __version__
-from edgekd.attention.capture import unwrap
 from edgekd.attention.stages import all_one_by_one
 from edgekd.distillation import methods
 from edgekd.distillation.cache import DEFAULT_VIEWS, TeacherCache, data_fingerprint
@@ -31,6 +30,7 @@ from edgekd.errors import EdgekdError
 from edgekd.fileio import atomic_write_json, removed_if_left_empty
 from edgekd.models.registry import create_model
 from edgekd.models.stats import count_macs, count_params
+from edgekd.models.unwrap import unwrap
 from edgekd.training import distributed as dist
 from edgekd.training.checkpoint import build_model, load_checkpoint
 from edgekd.training.loop import TrainConfig, amp_dtype, config_dict, fit, resolve_device

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from edgekd.attention import registry
+from edgekd.attention.compute import attention
 from edgekd.errors import EdgekdError
 from edgekd.metrics import softmax
 from edgekd.model_files import is_checkpoint
@@ -137,7 +138,7 @@ class CheckpointBackend:
                                            self.trained)
         xt = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
         with torch.no_grad():  # SALS enables its own gradient for the input
-            att = registry.get(name).compute(self.model, xt, None, layers=self._layers[name])
+            att = attention(registry.get(name), self.model, xt, None, layers=self._layers[name])
         logits = att.logits.detach().float().numpy().astype(np.float64)
         return softmax(logits), att.map.detach().float().numpy()
 

@@ -45,13 +45,14 @@ def probabilities(model: torch.nn.Module, x: np.ndarray) -> np.ndarray:
 def edgekd_map(model: torch.nn.Module, x: np.ndarray, name: str, batch_size: int = 256) -> np.ndarray:
     """N x H x W map ``name`` (fma, mip, cam, sals) of ``model`` for its predicted class."""
     from edgekd.attention import registry
+    from edgekd.attention.compute import attention
     from edgekd.explain.layers import map_layers
 
     layers = map_layers(model, name, x.shape[1:])
     out = []
     with torch.no_grad():  # SALS enables its own input gradient
         for s in range(0, len(x), batch_size):
-            att = registry.get(name).compute(model, torch.from_numpy(x[s:s + batch_size]), None, layers=layers)
+            att = attention(registry.get(name), model, torch.from_numpy(x[s:s + batch_size]), None, layers=layers)
             out.append(att.map.detach().float().numpy())
     return np.concatenate(out)
 
@@ -62,7 +63,8 @@ def gradcam_map(model: torch.nn.Module, x: np.ndarray, batch_size: int = 256) ->
         raise EdgekdError('GradCAM needs pytorch-grad-cam: pip install "edgekd[bench]" (or grad-cam)')
     from pytorch_grad_cam import GradCAM
 
-    from edgekd.attention.capture import stages_of, unwrap
+    from edgekd.attention.capture import stages_of
+    from edgekd.models.unwrap import unwrap
 
     inner = unwrap(model)
     layer = inner.get_submodule(stages_of(model)[-1])

@@ -24,8 +24,8 @@ from typing import Any
 import numpy as np
 
 from edgekd.errors import EdgekdError, MissingDependency
-from edgekd.explain.images import IMAGE_SUFFIXES, load_image_file
 from edgekd.exporters import formats
+from edgekd.images import IMAGE_SUFFIXES, load_image_file
 
 
 def _check_request(source: Path, opts: Any) -> formats.ExportFormat:

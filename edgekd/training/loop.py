@@ -23,10 +23,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from edgekd.attention.capture import unwrap
 from edgekd.data.registry import flip_allowed
 from edgekd.errors import EdgekdError
 from edgekd.fileio import atomic_write_json, atomic_write_text
+from edgekd.models.unwrap import unwrap
 from edgekd.progress import progress_bar
 from edgekd.training import distributed as dist
 from edgekd.training.augment import AugmentPolicy, Views

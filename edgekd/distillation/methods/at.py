@@ -19,6 +19,7 @@ from torch import Tensor, nn
 
 from edgekd.attention import registry
 from edgekd.attention.at import at_loss_to_targets, at_target, pair_size
+from edgekd.attention.compute import attention
 from edgekd.distillation.methods.base import Method, MethodOptions, resolve_layers
 from edgekd.errors import EdgekdError
 
@@ -51,7 +52,7 @@ class AT(Method):
         return t, s
 
     def teacher_live(self, teacher: nn.Module, x: Tensor, y: Tensor | None) -> dict[str, object]:
-        att = self.combiner.compute(teacher, x, y, layers=self.teacher_layers)
+        att = attention(self.combiner, teacher, x, y, layers=self.teacher_layers)
         return {"logits": att.logits.detach(), "features": [f.detach() for f in att.features]}
 
     def pair_sizes(self, teacher: nn.Module, student: nn.Module, x: Tensor) -> list[tuple[int, int]]:
@@ -61,8 +62,8 @@ class AT(Method):
         student.eval()
         try:
             with torch.no_grad():
-                s = self.combiner.compute(student, x[:1], None, layers=self.student_layers).features
-                t = self.combiner.compute(teacher, x[:1], None, layers=self.teacher_layers).features
+                s = attention(self.combiner, student, x[:1], None, layers=self.student_layers).features
+                t = attention(self.combiner, teacher, x[:1], None, layers=self.teacher_layers).features
         finally:
             student.train(was_training)
         return [pair_size(a_s.shape[-2:], a_t.shape[-2:]) for a_s, a_t in zip(s, t)]
@@ -84,7 +85,7 @@ class AT(Method):
 
     def student_terms(self, student: nn.Module, x: Tensor, y: Tensor,
                       teacher: dict[str, object]) -> tuple[Tensor, dict[str, Tensor]]:
-        att = self.combiner.compute(student, x, y, layers=self.student_layers)
+        att = attention(self.combiner, student, x, y, layers=self.student_layers)
         if "features" in teacher:  # live teacher: its AT maps at each pair's size
             t_feats = teacher["features"]
             assert isinstance(t_feats, list)

@@ -111,10 +111,11 @@ class Method:
     def student_map(self, student: nn.Module, x: Tensor, y: Tensor | None) -> Tensor:
         """The student's ``figure_kind`` B x H x W map, detached (for figures)."""
         from edgekd.attention import registry
+        from edgekd.attention.compute import attention
 
         with torch.no_grad():
-            att = registry.get(self.figure_kind).compute(student, x, y, layers=self.figure_layers()[1],
-                                                         size=self.opts.size(x))
+            att = attention(registry.get(self.figure_kind), student, x, y, layers=self.figure_layers()[1],
+                            size=self.opts.size(x))
         return att.map.detach()
 
 

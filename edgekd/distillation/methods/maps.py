@@ -17,6 +17,7 @@ from __future__ import annotations
 from torch import Tensor, nn
 
 from edgekd.attention import registry
+from edgekd.attention.compute import attention
 from edgekd.distillation.methods.base import Method, MethodOptions, resolve_layers
 from edgekd.errors import EdgekdError
 from edgekd.losses.attention import attention_loss
@@ -38,7 +39,7 @@ class MapMethod(Method):
             self.teacher_layers, self.student_layers = resolve_layers(self.combiner, teacher, student, opts)
 
     def teacher_live(self, teacher: nn.Module, x: Tensor, y: Tensor | None) -> dict[str, object]:
-        att = self.combiner.compute(teacher, x, y, layers=self.teacher_layers, size=self.opts.size(x))
+        att = attention(self.combiner, teacher, x, y, layers=self.teacher_layers, size=self.opts.size(x))
         return {"logits": att.logits.detach(), "map": att.map.detach()}
 
     def cache_files(self, teacher: nn.Module, student: nn.Module, sample: Tensor) -> dict[str, str]:
@@ -55,7 +56,7 @@ class MapMethod(Method):
 
     def student_terms(self, student: nn.Module, x: Tensor, y: Tensor,
                       teacher: dict[str, object]) -> tuple[Tensor, dict[str, Tensor]]:
-        att = self.combiner.compute(student, x, y, layers=self.student_layers, size=self.opts.size(x),
+        att = attention(self.combiner, student, x, y, layers=self.student_layers, size=self.opts.size(x),
                                     create_graph=True)
         t_map = teacher["map"]
         assert isinstance(t_map, Tensor)

@@ -1,6 +1,7 @@
 """edgekd checkpoints (``.pt``) in PyTorch eager mode: the baseline the exports are compared to.
 
-The only runner that needs torch, imported inside :meth:`TorchRunner.load`. The
+The only runner that needs torch, so it lives with the training code, not in the torch-free
+``edgekd.runtime``; the runtime table names it and loads it only when asked for. The
 checkpoint is opened by ``edgekd.training.checkpoint.load_model(path)``, which returns
 ``(model, meta)`` where ``meta`` has the same keys as artifact metadata
 (:mod:`edgekd.runtime.metadata`). The model is put in eval mode and run under
