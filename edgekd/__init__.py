@@ -6,3 +6,14 @@ benchmarked on the device it will run on.
 """
 
 __version__ = "0.1.0"
+
+#: the Python API (edgekd.api), loaded on first use so that ``import edgekd`` stays light
+_API = ("train", "distill", "evaluate", "TrainSpec", "DistillSpec", "EvalSpec", "RunResult", "EvalResult")
+
+
+def __getattr__(name: str):
+    if name in _API:
+        from edgekd import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'edgekd' has no attribute {name!r}")

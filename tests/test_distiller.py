@@ -237,14 +237,14 @@ def test_bad_arguments() -> None:
 
 
 def test_one_default_method_everywhere() -> None:
-    """The CLI keeps its default as a literal (importing the methods would import torch at
-    start-up); it must name the same method as the Distiller and DistillConfig."""
+    """The spec holds the default as a torch-free constant (importing the methods would import
+    torch at start-up); the command line, the Distiller and DistillConfig all name it."""
     import inspect
 
-    from edgekd.cli.distill_cmd import distill
+    from edgekd.api import DistillSpec
     from edgekd.distillation import methods
-    from edgekd.distillation.run import DistillConfig
+    from edgekd.distillation.config import DistillConfig
 
-    cli_default = inspect.signature(distill).parameters["method"].default.default
+    cli_default = {o.name: o for o in DistillSpec.options()}["method"].default
     assert cli_default == methods.DEFAULT == DistillConfig().method == "mip"
     assert inspect.signature(Distiller).parameters["method"].default == methods.DEFAULT

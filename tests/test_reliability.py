@@ -247,7 +247,7 @@ def test_same_seed_same_distill_terms(tmp_path, trained_digits_run, method):
 
     for name in ("a", "b"):
         cfg = TrainConfig(epochs=1, batch_size=64, seed=2, device="cpu", label_fraction=0.3)
-        distill(trained_digits_run / "model.pt", "cnn-tiny", "digits", tmp_path / name, cfg, DistillConfig(method),
+        distill(trained_digits_run / "model.pt", "cnn-tiny", "digits", tmp_path / name, cfg, DistillConfig(method=method),
                 quiet=True, figure_images=0)
     _assert_same_run(tmp_path / "a", tmp_path / "b")
     terms = json.loads((tmp_path / "a" / "metrics.json").read_text())["epochs"][0]["terms"]

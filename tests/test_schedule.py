@@ -38,11 +38,9 @@ def test_train_config_settles_auto_with_the_data_and_keeps_a_given_number():
 
 
 def test_distill_help_states_the_table():
-    import inspect
+    from edgekd.api import DistillSpec
 
-    from edgekd.cli.distill_cmd import distill
-
-    help_text = inspect.signature(distill).parameters["epochs"].default.help
+    help_text = {o.name: o for o in DistillSpec.options()}["epochs"].cli.help
     (small_n, small), (medium_n, medium), (_, large) = EPOCHS_BY_SIZE
     assert f"{small} up to {small_n:,} images, {medium} up to {medium_n:,} and {large} above" in help_text
 

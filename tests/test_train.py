@@ -125,5 +125,5 @@ def test_auto_selection_is_auc_for_two_classes_and_accuracy_otherwise():
     assert TrainConfig().select == "auto"
     assert TrainConfig().selection_metric(2) == "auc" and TrainConfig().selection_metric(10) == "accuracy"
     assert TrainConfig(select="accuracy").selection_metric(2) == "accuracy"
-    with pytest.raises(EdgekdError, match="use auto, accuracy or auc"):
+    with pytest.raises(EdgekdError, match="choose one of auto, accuracy, auc"):
         TrainConfig(select="f1").check()

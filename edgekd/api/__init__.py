@@ -1,0 +1,17 @@
+"""edgekd from Python: one function per command, each taking that command's spec.
+
+    import edgekd
+    teacher = edgekd.train(edgekd.TrainSpec(model="resnet20", dataset="digits", epochs=5, out="runs/t"))
+    student = edgekd.distill(edgekd.DistillSpec(teacher=[teacher.checkpoint], epochs=5, out="runs/s"))
+
+The specs are the ones the CLI builds from its options (:mod:`edgekd.spec`), so a Python run
+and a command-line run with the same values are the same run, and both save the same
+``config.toml``. Importing this package imports no torch.
+"""
+
+from edgekd.api.results import EvalResult, RunResult
+from edgekd.api.runs import distill, evaluate, train
+from edgekd.distillation.spec import DistillSpec
+from edgekd.training.spec import EvalSpec, TrainSpec
+
+__all__ = ["DistillSpec", "EvalResult", "EvalSpec", "RunResult", "TrainSpec", "distill", "evaluate", "train"]

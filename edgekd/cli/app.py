@@ -5,9 +5,11 @@ from __future__ import annotations
 import typer
 
 from edgekd import __version__
+from edgekd.api import DistillSpec, EvalSpec, TrainSpec
 from edgekd.cli import catalog, distill_cmd, eval_cmd, explain_cmd, export_cmd, import_teacher_cmd, report_cmd, train_cmd
 from edgekd.cli.bench import bench
 from edgekd.cli.common import handle_errors
+from edgekd.cli.spec_command import register
 
 app = typer.Typer(
     name="edgekd", no_args_is_help=True, add_completion=False, rich_markup_mode="rich",
@@ -30,9 +32,9 @@ def main_options(version: bool | None = typer.Option(None, "--version", callback
 
 app.command("datasets")(catalog.datasets)
 app.command("models")(catalog.models)
-app.command("train")(train_cmd.train)
-app.command("eval")(eval_cmd.eval_checkpoint)
-app.command("distill")(distill_cmd.distill)
+register(app, TrainSpec, train_cmd.run)
+register(app, EvalSpec, eval_cmd.run)
+register(app, DistillSpec, distill_cmd.run)
 app.command("import-teacher")(import_teacher_cmd.import_teacher)
 app.command("export")(export_cmd.export)
 app.command("bench")(handle_errors(bench))  # one-line errors, exit code 2

@@ -2,46 +2,17 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import typer
 
-from edgekd.cli.common import DataDir, Download, handle_errors
+from edgekd.api import EvalSpec
 
 
-@handle_errors
-def eval_checkpoint(
-    checkpoint: Path = typer.Argument(..., help="A model.pt written by train or distill."),
-    dataset: str | None = typer.Option(None, "--dataset", "-d", help="Data set (default: the checkpoint's own)."),
-    split: str = typer.Option("test", help="train, val or test."),
-    data_dir: DataDir = None,
-    download: Download = False,
-    device: str = typer.Option("auto", help="auto, cpu or cuda."),
-    json_path: Path | None = typer.Option(None, "--json", help="Also write the result as JSON here."),
-) -> None:
-    """Evaluate a checkpoint: accuracy, AUC (binary: class-1 probability; else macro one-vs-rest)."""
-    from edgekd.data.registry import get_source, load_split
-    from edgekd.errors import EdgekdError
+def run(spec: EvalSpec) -> None:
+    from edgekd.api import evaluate
     from edgekd.fileio import atomic_write_json
-    from edgekd.training.batches import TensorSplit
-    from edgekd.training.checkpoint import build_model, load_checkpoint
-    from edgekd.training.evaluate import evaluate
-    from edgekd.training.loop import resolve_device
 
-    content = load_checkpoint(checkpoint)
-    name = dataset or content["data"]["name"]
-    source = get_source(name)
-    info = source.info
-    want = content["data"]
-    if (info.channels, info.size) != (want["channels"], want["size"]) or info.num_classes != want["num_classes"]:
-        raise EdgekdError(f"{name} has {info.channels}x{info.size}x{info.size} inputs and {info.num_classes} classes, "
-                          f"the checkpoint expects {want['channels']}x{want['size']}x{want['size']} and "
-                          f"{want['num_classes']}; evaluate on a matching data set")
-    data = TensorSplit.from_split(load_split(name, split, data_dir, download, source=source), info)
-    dev = resolve_device(device)
-    result = {"checkpoint": str(checkpoint), "dataset": name, "split": split,
-              **evaluate(build_model(content).to(dev), data, device=dev)}
+    result = evaluate(spec).metrics
     auc = f"  AUC {result['auc']:.4f}" if result["auc"] == result["auc"] else ""
-    typer.echo(f"{name} {split} (n={result['n']}): accuracy {result['accuracy']:.4f}{auc}")
-    if json_path:
-        atomic_write_json(json_path, result)
+    typer.echo(f"{result['dataset']} {spec.split} (n={result['n']}): accuracy {result['accuracy']:.4f}{auc}")
+    if spec.json:
+        atomic_write_json(spec.json, result)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -21,10 +20,11 @@ import torch
 
 from edgekd import __version__
 from edgekd.attention.stages import all_one_by_one
-from edgekd.distillation import methods
 from edgekd.distillation.cache import DEFAULT_VIEWS, TeacherCache, data_fingerprint
+from edgekd.distillation.config import DistillConfig
 from edgekd.distillation.distiller import Distiller
 from edgekd.distillation.figures import attention_grid
+from edgekd.distillation.spec import DistillSpec
 from edgekd.distillation.teachers import add_test_metrics, load_teacher
 from edgekd.errors import EdgekdError
 from edgekd.fileio import atomic_write_json, removed_if_left_empty
@@ -35,22 +35,7 @@ from edgekd.training import distributed as dist
 from edgekd.training.checkpoint import build_model, load_checkpoint
 from edgekd.training.loop import TrainConfig, amp_dtype, config_dict, fit, resolve_device
 from edgekd.training.run import RunData, announce_data, configure_torch, finish, load_run_data, prepare_out_dir
-
-
-@dataclass
-class DistillConfig:
-    """The method and its hyper-parameters (None = the Distiller's documented default)."""
-
-    method: str = methods.DEFAULT
-    alpha: float | None = None
-    temperature: float = 4.0
-    beta: float | None = None
-    att_loss: str = "mse"
-    att_size: int | None = None
-    teacher_layers: list[str] | None = None
-    student_layers: list[str] | None = None
-    at_form: str = "official"
-    model_kwargs: dict = field(default_factory=dict)
+from edgekd.training.supervised import run_record
 
 
 def check_precision(distiller: Distiller, dtype: torch.dtype | None) -> None:
@@ -92,9 +77,10 @@ def distill(teacher_path: Path | Sequence[Path], student_name: str, dataset: str
 def _distill(teacher_path: Path | Sequence[Path], student_name: str, dataset: str, out: Path, cfg: TrainConfig,
              dcfg: DistillConfig, data_dir: str | None, teacher_cache: Path | None, resume: bool, force: bool,
              download: bool, quiet: bool, figure_images: int) -> dict:
-    if teacher_cache is not None and cfg.augment and cfg.views is None:
-        cfg = replace(cfg, views=DEFAULT_VIEWS)  # a cache holds a fixed number of views; a live teacher sees fresh ones
+    if teacher_cache is not None and cfg.augment and cfg.cache_views is None:
+        cfg = cfg.replace(cache_views=DEFAULT_VIEWS)  # a cache holds a fixed number of views; a live teacher sees fresh ones
     cfg.check()
+    cfg = cfg.with_threads()
     device = dist.local_device(resolve_device(cfg.device))
     ctx = dist.init_from_env(device)
     data = load_run_data(dataset, data_dir, download, cfg.label_fraction, cfg.seed)
@@ -115,8 +101,10 @@ def _distill(teacher_path: Path | Sequence[Path], student_name: str, dataset: st
     student = student.to(device)
     wrapped = dist.wrap(student, device, cfg.compile)
     distiller = Distiller(teacher, wrapped, dcfg.method, dcfg.alpha, dcfg.temperature, dcfg.beta, dcfg.att_loss,
-                          dcfg.att_size, dcfg.teacher_layers, dcfg.student_layers, dcfg.at_form)
+                          dcfg.att_size, dcfg.teacher_layers or None, dcfg.student_layers or None, dcfg.at_form)
     check_precision(distiller, amp_dtype(device))
+    if isinstance(cfg, DistillSpec):  # a whole distill spec: record the values the Distiller chose
+        cfg = cfg.replace(dataset=dataset, alpha=distiller.alpha, beta=distiller.beta)
     if ctx.is_main and not quiet:
         for note in constant_map_notes(distiller, data.info.input_shape):
             sys.stderr.write(f"warning: {note}\n")
@@ -137,7 +125,7 @@ def _distill(teacher_path: Path | Sequence[Path], student_name: str, dataset: st
                      "teacher": teacher_record}
     content = {"kind": "distill", "model": {"name": student_name, "kwargs": dcfg.model_kwargs},
                "data": data.info.to_dict(), "config": config_dict(cfg), "params": params, "macs": macs,
-               "distill": method_record, "edgekd_version": __version__}
+               "distill": method_record, "edgekd_version": __version__, "spec": run_record(cfg)}
 
     def step(x: torch.Tensor, y: torch.Tensor, idx: torch.Tensor, view: np.ndarray):
         return distiller.forward_train(x, y, cache.lookup(idx, view) if cache else None)
@@ -152,7 +140,7 @@ def _distill(teacher_path: Path | Sequence[Path], student_name: str, dataset: st
     atomic_write_json(out / "test.json", result)
     if figure_images:
         write_attention_figure(out, distiller, data, figure_images, device)
-    return {**result, "params": params, "macs": macs, "out": str(out)}
+    return {**result, "params": params, "macs": macs, "out": str(out), "resolved": cfg}
 
 
 def write_attention_figure(out: Path, distiller: Distiller, data: RunData, n: int, device: torch.device) -> None:

@@ -14,7 +14,9 @@ with the keys of :data:`MODEL_KEYS`: ``state_dict`` (weights), ``model`` (regist
 kwargs), ``classes``, ``input_size`` [C, H, W], ``mean`` / ``std`` (the normalisation),
 ``data`` (the data set's full record), ``method`` (``none`` for ``train``) and ``distill``
 (the method's hyper-parameters and teacher, None for ``train``), ``best`` (epoch and
-validation metrics of these weights), ``params``, ``macs``, ``config``, ``kind``,
+validation metrics of these weights), ``params``, ``macs``, ``config`` (the training options),
+``spec`` (the command and its resolved options, as in the run's config.toml; None for a
+model made from Python without a command spec), ``kind``,
 ``edgekd_version``, ``format`` and ``sha256``: the SHA-256 of everything else
 (:func:`content_sha256`), so a truncated or altered file is refused.
 
@@ -44,7 +46,7 @@ from edgekd.fileio import atomic_write_bytes, sha256_bytes
 FORMAT = "edgekd-checkpoint/1"  # last.pt, and model.pt before edgekd-model/2
 MODEL_FORMAT = "edgekd-model/2"
 MODEL_KEYS = ("format", "sha256", "state_dict", "model", "classes", "input_size", "mean", "std", "data", "method",
-              "distill", "best", "params", "macs", "config", "kind", "edgekd_version")
+              "distill", "best", "params", "macs", "config", "spec", "kind", "edgekd_version")
 
 
 def save_checkpoint(path: str | Path, content: dict[str, Any]) -> None:
@@ -92,6 +94,7 @@ def model_content(state: dict[str, Any]) -> dict[str, Any]:
                "mean": list(data["mean"]), "std": list(data["std"]), "data": data,
                "method": (distill or {}).get("method", "none"), "distill": distill, "best": state.get("best"),
                "params": state.get("params"), "macs": state.get("macs"), "config": state.get("config"),
+               "spec": state.get("spec"),
                "kind": state.get("kind"), "edgekd_version": state.get("edgekd_version", __version__)}
     return {**content, "sha256": content_sha256(content)}
 

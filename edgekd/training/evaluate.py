@@ -29,3 +29,27 @@ def evaluate(model: torch.nn.Module, data: TensorSplit, batch_size: int = 512,
     report = classification_report(data.y.numpy(), logits)
     report["loss"] = float(torch.nn.functional.cross_entropy(torch.from_numpy(logits), data.y))
     return report
+
+
+def evaluate_checkpoint(checkpoint, dataset: str | None, split: str, data_dir: str | None = None,
+                        download: bool = False, device: str = "auto") -> dict:
+    """``{"checkpoint", "dataset", "split", "accuracy", "auc", "n", "loss"}`` of a checkpoint on
+    ``split`` of ``dataset`` (default: its own), refusing a data set of another shape."""
+    from edgekd.data.registry import get_source, load_split
+    from edgekd.errors import EdgekdError
+    from edgekd.training.checkpoint import build_model, load_checkpoint
+    from edgekd.training.loop import resolve_device
+
+    content = load_checkpoint(checkpoint)
+    name = dataset or content["data"]["name"]
+    source = get_source(name)
+    info = source.info
+    want = content["data"]
+    if (info.channels, info.size) != (want["channels"], want["size"]) or info.num_classes != want["num_classes"]:
+        raise EdgekdError(f"{name} has {info.channels}x{info.size}x{info.size} inputs and {info.num_classes} classes, "
+                          f"the checkpoint expects {want['channels']}x{want['size']}x{want['size']} and "
+                          f"{want['num_classes']}; evaluate on a matching data set")
+    data = TensorSplit.from_split(load_split(name, split, data_dir, download, source=source), info)
+    dev = resolve_device(device)
+    return {"checkpoint": str(checkpoint), "dataset": name, "split": split,
+            **evaluate(build_model(content).to(dev), data, device=dev)}

@@ -17,90 +17,24 @@ import json
 import math
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from edgekd.data.registry import flip_allowed
 from edgekd.errors import EdgekdError
 from edgekd.fileio import atomic_write_json, atomic_write_text
 from edgekd.models.unwrap import unwrap
 from edgekd.progress import progress_bar
 from edgekd.training import distributed as dist
-from edgekd.training.augment import AugmentPolicy, Views
 from edgekd.training.batches import TensorSplit, batches, epoch_order
 from edgekd.training.checkpoint import load_checkpoint, save_checkpoint, save_model
+from edgekd.training.config import TrainConfig
 from edgekd.training.evaluate import evaluate
 from edgekd.training.plots import plot_curves
 
 # step_fn(x, y, idx, view): augmented images, labels, training positions, view indices (int64 numpy)
 StepFn = Callable[[torch.Tensor, torch.Tensor, torch.Tensor, np.ndarray], tuple[torch.Tensor, dict[str, torch.Tensor]]]
-
-
-@dataclass
-class TrainConfig:
-    epochs: int | None = 30  # None: by the training set's size (edgekd/training/schedule.py), resolved with the data
-    batch_size: int = 128
-    lr: float = 0.05
-    optimizer: str = "sgd"
-    schedule: str = "cosine"
-    weight_decay: float = 5e-4
-    augment: bool = True  # shifts of up to 2 px (AugmentPolicy's default)
-    flip: bool = False  # + horizontal flips (only data sets that allow them)
-    rotate: float = 0.0  # + rotations up to this many degrees either way
-    views: int | None = None  # K views per image (a K-view teacher cache); None: a fresh view every epoch
-    seed: int = 0
-    device: str = "auto"
-    select: str = "auto"  # auto: AUC on binary data sets, accuracy otherwise (the study's primary metric)
-    label_fraction: float = 1.0
-    compile: bool = False
-    deterministic: bool = True  # torch.use_deterministic_algorithms: bitwise-reproducible runs
-    threads: int | None = None  # torch's CPU threads; None leaves the process's setting alone
-
-    def check(self) -> None:
-        if (self.epochs is not None and self.epochs < 1) or self.batch_size < 1 or self.lr <= 0:
-            raise EdgekdError("epochs, batch size and lr must be positive")
-        if self.optimizer not in ("sgd", "adamw"):
-            raise EdgekdError(f"unknown optimizer '{self.optimizer}'; use sgd or adamw")
-        if self.schedule not in ("cosine", "step"):
-            raise EdgekdError(f"unknown schedule '{self.schedule}'; use cosine or step")
-        if self.select not in ("auto", "accuracy", "auc"):
-            raise EdgekdError(f"unknown selection metric '{self.select}'; use auto, accuracy or auc")
-        if self.threads is not None and (isinstance(self.threads, bool) or not isinstance(self.threads, int)
-                                         or self.threads < 1):
-            raise EdgekdError(f"threads must be a positive whole number (got {self.threads!r})")
-        if not self.augment and (self.flip or self.rotate):
-            raise EdgekdError("--flip and --rotate add to the augmentation, which --no-augment turns off; drop one")
-        self.make_views()  # checks the rotation range and K
-
-    def with_data(self, n_train: int) -> TrainConfig:
-        """This config with ``epochs`` settled for ``n_train`` training images (auto -> the table)."""
-        if self.epochs is not None:
-            return self
-        from edgekd.training.schedule import auto_epochs
-
-        return replace(self, epochs=auto_epochs(n_train))
-
-    def make_views(self) -> Views:
-        """The augmentation of this run: policy (None with --no-augment), seed and K."""
-        policy = AugmentPolicy(flip=self.flip, rotate=float(self.rotate)) if self.augment else None
-        return Views(policy, self.seed, self.views)
-
-    def check_data(self, dataset: str) -> None:
-        """Refuse a flip on a data set whose classes a mirror image would change."""
-        if self.augment and self.flip and not flip_allowed(dataset):
-            raise EdgekdError(f"--flip is not allowed on {dataset}: a mirrored image is not an image of the same "
-                              "class there (digits and letters, chest X-rays, left/right organs); drop --flip")
-
-    def selection_metric(self, num_classes: int) -> str:
-        """The validation metric that picks the best epoch: ``auto`` is AUC for two classes
-        (a threshold-free score, the primary metric of the binary sets in benchmarks/study.md),
-        accuracy otherwise."""
-        if self.select != "auto":
-            return self.select
-        return "auc" if num_classes == 2 else "accuracy"
 
 
 def resolve_device(name: str) -> torch.device:
@@ -248,6 +182,7 @@ def write_metrics(out_dir: Path, content: dict, history: list[dict], steps: list
     summary = {"world": content.get("world"), "config": content.get("config"), "model": content.get("model"),
                "data": content.get("data", {}).get("name"),
                "params": content.get("params"), "macs": content.get("macs"), "distill": content.get("distill"),
+               "spec": content.get("spec"),
                "best": best, "epochs": history}
     atomic_write_json(out_dir / "metrics.json", summary)
     atomic_write_text(out_dir / "steps.jsonl", "".join(json.dumps(s) + "\n" for s in steps))
@@ -255,4 +190,5 @@ def write_metrics(out_dir: Path, content: dict, history: list[dict], steps: list
 
 
 def config_dict(cfg: TrainConfig) -> dict:
-    return asdict(cfg)
+    """The training options of a run, as checkpoints and metrics.json record them."""
+    return cfg.recipe()

@@ -17,26 +17,6 @@ from edgekd.training.loop import TrainConfig, config_dict, fit, resolve_device
 from edgekd.training.run import announce_data, configure_torch, finish, load_run_data, prepare_out_dir
 
 
-def parse_model_args(items: list[str] | None) -> dict:
-    """``["width=16", "depth=4"]`` -> ``{"width": 16, "depth": 4}`` (ints, floats, else strings)."""
-    from edgekd.errors import EdgekdError
-
-    out: dict = {}
-    for item in items or []:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise EdgekdError(f"--model-arg '{item}' must look like name=value, e.g. width=16")
-        for cast in (int, float):
-            try:
-                out[key] = cast(value)
-                break
-            except ValueError:
-                continue
-        else:
-            out[key] = value
-    return out
-
-
 def train_supervised(model_name: str, dataset: str, out: Path, cfg: TrainConfig, data_dir: str | None = None,
                      model_kwargs: dict | None = None, resume: bool = False, force: bool = False,
                      download: bool = False, quiet: bool = False) -> dict:
@@ -48,6 +28,7 @@ def train_supervised(model_name: str, dataset: str, out: Path, cfg: TrainConfig,
 def _train(model_name: str, dataset: str, out: Path, cfg: TrainConfig, data_dir: str | None, model_kwargs: dict | None,
            resume: bool, force: bool, download: bool, quiet: bool) -> dict:
     cfg.check()
+    cfg = cfg.with_threads()
     device = dist.local_device(resolve_device(cfg.device))
     ctx = dist.init_from_env(device)
     if ctx.is_main:
@@ -66,7 +47,7 @@ def _train(model_name: str, dataset: str, out: Path, cfg: TrainConfig, data_dir:
     model = model.to(device)
     content = {"kind": "train", "model": {"name": model_name, "kwargs": model_kwargs or {}},
                "data": data.info.to_dict(), "config": config_dict(cfg), "params": params, "macs": macs,
-               "edgekd_version": __version__}
+               "edgekd_version": __version__, "spec": run_record(cfg)}
     trained = dist.wrap(model, device, cfg.compile)
 
     def step(x: torch.Tensor, y: torch.Tensor, idx: torch.Tensor, view):
@@ -77,4 +58,10 @@ def _train(model_name: str, dataset: str, out: Path, cfg: TrainConfig, data_dir:
         announce_data(data.info)
     fit(trained, step, data.train, data.val, cfg, out, content, resume=resume, quiet=quiet)
     result = finish(out, data, device) if ctx.is_main else {}
-    return {**result, "params": params, "macs": macs, "out": str(out)}
+    return {**result, "params": params, "macs": macs, "out": str(out), "resolved": cfg}
+
+
+def run_record(cfg: TrainConfig) -> dict | None:
+    """What a run records of the command that made it: the resolved spec's values under its
+    command's name (None for a bare TrainConfig from Python code)."""
+    return {"command": cfg.command, "options": cfg.record()} if cfg.command else None

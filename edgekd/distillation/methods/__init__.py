@@ -8,6 +8,7 @@ in ``_CLASSES`` below. A name registered twice is an error.
 
 from __future__ import annotations
 
+from edgekd.distillation.config import DEFAULT_METHOD
 from edgekd.distillation.methods.at import AT
 from edgekd.distillation.methods.base import Method, MethodOptions
 from edgekd.distillation.methods.cam import CAMMatch
@@ -37,7 +38,7 @@ for _cls in _CLASSES:
     register(_cls)
 
 METHODS: tuple[str, ...] = tuple(_REGISTRY)
-DEFAULT = "mip"  # the method the CLI, DistillConfig and the Distiller use when none is named (benchmarks/study.md)
+DEFAULT = DEFAULT_METHOD  # the method distill and the Distiller use when none is named
 
 
 def get(name: str) -> type[Method]:

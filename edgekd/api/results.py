@@ -1,0 +1,44 @@
+"""What the Python API returns: plain result objects, the same figures the CLI prints."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from edgekd.spec import Spec
+
+__all__ = ["EvalResult", "RunResult"]
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """A finished ``train`` or ``distill`` run.
+
+    ``spec``: the spec as the run resolved it (thread count, epochs, distill's data set, alpha
+    and beta), the one saved in ``out/config.toml``; ``val``: the selected epoch's validation
+    metrics; ``test``: the test split's; ``teacher``: the teacher's record (``distill``)."""
+
+    out: Path
+    spec: Spec
+    best_epoch: int
+    val: dict[str, Any]
+    test: dict[str, Any]
+    params: int
+    macs: int
+    teacher: dict[str, Any] | None = None
+
+    @property
+    def checkpoint(self) -> Path:
+        """The selected weights: ``out/model.pt``."""
+        return self.out / "model.pt"
+
+
+@dataclass(frozen=True)
+class EvalResult:
+    """A checkpoint's figures on one split of a data set."""
+
+    checkpoint: Path
+    dataset: str
+    split: str
+    metrics: dict[str, Any] = field(default_factory=dict)

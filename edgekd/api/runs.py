@@ -1,0 +1,65 @@
+"""``train``, ``distill`` and ``evaluate``: the training side of the Python API.
+
+Each takes its command's spec (the same object the CLI builds from its options), checks it,
+runs, saves the run's resolved options as ``out/config.toml`` and returns a result object.
+Heavy imports (torch) happen inside the functions.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from edgekd.api.results import EvalResult, RunResult
+from edgekd.distillation.spec import DistillSpec
+from edgekd.spec.files import write_run_config
+from edgekd.training.spec import EvalSpec, TrainSpec
+
+__all__ = ["distill", "evaluate", "train"]
+
+
+def _data_dir(path: Path | None) -> str | None:
+    return str(path) if path is not None else None
+
+
+def _result(raw: dict, out: Path) -> RunResult | None:
+    """The result of a finished run, after writing its config.toml (None on a distributed
+    run's other ranks, which write nothing)."""
+    if not raw.get("test"):
+        return None
+    spec = raw["resolved"]
+    write_run_config(spec, out)
+    return RunResult(out=Path(out), spec=spec, best_epoch=raw["best_epoch"], val=raw["val"], test=raw["test"],
+                     params=raw["params"], macs=raw["macs"], teacher=raw.get("teacher"))
+
+
+def train(spec: TrainSpec) -> RunResult | None:
+    """Train ``spec.model`` on ``spec.dataset`` from scratch (a teacher, or a student alone)."""
+    from edgekd.training.supervised import train_supervised
+
+    spec.check()
+    raw = train_supervised(spec.model, spec.dataset, spec.out, spec, _data_dir(spec.data_dir), spec.model_kwargs(),
+                           spec.resume, spec.force, spec.download, spec.quiet)
+    return _result(raw, spec.out)
+
+
+def distill(spec: DistillSpec) -> RunResult | None:
+    """Distill ``spec.student`` from ``spec.teacher`` (one checkpoint, or several: an ensemble)."""
+    from edgekd.distillation.run import distill as run_distill
+    from edgekd.training.checkpoint import load_checkpoint
+
+    spec.check()
+    if spec.dataset is None:  # the teacher's own data set
+        spec = spec.replace(dataset=load_checkpoint(spec.teacher[0])["data"]["name"])
+    raw = run_distill(spec.teacher, spec.student, spec.dataset, spec.out, spec, spec, _data_dir(spec.data_dir),
+                      spec.teacher_cache, spec.resume, spec.force, spec.download, spec.quiet)
+    return _result(raw, spec.out)
+
+
+def evaluate(spec: EvalSpec) -> EvalResult:
+    """A checkpoint's accuracy and AUC (and the rest of its report) on one split."""
+    from edgekd.training.evaluate import evaluate_checkpoint
+
+    spec.check()
+    metrics = evaluate_checkpoint(spec.checkpoint, spec.dataset, spec.split, _data_dir(spec.data_dir), spec.download,
+                                  spec.device)
+    return EvalResult(spec.checkpoint, metrics["dataset"], spec.split, metrics)

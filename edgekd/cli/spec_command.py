@@ -1,0 +1,102 @@
+"""A Typer command made from a command spec: one option per spec field (flags, help, defaults
+and choices from the field), ``--config FILE`` for the recorded ones, and a body that builds
+the spec and hands it to the command's runner. The CLI holds no option of its own.
+
+Choices that come from a registry (methods, models...) are listed in ``--help`` only when the
+help is shown (:class:`SpecCommand`), so building the command line never imports what the
+registry needs (torch on the host side; nothing on a device).
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import typer
+from typer.core import TyperCommand
+
+from edgekd.cli.common import handle_errors
+from edgekd.cli.config_file import config_option
+from edgekd.errors import MissingDependency
+from edgekd.spec import Option, Spec
+
+__all__ = ["SpecCommand", "register"]
+
+_ANNOTATION = {"bool": bool, "int": int, "float": float, "str": str, "path": Path, "number_or_text": str}
+
+
+class SpecCommand(TyperCommand):
+    """A command whose help appends each option's choices, read from the spec when shown."""
+
+    spec: type[Spec]
+
+    def format_help(self, ctx, formatter) -> None:
+        options = {o.name: o for o in self.spec.options()}
+        for param in self.params:
+            opt = options.get(param.name or "")
+            if opt is None or opt.cli.choices is None or getattr(param, "edgekd_choices_shown", False):
+                continue
+            try:
+                shown = ", ".join(opt.cli.choice_list() or [])
+            except (ImportError, MissingDependency):  # a registry of host-side code, on a device
+                shown = "(install edgekd's train extra to list them)"
+            param.help = f"{param.help} Choices: {shown}."
+            param.edgekd_choices_shown = True
+        super().format_help(ctx, formatter)
+
+
+def _parameter(opt: Option) -> inspect.Parameter:
+    """The Typer parameter of one spec option (default-style ``typer.Option``)."""
+    annotation: Any = _ANNOTATION[opt.kind]
+    if opt.repeatable:
+        annotation = list[annotation] | None
+    elif opt.optional or opt.kind == "number_or_text":
+        annotation = annotation | None
+    if opt.required:
+        default: Any = ...
+    elif opt.repeatable:
+        default = None  # an empty list: the spec's default
+    elif opt.kind == "number_or_text" and opt.default is not None:
+        default = str(opt.default)
+    else:
+        default = opt.default
+    if opt.cli.argument:
+        info = typer.Argument(default, help=opt.cli.help, metavar=opt.cli.metavar, show_default=False)
+    else:
+        flag = opt.flag
+        if opt.kind == "bool" and opt.cli.negatable:
+            flag = f"{flag}/--no-{flag[2:]}"
+        info = typer.Option(default, flag, *opt.cli.flags, help=opt.cli.help, metavar=opt.cli.metavar)
+    return inspect.Parameter(opt.name, inspect.Parameter.KEYWORD_ONLY, default=info, annotation=annotation)
+
+
+def spec_from_cli(spec_cls: type[Spec], values: dict[str, Any]) -> Spec:
+    """The spec for the option values click parsed (an unrepeated list option: its default)."""
+    given = {}
+    for opt in spec_cls.options():
+        value = values.get(opt.name)
+        if opt.repeatable and not value:
+            continue  # the spec's own default (an empty list)
+        given[opt.name] = list(value) if opt.repeatable else value
+    return spec_cls(**given)
+
+
+def register(app: typer.Typer, spec_cls: type[Spec], run: Callable[[Spec], None], name: str | None = None) -> None:
+    """Add ``edgekd <spec_cls.command>`` to ``app``: parse the options into a spec, call ``run``."""
+
+    def command(**values: Any) -> None:
+        values.pop("config", None)
+        run(spec_from_cli(spec_cls, values))
+
+    params = [_parameter(o) for o in spec_cls.options()]
+    if any(o.cli.record for o in spec_cls.options()):
+        params.append(inspect.Parameter("config", inspect.Parameter.KEYWORD_ONLY, default=config_option(spec_cls),
+                                        annotation=Path | None))
+    command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    command.__annotations__ = {p.name: p.annotation for p in params}
+    command.__doc__ = spec_cls.__doc__
+    command.__name__ = (name or spec_cls.command).replace("-", "_")
+    cls = type(f"{spec_cls.__name__}Command", (SpecCommand,), {"spec": spec_cls})
+    app.command(name or spec_cls.command, cls=cls)(handle_errors(command))

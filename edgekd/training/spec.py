@@ -1,0 +1,57 @@
+"""The specs of ``edgekd train`` and ``edgekd eval`` (see :mod:`edgekd.spec`). Torch-free."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from edgekd.spec import REQUIRED, Spec, option
+from edgekd.training.config import TrainConfig
+
+__all__ = ["DATA_DIR_HELP", "DATASET_HELP", "DOWNLOAD_HELP", "EvalSpec", "TrainSpec"]
+
+DATASET_HELP = "Data set name (edgekd datasets) or folder:PATH."
+DATA_DIR_HELP = "Data root (default: $EDGEKD_DATA or ~/.cache/edgekd/data)."
+DOWNLOAD_HELP = "Fetch the official files when missing (needs a network)."
+
+
+@dataclass(kw_only=True)
+class TrainSpec(TrainConfig):
+    """Train a model from scratch with cross-entropy; keeps the best epoch on the validation split."""
+
+    command = "train"
+    lead = ("model", "dataset", "data_dir", "download")
+
+    model: str = option("resnet20", "Model name (edgekd models) or tv:NAME.", "-m")
+    dataset: str = option("digits", DATASET_HELP, "-d")
+    data_dir: Path | None = option(None, DATA_DIR_HELP)
+    download: bool = option(False, DOWNLOAD_HELP, negatable=False)
+    epochs: int = option(30, "Training epochs.")
+    model_arg: list[str] = option([], "Model argument name=value (repeatable).")
+    threads: int | str | None = option("auto", TrainConfig.__dataclass_fields__["threads"].metadata["cli"].help)
+    out: Path = option(Path("runs/train"), "Run folder.", "-o", record=False)
+    resume: bool = option(False, "Continue the run in --out from its last complete epoch.", negatable=False,
+                          record=False)
+    force: bool = option(False, "Start over in an --out that already holds a run.", negatable=False, record=False)
+    quiet: bool = option(False, "No progress bar.", negatable=False, record=False)
+
+    def model_kwargs(self) -> dict:
+        """``--model-arg`` as keyword arguments of the model's builder."""
+        from edgekd.models.args import parse_model_args
+
+        return parse_model_args(self.model_arg)
+
+
+@dataclass(kw_only=True)
+class EvalSpec(Spec):
+    """Evaluate a checkpoint on a split: accuracy and AUC (binary: class-1 probability; else macro one-vs-rest)."""
+
+    command = "eval"
+
+    checkpoint: Path = option(REQUIRED, "A model.pt written by train or distill.", argument=True)
+    dataset: str | None = option(None, "Data set (default: the checkpoint's own).", "-d")
+    split: str = option("test", "train, val or test.", choices=("train", "val", "test"))
+    data_dir: Path | None = option(None, DATA_DIR_HELP)
+    download: bool = option(False, DOWNLOAD_HELP, negatable=False)
+    device: str = option("auto", "auto, cpu or cuda.")
+    json: Path | None = option(None, "Also write the result as JSON here.", record=False)
