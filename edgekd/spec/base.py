@@ -126,7 +126,7 @@ class Spec:
         """``values`` read from a file (``_`` or ``-`` in names), checked against this command's
         options: option name -> value. Invocation options (``out``, ``force``...) are accepted
         too; an unknown name, a table or a wrong kind is a one-line error naming ``source``."""
-        options = {o.name: o for o in cls.options() if not o.cli.argument}
+        options = {o.name: o for o in cls.options()}
         checked: dict[str, Any] = {}
         for key, value in values.items():
             name = key.replace("-", "_")
