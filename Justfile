@@ -29,32 +29,32 @@ test-all: setup
 
 # Benchmarks whose results are committed under benchmarks/.
 bench: setup
-    {{py}} benchmarks/train_cost.py
-    {{py}} benchmarks/edge_latency.py
+    {{py}} benchmarks/train_cost/train_cost.py
+    {{py}} benchmarks/edge_latency/edge_latency.py
 
 # The study's pipeline check: 1 seed x 1 epoch of every run (~7 min on 2 cores), projects the full cost.
 study-quick: setup
-    {{py}} benchmarks/study.py --quick --jobs 2
+    {{py}} benchmarks/study/study.py --quick --jobs 2
 
 # The whole study (finished runs are skipped; ~1 h projected on 2 quiet cores), then its report.
 study: setup
-    {{py}} benchmarks/study.py --all --jobs 2
-    {{py}} benchmarks/study.py --report --bench
+    {{py}} benchmarks/study/study.py --all --jobs 2
+    {{py}} benchmarks/study/study.py --report --bench
 
 # Measured on a shared machine: 5.1 h + 0.8 h (ensemble) of single-thread run time, about half that wall
 # time with --jobs 2 on 2 cores, plus the 4 groups' student-alone runs not made yet (see --v2 --list).
 # Issue 14's recipe (K-view cache, 100 epochs) in all 12 groups, the BreastMNIST ensemble, the report.
 study-v2: setup
-    {{py}} benchmarks/study.py --v2 --all --jobs 2
-    {{py}} benchmarks/ensemble.py --teachers --jobs 2
-    {{py}} benchmarks/ensemble.py --jobs 2
-    {{py}} benchmarks/study.py --v2 --report
+    {{py}} benchmarks/study/study.py --v2 --all --jobs 2
+    {{py}} benchmarks/ensemble/ensemble.py --teachers --jobs 2
+    {{py}} benchmarks/ensemble/ensemble.py --jobs 2
+    {{py}} benchmarks/study/study.py --v2 --report
 
 # ruff over the package, tests and benchmarks.
 lint: setup
     {{py}} -m ruff check edgekd tests benchmarks
 
 # The device side on arm64 under qemu-user, checked against x86 (root; Debian's mirror and PyPI;
-# ~20-30 min on 2 shared cores the first time): benchmarks/device_check.md. ARGS: --cpu cortex-a76 ...
+# ~20-30 min on 2 shared cores the first time): benchmarks/device_check/device_check.md. ARGS: --cpu cortex-a76 ...
 device-check *ARGS: setup
-    {{py}} benchmarks/device_check.py {{ARGS}}
+    {{py}} benchmarks/device_check/device_check.py {{ARGS}}

@@ -1,4 +1,4 @@
-"""Bookkeeping of benchmarks/study.py: resume, aggregation, paired intervals (tiny digits runs)."""
+"""Bookkeeping of benchmarks/study/study.py: resume, aggregation, paired intervals (tiny digits runs)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from benchmarks import provenance
-from benchmarks.study_lib import cost, plan, recipe, report, runner, stats
+from benchmarks._lib import provenance
+from benchmarks.study.lib import cost, plan, recipe, report, runner, stats
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -37,7 +37,7 @@ def distill(
     method: str = typer.Option("mip", help="none | kd | at | fma | mip | sals | cam: the attention term, added to KD. "
                                "Default mip (MIP + KD): the study's best method on validation in 6 of 12 groups "
                                "and the only one to beat KD by its interval (PneumoniaMNIST cnn-small; "
-                               "benchmarks/study.md). cam matches the map the student exports (its CAM head)."),
+                               "benchmarks/study/study.md). cam matches the map the student exports (its CAM head)."),
     dataset: str | None = typer.Option(None, "--dataset", "-d", help="Data set (default: the teacher's own)."),
     data_dir: DataDir = None,
     download: Download = False,
@@ -48,7 +48,7 @@ def distill(
                                           "for none; --alpha 0 trains the attention term alone."),
     temperature: float = typer.Option(4.0, help="KD temperature T."),
     beta: float | None = typer.Option(None, help="Attention-loss weight (default 10 for at, 1 for fma/mip/sals/cam, "
-                                         "chosen by benchmarks/sweep.py; AT's official code uses 1000)."),
+                                         "chosen by benchmarks/sweep/sweep.py; AT's official code uses 1000)."),
     att_loss: str = typer.Option("mse", "--att-loss", help="mse | bce | dice | centred between student and teacher "
                                   "maps; centred compares only the image-specific parts (each map minus the batch's "
                                   "mean map)."),
@@ -65,8 +65,9 @@ def distill(
                                            "--teacher-cache and augmentation, 1 with --no-augment; without "
                                            "--teacher-cache the live teacher sees the same K views."),
     epochs: str = typer.Option("auto", help="Training epochs, or auto: by the training set's size, 300 up to "
-                               "1,000 images, 100 up to 10,000 and 30 above (the lengths benchmarks/schedules.md picked on "
-                               "validation; edgekd/train/schedule.py). The number used is saved in config.toml."),
+                               "1,000 images, 100 up to 10,000 and 30 above (the lengths "
+                               "benchmarks/schedules/schedules.md picked on validation; edgekd/train/schedule.py). "
+                               "The number used is saved in config.toml."),
     batch_size: opt.BatchSize = 128,
     lr: opt.Lr = 0.05,
     optimizer: opt.Optimizer = "sgd",

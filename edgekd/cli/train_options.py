@@ -33,7 +33,7 @@ Deterministic = Annotated[bool, typer.Option(
     help="torch's deterministic algorithms: the same seed gives bitwise-identical weights and metrics "
          "(on the same machine, threads and versions). It costs about 3-5% per epoch on the CPU (1.03x: a "
          "PneumoniaMNIST distillation epoch, 1 thread, median of 7 interleaved pairs on a quiet machine; "
-         "benchmarks/determinism.md); --no-deterministic saves that and gives up bitwise repeats.")]
+         "benchmarks/determinism/determinism.md); --no-deterministic saves that and gives up bitwise repeats.")]
 Threads = Annotated[str, typer.Option(
     help="CPU threads for torch: a positive number, or auto (OMP_NUM_THREADS when set, else the physical "
          "cores; edgekd/train/threads.py). The resolved count is saved in the run's config.toml.")]

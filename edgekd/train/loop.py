@@ -96,7 +96,7 @@ class TrainConfig:
 
     def selection_metric(self, num_classes: int) -> str:
         """The validation metric that picks the best epoch: ``auto`` is AUC for two classes
-        (a threshold-free score, the primary metric of the binary sets in benchmarks/study.md),
+        (a threshold-free score, the primary metric of the binary sets in benchmarks/study/study.md),
         accuracy otherwise."""
         if self.select != "auto":
             return self.select

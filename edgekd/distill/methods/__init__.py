@@ -37,7 +37,7 @@ for _cls in _CLASSES:
     register(_cls)
 
 METHODS: tuple[str, ...] = tuple(_REGISTRY)
-DEFAULT = "mip"  # the method the CLI, DistillConfig and the Distiller use when none is named (benchmarks/study.md)
+DEFAULT = "mip"  # the method the CLI, DistillConfig and the Distiller use when none is named (benchmarks/study/study.md)
 
 
 def get(name: str) -> type[Method]:
