@@ -35,7 +35,7 @@ from benchmarks._lib.provenance import rel_path  # noqa: E402
 from benchmarks.study.lib import recipe  # noqa: E402
 from benchmarks.study.lib.plan import PROFILES, student_spec, teacher_spec  # noqa: E402
 from benchmarks.study.lib.runner import run_plan  # noqa: E402
-from benchmarks.study.lib.stats import mean_sd, paired, read_run  # noqa: E402
+from benchmarks.study.lib.stats import mean_sd, paired, row_of  # noqa: E402
 
 DATASET, REGIME, STUDENT = "breastmnist", "full", "cnn-small"
 METHODS = ["kd", "mip+kd"]
@@ -69,18 +69,18 @@ def student_specs(members: int, seeds: list[int]) -> list[dict]:
 
 
 def single_teacher_run(method: str, seed: int) -> dict | None:
-    return read_run(V2["root"] / "runs" / DATASET / REGIME / STUDENT / method / f"s{seed}")
+    return row_of(V2, V2["root"] / "runs" / DATASET / REGIME / STUDENT / method / f"s{seed}")
 
 
 def collect(members: int, seeds: list[int]) -> dict:
     """Teachers (each member and the ensemble), students (single teacher vs ensemble, paired by seed)."""
     teachers = []
     for spec in member_specs(members):
-        t = read_run(spec["out"])
+        t = row_of(V2, spec["out"])
         if t:
             teachers.append({"seed": spec["train"].seed, "path": rel_path(spec["out"] / "model.pt"),
                              "test_auc": t["test_auc"], "test_acc": t["test_acc"], "val_auc": t["val_auc"]})
-    alone = [read_run(OLD["root"] / "runs" / DATASET / REGIME / STUDENT / "ce" / f"s{s}") for s in seeds]
+    alone = [row_of(OLD, OLD["root"] / "runs" / DATASET / REGIME / STUDENT / "ce" / f"s{s}") for s in seeds]
     alone_auc = mean_sd([r["test_auc"] for r in alone if r])["mean"]
     res = {"dataset": DATASET, "regime": REGIME, "student": STUDENT, "members": members, "seeds": seeds,
            "recipe": {"epochs": V2["datasets"][DATASET]["epochs"][REGIME], "augment": True, "views": V2["views"],
@@ -91,7 +91,7 @@ def collect(members: int, seeds: list[int]) -> dict:
         for spec in student_specs(members, seeds):
             if spec["method"] != f"{method}-{ensemble_name(members)}":
                 continue
-            r, s = read_run(spec["out"]), single_teacher_run(method, spec["seed"])
+            r, s = row_of(V2, spec["out"]), single_teacher_run(method, spec["seed"])
             if r:
                 ens[spec["seed"]] = r
                 res["ensemble_teacher"] = res["ensemble_teacher"] or r["teacher_test"]

@@ -66,6 +66,8 @@ from edgekd.train.threads import calm_openmp_waits  # noqa: E402
 
 calm_openmp_waits()  # before torch loads, as the edgekd command does (benchmarks/contention/contention.md)
 
+from benchmarks._lib.provenance import rel_path  # noqa: E402
+from benchmarks.study.lib import records  # noqa: E402
 from benchmarks.study.lib.cost import projection  # noqa: E402
 from benchmarks.study.lib.plan import PARTS, PROFILES, STUDY_DIR, part_specs, plan  # noqa: E402
 from benchmarks.study.lib.report import report  # noqa: E402
@@ -88,7 +90,10 @@ def main(argv=None) -> None:
     ap.add_argument("--seed", nargs="*", type=int, help="only these seeds (e.g. to split a part over two machines)")
     ap.add_argument("--teachers", action="store_true", help="train only the teachers (of --dataset, or all)")
     ap.add_argument("--list", action="store_true", help="list parts, run counts and what is finished")
-    ap.add_argument("--report", action="store_true", help="aggregate finished runs into JSON/MD/PNG")
+    ap.add_argument("--report", action="store_true", help="aggregate the round's run records into JSON/MD/PNG")
+    ap.add_argument("--collect", action="store_true",
+                    help="add every finished run folder of the round's work folder to its records file "
+                         "(the runner records each run it finishes; this catches runs made otherwise)")
     ap.add_argument("--bench", action="store_true", help="with --report: export + bench the students")
     ap.add_argument("--force", action="store_true",
                     help="rerun the selected student runs even when finished (teachers only with --teachers)")
@@ -108,6 +113,11 @@ def main(argv=None) -> None:
     out_dir = STUDY_DIR / "quick" if args.quick else STUDY_DIR
     title = "Issue 9 study: --quick pipeline check (1 seed, 1 epoch per run: NOT evidence)" if args.quick else \
         "Issue 9 study: does attention guidance beat KD and AT?"
+    if args.collect:
+        n = records.collect(profile)
+        print(f"{n} run folders recorded in {rel_path(records.records_path(profile))}", flush=True)
+        if not args.report:
+            return
     if args.list:
         for i, p in enumerate(PARTS, 1):
             specs = part_specs(profile, i)

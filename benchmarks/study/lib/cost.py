@@ -2,30 +2,35 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
+from benchmarks.study.lib import records
 from benchmarks.study.lib.plan import plan
 from benchmarks.study.lib.stats import read_run
 
 
-def _run_cost(out: Path) -> tuple[float, float] | None:
-    """(wall seconds of the whole run, mean seconds per epoch) of a finished run, else None."""
-    record, r = out / "study_run.json", read_run(out)
-    if not record.exists() or r is None or not r["s_per_epoch"]:
+def _run_cost(profile: dict, out: Path) -> tuple[float, float] | None:
+    """(wall seconds of the whole run, mean seconds per epoch) of a finished run of ``profile``
+    (from its record), else None."""
+    record = records.record_of(profile, out)
+    r = read_run(record)
+    if r is None or not r["s_per_epoch"] or "study_run" not in record:
         return None
-    wall = json.loads(record.read_text()).get("wall_s")
+    wall = record["study_run"].get("wall_s")
     return (float(wall), r["s_per_epoch"]) if wall else None
 
 
 def projected_seconds(spec: dict, quick: dict, full: dict) -> float | None:
     """One full run's cost from its quick counterpart (same data set, regime, student and
     method; the quick profile's seed): the quick run's wall time (setup, teacher cache, one
-    epoch, test) plus (epochs - 1) times its seconds per epoch.  None if it has not run."""
-    rel = spec["out"].relative_to(full["root"])
+    epoch, test) plus (epochs - 1) times its seconds per epoch.  None if it has not run (or
+    ``spec`` is not a run of ``full``)."""
+    if not spec["out"].is_relative_to(records.runs_dir(full)):
+        return None
+    rel = spec["out"].relative_to(records.runs_dir(full))
     if spec["kind"] == "student":
         rel = rel.parent / f"s{quick['datasets'][spec['dataset']]['seeds'][0]}"
-    cost = _run_cost(quick["root"] / rel)
+    cost = _run_cost(quick, records.runs_dir(quick) / rel)
     return None if cost is None else cost[0] + (spec["train"].epochs - 1) * cost[1]
 
 

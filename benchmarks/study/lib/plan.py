@@ -6,11 +6,13 @@ from __future__ import annotations
 import copy
 
 from benchmarks._lib.provenance import ROOT
+from benchmarks.study.lib.records import records_path, runs_dir
 from edgekd.distill.run import DistillConfig
 from edgekd.train.loop import TrainConfig
 
 BENCH = ROOT / "benchmarks"
-STUDY_DIR = BENCH / "study"
+STUDY_DIR = BENCH / "study"  # the committed outputs: reports, figures, records/
+RECORDS_DIR = STUDY_DIR / "records"  # one file of run records per round (records.py)
 
 # Chosen by benchmarks/sweep/sweep.py (see sweep.md: val AUC, PneumoniaMNIST, cnn-tiny, 2 seeds, 8 epochs);
 # they equal the earlier placeholders, except AT's beta: 10 (stage D) instead of the official 1000.
@@ -33,6 +35,7 @@ PUBLISHED = {
 PROFILES = {
     "full": {
         "root": STUDY_DIR,
+        "records": RECORDS_DIR / "v1.jsonl.gz",
         "datasets": {
             "pneumoniamnist": {"binary": True, "seeds": [0, 1, 2, 3, 4], "full_fraction": 1.0,
                                "batch": {"full": 128, "low": 32}, "epochs": {"full": 10, "low": 20},
@@ -57,7 +60,7 @@ def quick_profile(full: dict) -> dict:
     subsets and batch sizes: a pipeline check, not evidence, whose per-run times project the
     full study's cost on this machine (``projection``)."""
     quick = copy.deepcopy(full)
-    quick["root"] = STUDY_DIR / "quick"
+    quick.update(root=STUDY_DIR / "quick", records=RECORDS_DIR / "quick.jsonl.gz")
     for d in quick["datasets"].values():
         d.update(seeds=d["seeds"][:1], epochs={regime: 1 for regime in d["epochs"]}, teacher_epochs=1)
     return quick
@@ -80,7 +83,8 @@ V2_METHODS = ["kd", "mip+kd", "ce"]
 def v2_profile(full: dict) -> dict:
     """The study's design under issue 14's recipe (``V2_EPOCHS``, ``V2_METHODS``, augmentation)."""
     v2 = copy.deepcopy(full)
-    v2.update(root=STUDY_DIR / "v2", methods=list(V2_METHODS), augment=True, views=8)
+    v2.update(root=STUDY_DIR / "v2", records=RECORDS_DIR / "v2.jsonl.gz", methods=list(V2_METHODS), augment=True,
+              views=8)
     for ds, d in v2["datasets"].items():
         d["epochs"] = dict(V2_EPOCHS[ds])
     return v2
@@ -128,7 +132,8 @@ def teacher_spec(profile: dict, dataset: str, seed: int = 0) -> dict:
                       augment=True, seed=seed, device="auto", select="auc" if d["binary"] else "accuracy",
                       label_fraction=d.get("teacher_fraction", d["full_fraction"]))
     return {"kind": "teacher", "dataset": dataset, "model": profile["teacher"], "train": cfg,
-            "out": profile["root"] / "runs" / dataset / ("teacher" if seed == 0 else f"teacher-s{seed}")}
+            "out": profile["root"] / "runs" / dataset / ("teacher" if seed == 0 else f"teacher-s{seed}"),
+            **_bookkeeping(profile)}
 
 
 def student_spec(profile: dict, dataset: str, regime: str, student: str, method: str, seed: int) -> dict:
@@ -145,7 +150,12 @@ def student_spec(profile: dict, dataset: str, regime: str, student: str, method:
     return {"kind": "student", "dataset": dataset, "regime": regime, "model": student, "method": method,
             "seed": seed, "train": cfg, "distill": method_config(method, profile.get("defaults", DEFAULTS)),
             "cache": cache, "out": profile["root"] / "runs" / dataset / regime / student / method / f"s{seed}",
-            "teacher": profile["root"] / "runs" / dataset / "teacher" / "model.pt"}
+            "teacher": profile["root"] / "runs" / dataset / "teacher" / "model.pt", **_bookkeeping(profile)}
+
+
+def _bookkeeping(profile: dict) -> dict:
+    """Where a spec's finished run is recorded (records.py): the round's file and runs folder."""
+    return {"records": records_path(profile), "runs": runs_dir(profile)}
 
 
 def plan(profile: dict, datasets=None, regimes=None, students=None, methods=None) -> list[dict]:

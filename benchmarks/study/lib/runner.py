@@ -1,5 +1,7 @@
 """Running the study's specs: resume bookkeeping (done / partial / new / mismatch), one run,
-and a plan run one at a time or in ``jobs`` worker processes."""
+and a plan run one at a time or in ``jobs`` worker processes.  A spec that names its round's
+``records`` file (plan.py's specs do) is recorded there when it finishes, and a run recorded
+there counts as done even when its folder is not on this machine."""
 
 from __future__ import annotations
 
@@ -11,12 +13,13 @@ from dataclasses import asdict
 from pathlib import Path
 
 from benchmarks._lib.provenance import ROOT, rel_path
+from benchmarks.study.lib import records
 from edgekd.distill.run import distill
 from edgekd.train.supervised import train_supervised
 
 
 def _json_spec(spec: dict) -> dict:
-    out = {k: v for k, v in spec.items() if k not in ("train", "distill", "out", "cache", "teacher")}
+    out = {k: v for k, v in spec.items() if k not in ("train", "distill", "out", "cache", "teacher", "records", "runs")}
     teacher = spec.get("teacher")
     out["teacher"] = ([rel_path(t) for t in teacher] if isinstance(teacher, list)
                       else rel_path(teacher) if teacher else None)
@@ -27,13 +30,27 @@ def _json_spec(spec: dict) -> dict:
     return out
 
 
+def _record(spec: dict) -> dict | None:
+    """The spec's run in its round's records (None without records or without that run)."""
+    if not spec.get("records"):
+        return None
+    return records.load(spec["records"]).get(records.key_of(spec["out"], spec["runs"]))
+
+
 def run_state(spec: dict) -> str:
-    """'done', 'partial' (resumable), 'new', or 'mismatch' (the folder holds another config)."""
+    """'done', 'partial' (resumable), 'new', or 'mismatch' (the folder, or the run's record when
+    the folder is absent, holds another config)."""
     out: Path = spec["out"]
     metrics = out / "metrics.json"
-    if not metrics.exists():
-        return "partial" if (out / "last.pt").exists() else "new"
-    m = json.loads(metrics.read_text())
+    if metrics.exists():
+        m, finished = json.loads(metrics.read_text()), (out / "test.json").exists()
+    elif (out / "last.pt").exists():
+        return "partial"
+    else:
+        rec = _record(spec)
+        if not rec or "metrics" not in rec:
+            return "new"
+        m, finished = rec["metrics"], "test" in rec
     same = m.get("config") == asdict(spec["train"]) and m.get("model", {}).get("name") == spec["model"]
     if same and spec["kind"] == "student":
         d, rec = spec["distill"], m.get("distill") or {}
@@ -43,7 +60,7 @@ def run_state(spec: dict) -> str:
                 and rec.get("att_size") == d.att_size)
     if not same:
         return "mismatch"
-    if (out / "test.json").exists():
+    if finished:
         return "done"
     return "partial" if (out / "last.pt").exists() else "new"
 
@@ -54,7 +71,8 @@ def execute(spec: dict, force: bool = False, log=print) -> str:
     if state == "done" and not force:
         return state
     if state == "mismatch" and not force:
-        raise SystemExit(f"{spec['out']} holds a run with another config; delete it or pass --force")
+        raise SystemExit(f"{spec['out']} (or its line in {spec.get('records')}) holds a run with another config; "
+                         "delete it or pass --force")
     out: Path = spec["out"]
     out.mkdir(parents=True, exist_ok=True)
     (out / "study_run.json").write_text(json.dumps(_json_spec(spec), indent=1) + "\n")
@@ -123,6 +141,7 @@ def run_plan(specs: list[dict], force: bool = False, log=print, jobs: int = 1, t
         for i, spec in enumerate(specs, 1):
             _require_teacher(spec)
             state = execute(spec, forced(spec), log=lambda s, i=i: log(f"[{i}/{len(specs)}]{s}"))
+            _record_run(spec, state, forced(spec))
             counts[state] = counts.get(state, 0) + 1
         return counts
     import multiprocessing
@@ -135,14 +154,24 @@ def run_plan(specs: list[dict], force: bool = False, log=print, jobs: int = 1, t
             todo = [s for s in specs if s["kind"] == phase]
             for spec in todo:
                 _require_teacher(spec)
-            futures = [pool.submit(_execute_quietly, spec, forced(spec)) for spec in todo]
+            futures = {pool.submit(_execute_quietly, spec, forced(spec)): spec for spec in todo}
             for future in as_completed(futures):
                 state, line = future.result()
+                _record_run(futures[future], state, forced(futures[future]))
                 finished += 1
                 counts[state] = counts.get(state, 0) + 1
                 if line:
                     log(f"[{finished}/{len(specs)}]{line}")
     return counts
+
+
+def _record_run(spec: dict, state: str, forced: bool) -> None:
+    """Add a run that just finished (or a finished folder not recorded yet) to its round's
+    records, in the parent process only, so parallel workers never write the file at once."""
+    if not spec.get("records"):
+        return
+    if state != "done" or forced or ((spec["out"] / "test.json").exists() and _record(spec) is None):
+        records.update(spec["records"], spec["runs"], [spec["out"]])
 
 
 def _require_teacher(spec: dict) -> None:

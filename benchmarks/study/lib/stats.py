@@ -3,13 +3,13 @@ finished runs, and the issue's targets (every choice made on validation, never o
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
 import numpy as np
 
 from benchmarks._lib.provenance import rel_path
+from benchmarks.study.lib import records
 from benchmarks.study.lib.plan import ATTENTION, DEFAULTS, PUBLISHED
 
 
@@ -47,11 +47,11 @@ def mean_sd(values: list[float]) -> dict:
 
 # ----------------------------------------------------------------------------- aggregation
 
-def read_run(out: Path) -> dict | None:
-    if not (out / "test.json").exists() or not (out / "metrics.json").exists():
+def read_run(record: dict | None) -> dict | None:
+    """The figures the report uses from one run's record (:mod:`records`); None unless finished."""
+    if not record or "test" not in record or "metrics" not in record:
         return None
-    test = json.loads((out / "test.json").read_text())
-    m = json.loads((out / "metrics.json").read_text())
+    test, m = record["test"], record["metrics"]
     times = [e["time_s"] for e in m.get("epochs", [])]
     return {"test_acc": test["test"]["accuracy"], "test_auc": test["test"].get("auc"),
             "val_acc": test["val"]["accuracy"], "val_auc": test["val"].get("auc"), "best_epoch": test["best_epoch"],
@@ -59,14 +59,24 @@ def read_run(out: Path) -> dict | None:
             "epochs": len(times), "teacher_test": test.get("teacher", {}).get("test")}
 
 
+def row_of(profile: dict, folder: Path) -> dict | None:
+    """:func:`read_run` of the record of run folder ``folder`` of ``profile``."""
+    return read_run(records.record_of(profile, folder))
+
+
 def aggregate(profile: dict) -> dict:
-    """Everything finished under the profile's root -> one results dict (see study.json)."""
+    """Every finished run in the profile's records -> one results dict (see results.json)."""
+    recs, runs_dir = records.load(records.records_path(profile)), records.runs_dir(profile)
+
+    def read(folder: Path) -> dict | None:
+        return read_run(recs.get(records.key_of(folder, runs_dir)))
+
     root = profile["root"]
     res: dict = {"profile": {k: (rel_path(v) if isinstance(v, Path) else v) for k, v in profile.items()
-                             if k not in ("defaults",)},
+                             if k not in ("defaults", "records")},
                  "defaults": profile.get("defaults", DEFAULTS), "datasets": {}}
     for ds, d in profile["datasets"].items():
-        t = read_run(root / "runs" / ds / "teacher")
+        t = read(root / "runs" / ds / "teacher")
         entry: dict = {"binary": d["binary"], "teacher": t, "groups": {}}
         for regime in profile["regimes"]:
             for student in profile["students"]:
@@ -74,7 +84,7 @@ def aggregate(profile: dict) -> dict:
                 for method in profile["methods"]:
                     per_seed = {}
                     for seed in d["seeds"]:
-                        r = read_run(root / "runs" / ds / regime / student / method / f"s{seed}")
+                        r = read(root / "runs" / ds / regime / student / method / f"s{seed}")
                         if r:
                             per_seed[seed] = r
                     runs[method] = per_seed
