@@ -8,7 +8,7 @@ it must score exactly the student's accuracy and AUC: the script checks that. A 
 run benches the stripped file without a data set (latency and memory only).
 
 Models as in ``edge_latency.py`` (resnet20 teacher 3 epochs, cnn-small FMA + KD student,
-alpha 0.5, 3 epochs) unless given. Writes benchmarks/bench_any.{json,md,png}. Timings:
+alpha 0.5, 3 epochs) unless given. Writes benchmarks/bench_any/bench_any.{json,md,png}. Timings:
 run it on a quiet machine (about 2 minutes of training, then 4 + 1 models x --min-time):
 
     python benchmarks/bench_any/bench_any.py [--teacher T.pt --student S.pt] [--min-time 1.0]

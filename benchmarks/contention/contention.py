@@ -1,6 +1,6 @@
 """Training on a busy machine: the same short distillation quiet and beside 1 and 2 busy
 processes, for edgekd's default thread policy, fixed thread counts, and a plain PyTorch
-loop as the reference. Writes benchmarks/contention.{json,md,png}.
+loop as the reference. Writes benchmarks/contention/contention.{json,md,png}.
 
 The workload: one epoch of ``edgekd distill`` (default method, live teacher, cnn-small
 student) on a stratified ``--fraction`` of PneumoniaMNIST's training split, run as the

@@ -1,6 +1,6 @@
 """Edge latency: teacher vs student, fp32 vs int8, with vs without attention head, in PyTorch
 eager, onnxruntime and LiteRT, at 1 and 2 threads and batch 1 and 32, each model measured
-by edgekd bench in its own child process. Writes benchmarks/edge_latency.{json,md,png}.
+by edgekd bench in its own child process. Writes benchmarks/edge_latency/edge_latency.{json,md,png}.
 
 Targets (issue 5): student >= 10x lower p50 than the teacher in the same runtime; exported
 student >= 3x faster than the same student in PyTorch eager at batch 1; the attention head

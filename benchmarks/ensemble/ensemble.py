@@ -7,7 +7,7 @@ distill --teacher a.pt --teacher b.pt ...``: mean of the members' logits and map
 like one teacher, so it costs nothing at student time.  This script
 
 1. trains ``--members`` ResNet-20 teachers with the study's teacher recipe, differing only in
-   seed (seed 0 is the v2 study's own teacher, ``benchmarks/study/v2/runs/breastmnist/teacher``);
+   seed (seed 0 is the v2 study's own teacher, ``benchmarks/_work/study/v2/runs/breastmnist/teacher``);
 2. distils cnn-small from the ensemble under the v2 recipe (augmentation, K = 8 cached views,
    100 epochs, every choice on validation), KD and MIP + KD, the study's 5 seeds;
 3. compares them, paired by seed, with the same students distilled from the seed-0 teacher
@@ -18,7 +18,7 @@ like one teacher, so it costs nothing at student time.  This script
     python benchmarks/ensemble/ensemble.py --jobs 2              # the students, then the report
     python benchmarks/ensemble/ensemble.py --report-only
 
-Runs are skipped when finished (the study's runner); results go to ``benchmarks/ensemble.{md,json,png}``.
+Runs are skipped when finished (the study's runner); results go to ``benchmarks/ensemble/ensemble.{md,json,png}``.
 """
 
 from __future__ import annotations

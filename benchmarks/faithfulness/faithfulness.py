@@ -9,7 +9,7 @@ read back from its metrics.json into the JSON). Runs
 ``edgekd attention-agreement`` once per data set on the first ``--n`` test images (every
 map: fma, mip, cam, sals, GradCAM; four controls; paired intervals), pools the seeds
 (per image, the mean over seeds; on the informative subset over the seeds where the image
-is informative), and writes benchmarks/faithfulness.{json,md} and faithfulness.png
+is informative), and writes benchmarks/faithfulness/faithfulness.{json,md} and faithfulness.png
 (overlays per map), plus the command's own figures under benchmarks/faithfulness/.
 
     OMP_NUM_THREADS=1 python benchmarks/faithfulness/faithfulness.py --train [--n 300] [--work benchmarks/_work/faithfulness]

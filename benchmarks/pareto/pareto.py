@@ -1,7 +1,7 @@
 """Which student for which latency budget: test accuracy / AUC against exported p50 and file
 size for edgekd's student zoo, each trained alone and distilled with `edgekd distill`'s
 default recipe, beside a torchvision MobileNetV3-small trained on the same data.
-Writes benchmarks/pareto.{json,md,png}.
+Writes benchmarks/pareto/pareto.{json,md,png}.
 
 Two phases, so the training can run on a busy machine and the timing on a quiet one:
 

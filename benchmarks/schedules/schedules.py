@@ -1,9 +1,10 @@
 """Issue 14 item 3: patient schedules. Test AUC / accuracy of a distilled student against the
 length of its schedule (10 -> 300 epochs), for KD and edgekd's default (MIP + KD), with
 consistent augmentation read from the K-view teacher cache; and the schedule validation
-picks per data-set size. Writes benchmarks/schedules.{json,md,png}.
+picks per data-set size. Writes benchmarks/schedules/schedules.{json,md,png}.
 
     OMP_NUM_THREADS=1 python benchmarks/schedules/schedules.py [--teacher pneumoniamnist=PATH ...]
+    python benchmarks/schedules/schedules.py --from-json   # rebuild .md and .png from schedules.json
 
 Recipe (recorded per run in the JSON): each run is one ``edgekd distill`` with its defaults
 (augmentation on: shifts of 2 px, K = 8 cached views, cosine schedule over the run's own
@@ -189,7 +190,12 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=HERE.parent / "_work" / "schedules")
     parser.add_argument("--report-only", action="store_true", help="Rewrite the report from the finished runs "
                         "(nothing is trained; planned runs that did not finish are listed as not run).")
+    parser.add_argument("--from-json", action="store_true", help="Rewrite schedules.md and .png from the committed "
+                        "schedules.json alone (its rows are the runs' records; nothing is read from --work).")
     args = parser.parse_args()
+    if args.from_json:
+        write_outputs(HERE / "schedules", json.loads((HERE / "schedules.json").read_text()), markdown, plot)
+        return
     os.environ.setdefault("EDGEKD_DATA", str(HERE.parents[2] / "shared" / "data"))
     given = {k: Path(v) for k, v in (t.split("=", 1) for t in args.teacher)}
     import torch

@@ -1,17 +1,22 @@
-"""Issue 9: does attention guidance beat KD and AT?  The paired multi-seed study.
+"""Does attention guidance beat KD and AT?  The paired multi-seed study.
 
 Run from the repository root (``EDGEKD_DATA`` defaults to ../shared/data):
 
     python benchmarks/study/study.py --list [--jobs 2]   # the parts, their runs, what is finished, projected time
     python benchmarks/study/study.py --part 1 --jobs 2   # one part (<= ~1 h on 2 free cores, see --list)
     python benchmarks/study/study.py --dataset breastmnist --regime low
-    python benchmarks/study/study.py --report            # aggregate -> benchmarks/study/study.md, study/results.json, PNGs
+    python benchmarks/study/study.py --report            # records -> study.md, results.json, params.png
     python benchmarks/study/study.py --all --jobs 2      # everything, two runs at a time (one per core)
-    python benchmarks/study/study.py --quick --jobs 2    # 1 seed, 1 epoch per run, everything -> benchmarks/study/quick/,
-                                                   # with the full study's projected time on this machine
+    python benchmarks/study/study.py --quick --jobs 2    # 1 seed, 1 epoch per run, everything -> quick/report.md,
+                                                         # with the full study's projected time on this machine
     python benchmarks/study/study.py --quick --report    # rebuild the quick report only
-    python benchmarks/study/study.py --v2 --part 1 --jobs 2  # issue 14's recipe (plan.py V2_*), same parts;
-                                                   # --report then adds it beside the first recipe
+    python benchmarks/study/study.py --v2 --part 1 --jobs 2  # the second recipe (plan.py V2_*), same parts;
+                                                         # --report then adds it beside the first recipe
+
+Runs are made in the git-ignored ``benchmarks/_work/study/`` (``v2/`` and ``quick/`` below it);
+each finished run is added to its round's record file, ``records/{v1,v2,quick}.jsonl.gz``
+beside this script (lib/records.py), and the reports are built from those records alone.
+``--collect`` adds run folders made otherwise.
 
 Design (decisions written down here, as METHOD.md asks):
 - One teacher per data set: ResNet-20, trained once on the study's whole training set
@@ -77,10 +82,10 @@ from benchmarks.study.lib.runner import run_plan, run_state  # noqa: E402
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true",
-                    help="1 seed, 1 epoch per run, into benchmarks/study/quick/, with the full study's projected cost")
+                    help="1 seed, 1 epoch per run (report: benchmarks/study/quick/), with the full study's projected cost")
     ap.add_argument("--v2", action="store_true",
-                    help="run issue 14's recipe (augmentation + K-view teacher cache, longer schedules on small "
-                         "sets; benchmarks/study/v2/); the report shows it beside the first recipe")
+                    help="run the second recipe (augmentation + K-view teacher cache, 100 epochs; records in "
+                         "benchmarks/study/records/v2.jsonl.gz); the report shows it beside the first recipe")
     ap.add_argument("--part", type=int, help=f"run part N (1..{len(PARTS)}); see --list")
     ap.add_argument("--all", action="store_true", help="run every part in order")
     ap.add_argument("--dataset", nargs="*")
@@ -150,7 +155,7 @@ def main(argv=None) -> None:
         wall = time.perf_counter() - t0
         print(f"finished in {wall:.0f}s; states found: {counts}", flush=True)
         if args.quick and set(counts) == {"new"}:  # a whole fresh --quick run: its time is the figure
-            (profile["root"] / "last_run.json").write_text(json.dumps(
+            (out_dir / "last_run.json").write_text(json.dumps(
                 {"wall_s": round(wall, 1), "runs": len(specs), "states": counts, "jobs": args.jobs,
                  "threads": args.threads, "cores": os.cpu_count(), "load_before": load_before}, indent=1) + "\n")
     if args.report or args.quick:

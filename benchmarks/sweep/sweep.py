@@ -1,7 +1,7 @@
 """The small hyper-parameter sweep behind the study's defaults (issue 9, deliverable 3).
 
 PneumoniaMNIST, student ``cnn-tiny``, all training labels, the study's ResNet-20 teacher
-(``benchmarks/study/runs/pneumoniamnist/teacher``) through the teacher cache, no
+(``benchmarks/_work/study/runs/pneumoniamnist/teacher``) through the teacher cache, no
 augmentation, seeds 0 and 1, 8 epochs (the study trains 20), model selection and the
 sweep's choice both on **validation AUC**; the test split is never read for a choice
 (the library writes test.json, the sweep ignores it).

@@ -13,6 +13,7 @@ from edgekd.train.loop import TrainConfig
 BENCH = ROOT / "benchmarks"
 STUDY_DIR = BENCH / "study"  # the committed outputs: reports, figures, records/
 RECORDS_DIR = STUDY_DIR / "records"  # one file of run records per round (records.py)
+WORK_DIR = BENCH / "_work" / "study"  # the run folders, teacher caches and exports (git-ignored)
 
 # Chosen by benchmarks/sweep/sweep.py (see sweep.md: val AUC, PneumoniaMNIST, cnn-tiny, 2 seeds, 8 epochs);
 # they equal the earlier placeholders, except AT's beta: 10 (stage D) instead of the official 1000.
@@ -34,7 +35,7 @@ PUBLISHED = {
 # ``quick_profile``) checks the pipeline end to end; tests build their own (digits, 1 epoch).
 PROFILES = {
     "full": {
-        "root": STUDY_DIR,
+        "root": WORK_DIR,
         "records": RECORDS_DIR / "v1.jsonl.gz",
         "datasets": {
             "pneumoniamnist": {"binary": True, "seeds": [0, 1, 2, 3, 4], "full_fraction": 1.0,
@@ -60,7 +61,7 @@ def quick_profile(full: dict) -> dict:
     subsets and batch sizes: a pipeline check, not evidence, whose per-run times project the
     full study's cost on this machine (``projection``)."""
     quick = copy.deepcopy(full)
-    quick.update(root=STUDY_DIR / "quick", records=RECORDS_DIR / "quick.jsonl.gz")
+    quick.update(root=WORK_DIR / "quick", records=RECORDS_DIR / "quick.jsonl.gz")
     for d in quick["datasets"].values():
         d.update(seeds=d["seeds"][:1], epochs={regime: 1 for regime in d["epochs"]}, teacher_epochs=1)
     return quick
@@ -75,7 +76,7 @@ PROFILES["quick"] = quick_profile(PROFILES["full"])
 # and the 10 % regimes here are one step short of the default); KD and edgekd's default (MIP + KD), and the
 # student alone under the same recipe where there was time. Same data, subsets, batches, seeds and
 # teacher recipe as the study; its own teachers (the study's weights were not kept), under
-# benchmarks/study/v2/.
+# benchmarks/_work/study/v2/ (records: records/v2.jsonl.gz).
 V2_EPOCHS = {ds: {"full": 100, "low": 100} for ds in ("pneumoniamnist", "breastmnist", "mnist")}
 V2_METHODS = ["kd", "mip+kd", "ce"]
 
@@ -83,7 +84,7 @@ V2_METHODS = ["kd", "mip+kd", "ce"]
 def v2_profile(full: dict) -> dict:
     """The study's design under issue 14's recipe (``V2_EPOCHS``, ``V2_METHODS``, augmentation)."""
     v2 = copy.deepcopy(full)
-    v2.update(root=STUDY_DIR / "v2", records=RECORDS_DIR / "v2.jsonl.gz", methods=list(V2_METHODS), augment=True,
+    v2.update(root=WORK_DIR / "v2", records=RECORDS_DIR / "v2.jsonl.gz", methods=list(V2_METHODS), augment=True,
               views=8)
     for ds, d in v2["datasets"].items():
         d["epochs"] = dict(V2_EPOCHS[ds])

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import operator
 
+from benchmarks._lib.provenance import rel_path
+from benchmarks.study.lib.records import records_path
 from benchmarks.study.lib.stats import paired, primary
 
 CANDIDATES = ("kd", "mip+kd")  # the new recipe's methods; its pick per group is made on validation
@@ -136,7 +138,8 @@ def _epochs_text(profile: dict) -> str:
 def markdown(cmp: dict, profile: dict) -> list[str]:
     """The section study.md shows: both recipes per group, deltas, gap recovery, targets."""
     L = ["## Issue 14's recipe beside the first one", "",
-         "New recipe (`benchmarks/study/study.py --v2`, runs under `benchmarks/study/v2/runs/`): augmentation on (2 px "
+         f"New recipe (`benchmarks/study/study.py --v2`, run records in `{rel_path(records_path(profile))}`): "
+         "augmentation on (2 px "
          "shifts) with the K-view teacher cache (K = 8: the student trains on exactly the view whose teacher "
          "outputs it reads), " + _epochs_text(profile) + " (`benchmarks/schedules/schedules.md`: 100 beat 10 and 30 on "
          "validation on all three sets), KD and MIP + KD (edgekd's default), the pick between them made on "
