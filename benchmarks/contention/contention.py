@@ -19,7 +19,7 @@ edgekd's default: ``--threads auto`` (the physical cores) and a short OpenMP spi
 edgekd/train/threads.py). "Before" is the same thread count with libgomp's own spin
 (300000), what edgekd did until this benchmark.
 
-Targets (issue 18): the default's slowdown beside 2 busy processes <= 3x (a fair share
+Targets: the default's slowdown beside 2 busy processes <= 3x (a fair share
 of 2 cores is 2x), and its quiet time <= 1.05x before. Timing wants an otherwise quiet
 machine.
 

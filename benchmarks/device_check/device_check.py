@@ -1,4 +1,4 @@
-"""Issue 13: edgekd's device side (bench, explain, classify.py) run on arm64 and checked against x86.
+"""edgekd's device side (bench, explain, classify.py) run on arm64 and checked against x86.
 
     python benchmarks/device_check/device_check.py                         # Cortex-A76 (Pi 5), then Cortex-A72 (Pi 4)
     python benchmarks/device_check/device_check.py --cpu cortex-a76 --json /tmp/c.json --md /tmp/c.md

@@ -2,7 +2,7 @@
 eager, onnxruntime and LiteRT, at 1 and 2 threads and batch 1 and 32, each model measured
 by edgekd bench in its own child process. Writes benchmarks/edge_latency/edge_latency.{json,md,png}.
 
-Targets (issue 5): student >= 10x lower p50 than the teacher in the same runtime; exported
+Targets: student >= 10x lower p50 than the teacher in the same runtime; exported
 student >= 3x faster than the same student in PyTorch eager at batch 1; the attention head
 adds <= 10 % to p50; the torch-free bench process of the student <= 100 MB peak RSS; two
 repeated runs agree within 10 % on p50. Run it on a quiet machine:

@@ -1,4 +1,4 @@
-"""Issue 14's moonshot: BreastMNIST cnn-small distilled from an ensemble of teachers.
+"""The moonshot: BreastMNIST cnn-small distilled from an ensemble of teachers.
 
 BreastMNIST (546 training images) is the one set where the v2 study's student stays far from
 the published ResNet-18 (28) row (test AUC 90.1), and its single teacher is itself only 86.3:
@@ -11,7 +11,7 @@ like one teacher, so it costs nothing at student time.  This script
 2. distils cnn-small from the ensemble under the v2 recipe (augmentation, K = 8 cached views,
    100 epochs, every choice on validation), KD and MIP + KD, the study's 5 seeds;
 3. compares them, paired by seed, with the same students distilled from the seed-0 teacher
-   alone (the v2 study's runs), and marks the issue's targets: AUC >= 90.1 (ResNet-18 (28)),
+   alone (the v2 study's runs), and marks the targets: AUC >= 90.1 (ResNet-18 (28)),
    moonshot > 91.9 (Google AutoML Vision).
 
     python benchmarks/ensemble/ensemble.py --teachers --jobs 2   # the members (~5 min each on one core)
@@ -112,7 +112,7 @@ def collect(members: int, seeds: list[int]) -> dict:
 
 def markdown(res: dict) -> str:
     n = res["members"]
-    L = [f"# BreastMNIST cnn-small from an ensemble of {n} teachers (issue 14's moonshot)", "",
+    L = [f"# BreastMNIST cnn-small from an ensemble of {n} teachers", "",
          f"Teachers: ResNet-20 with the study's teacher recipe ({res['recipe']['teacher_epochs']} epochs, "
          "augmentation, picked on validation AUC), seeds 0..{} (seed 0 is the v2 study's teacher). Students: "
          "cnn-small under the v2 recipe ({} epochs, augmentation with K = {} cached teacher views), seeds {}, "
@@ -155,7 +155,7 @@ def markdown(res: dict) -> str:
 
 def plot(res: dict, path: Path) -> None:
     """ensemble.png: each seed's student test AUC from the single teacher and from the ensemble
-    (a line per seed), beside both teachers and the issue's targets."""
+    (a line per seed), beside both teachers and the targets."""
     from edgekd.plotting import pyplot
 
     plt = pyplot()

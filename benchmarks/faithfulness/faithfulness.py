@@ -1,4 +1,4 @@
-"""Issue 17: are the maps faithful, and do distilled students look where the teacher looks *for this image*?
+"""Are the maps faithful, and do distilled students look where the teacher looks *for this image*?
 
 Per data set, one ResNet-20 teacher and cnn-tiny students trained alone (CE), with FMA
 (alpha 0), FMA + KD, MIP + KD (the default), FMA + KD with the centred map loss and CAM + KD
@@ -33,7 +33,7 @@ HERE = Path(__file__).resolve().parent
 METHODS = {"ce": "student alone (CE)", "fma": "FMA (alpha 0)", "fma+kd": "FMA + KD (alpha 0.9)",
            "mip+kd": "MIP + KD (the default)", "fma+kd-centred": "FMA + KD, centred map loss",
            "cam+kd": "CAM + KD"}
-# The tries at faithful student maps (issue 17 item 3): (group, compared with, map), paired over images
+# The tries at faithful student maps: (group, compared with, map), paired over images
 TRIES = (("fma+kd-centred", "fma+kd", "fma"), ("fma+kd-centred", "fma+kd", "cam"), ("cam+kd", "fma+kd", "cam"),
          ("cam+kd", "mip+kd", "cam"), ("cam+kd", "ce", "cam"), ("mip+kd", "ce", "cam"))
 MATCHED_MAP = {"fma": "fma", "fma+kd": "fma", "mip+kd": "mip", "fma+kd-centred": "fma", "cam+kd": "cam"}
@@ -254,7 +254,7 @@ def overlays(work: Path, datasets: list[str], path: Path, n_images: int = 3) -> 
 
 
 def targets(summary: dict) -> dict:
-    """The issue's targets per data set: met / missed, the interval, and by how much."""
+    """The targets per data set: met / missed, the interval, and by how much."""
     out = {}
     for ds, s in summary.items():
         t = s["teacher"]["maps"]["fma"]
@@ -349,7 +349,7 @@ def markdown(summary: dict, goals: dict, models: dict) -> str:
                              f"{format_interval(t['all'])} |"
                              + (f" {format_interval(t.get('informative'))} |" if s["binary"] else ""))
         lines.append("")
-    lines += ["## Targets (issue 17)", "", "| data set | target | goal | measured [95 % interval] | met | margin |",
+    lines += ["## Targets", "", "| data set | target | goal | measured [95 % interval] | met | margin |",
               "|---|---|---|---|---|---|"]
     for ds, rows in goals.items():
         for r in rows:

@@ -1,4 +1,4 @@
-"""Issue 14 item 3: patient schedules. Test AUC / accuracy of a distilled student against the
+"""Patient schedules: test AUC / accuracy of a distilled student against the
 length of its schedule (10 -> 300 epochs), for KD and edgekd's default (MIP + KD), with
 consistent augmentation read from the K-view teacher cache; and the schedule validation
 picks per data-set size. Writes benchmarks/schedules/schedules.{json,md,png}.
@@ -9,7 +9,7 @@ picks per data-set size. Writes benchmarks/schedules/schedules.{json,md,png}.
 Recipe (recorded per run in the JSON): each run is one ``edgekd distill`` with its defaults
 (augmentation on: shifts of 2 px, K = 8 cached views, cosine schedule over the run's own
 epochs, SGD lr 0.05, batch 128 except BreastMNIST's 32, best epoch on validation) and only
-``--epochs`` and ``--method`` changed. The student is the one issue 14's targets name per data
+``--epochs`` and ``--method`` changed. The student is the one the study's second recipe targets per data
 set (cnn-small on the medical sets, cnn-tiny on MNIST's 10 % subsample). Teachers: ResNet-20
 trained by this script (recipes in TEACHERS) unless ``--teacher DATASET=model.pt`` names one;
 its own recipe is read back from the checkpoint either way. Runs finished in ``--work`` are
@@ -146,7 +146,7 @@ def markdown(report: dict) -> str:
                          f"{v['ci'][1]:+.4f}].")
         missing = sorted(set(report["planned_epochs"]) - {r["epochs"] for r in d["rows"]})
         if missing:
-            lines.append(f"Not run (the session's time ran out first): {', '.join(map(str, missing))} epochs.")
+            lines.append(f"Not run: {', '.join(map(str, missing))} epochs.")
         lines.append("")
     return "\n".join(lines) + "\n"
 

@@ -32,7 +32,7 @@ Design (decisions written down here, as METHOD.md asks):
   with the live teacher, before the cache learnt AT; the cached form computes the same
   loss up to float32 rounding (tests/test_distill.py), and a rerun uses it.
 - Model selection: the best epoch on the validation split, by validation AUC on the
-  binary sets (the issue's probe: val accuracy saturates near 0.96 and the test split's
+  binary sets (a probe: val accuracy saturates near 0.96 and the test split's
   class balance differs from train/val, so accuracy is a threshold-sensitive, noisy
   selector) and by validation accuracy on MNIST.  The test split is read once per run,
   by the library, after selection.  Nothing in this script selects on test.
@@ -116,8 +116,8 @@ def main(argv=None) -> None:
     profile = PROFILES["quick" if args.quick else ("v2" if args.v2 else "full")]
     md_path = STUDY_DIR / "quick" / "report.md" if args.quick else STUDY_DIR / "study.md"
     out_dir = STUDY_DIR / "quick" if args.quick else STUDY_DIR
-    title = "Issue 9 study: --quick pipeline check (1 seed, 1 epoch per run: NOT evidence)" if args.quick else \
-        "Issue 9 study: does attention guidance beat KD and AT?"
+    title = "The study: --quick pipeline check (1 seed, 1 epoch per run: NOT evidence)" if args.quick else \
+        "The study: does attention guidance beat KD and AT?"
     if args.collect:
         n = records.collect(profile)
         print(f"{n} run folders recorded in {rel_path(records.records_path(profile))}", flush=True)

@@ -1,4 +1,4 @@
-"""The small hyper-parameter sweep behind the study's defaults (issue 9, deliverable 3).
+"""The small hyper-parameter sweep behind the study's defaults.
 
 PneumoniaMNIST, student ``cnn-tiny``, all training labels, the study's ResNet-20 teacher
 (``benchmarks/_work/study/runs/pneumoniamnist/teacher``) through the teacher cache, no

@@ -1,4 +1,4 @@
-"""The K-view teacher cache against a live teacher with the same augmentation (issue 14 item 2).
+"""The K-view teacher cache against a live teacher with the same augmentation.
 
 Called by ``benchmarks/train_cost/train_cost.py`` (``--views-only`` runs just this). For each of the
 study's teacher / student pairs (resnet20 and resnet56 teachers, cnn-tiny and cnn-small
@@ -12,7 +12,7 @@ the logits, which KD reads from the same folder), its size on disk, and the proc
 resident memory before and after the build and after one epoch of lookups (the cache is
 read memory-mapped: pages come in as they are read and the page cache may drop them).
 
-Target: the cached student epoch >= 5x faster than the live teacher's (issue 14).
+Target: the cached student epoch >= 5x faster than the live teacher's.
 Writes ``benchmarks/train_cost/train_cost_views.json`` and ``.md``. Timing wants a quiet machine.
 """
 

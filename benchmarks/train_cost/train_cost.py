@@ -1,7 +1,7 @@
 """Training cost per method: per-step time of CE, KD, AT, FMA, MIP, SALS (teacher live and cached),
 as ratios to the KD step measured in the same run (median of interleaved repetitions).
 
-Targets (issue 3): FMA and MIP <= 1.10x the KD step; SALS <= 2.5x; with the teacher cached,
+Targets: FMA and MIP <= 1.10x the KD step; SALS <= 2.5x; with the teacher cached,
 a student epoch >= 3x faster than with the live teacher, for a teacher of >= 20x the
 student's MACs. What is measured is per-step medians; an epoch is estimated as the step time
 x the steps of one epoch over the training split, and the one-off cost of building each
@@ -9,7 +9,7 @@ method's cache is timed and reported beside it, with the epoch speed-up over 1 a
 ``--epochs`` epochs once the build is included. Writes benchmarks/train_cost/train_cost.json and .md.
 Timing wants a quiet machine.
 
-With augmentation (issue 14): the student epoch with the K-view teacher cache vs a live
+With augmentation: the student epoch with the K-view teacher cache vs a live
 teacher with the same augmentation, at the study's teacher / student pairs, with the cache's
 build time, disk size and memory (``benchmarks/train_cost/cost_views.py``; target >= 5x), written to
 benchmarks/train_cost/train_cost_views.json and .md. ``--views-only`` runs just that measurement;

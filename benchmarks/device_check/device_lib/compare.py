@@ -1,6 +1,6 @@
 """x86 outputs against arm64 outputs of the same files on the same inputs, and the pass rule.
 
-The rule (issue 13): every model must give the same top-1 class for every input on both
+The rule: every model must give the same top-1 class for every input on both
 machines; an fp32 model's logits must also agree within :data:`FP32_TOL` (the kernels differ
 between x86 and Arm -- AVX vs NEON, other blockings -- so float sums are taken in another
 order; 1e-4 is the project's fp32 parity tolerance against PyTorch). The attention map is an

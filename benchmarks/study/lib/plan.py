@@ -69,7 +69,7 @@ def quick_profile(full: dict) -> dict:
 
 PROFILES["quick"] = quick_profile(PROFILES["full"])
 
-# Issue 14's recipe ("v2"): augmentation on (2 px shifts) with the K-view teacher cache, so the student
+# The second recipe ("v2"): augmentation on (2 px shifts) with the K-view teacher cache, so the student
 # trains on exactly the views whose teacher outputs it reads, and 100 epochs everywhere
 # (benchmarks/schedules/schedules.md: 100 beat 10 and 30 on validation on all three sets; `--epochs auto` now
 # gives the sets up to 1,000 images 300, which finished after these runs had started, so BreastMNIST
@@ -82,7 +82,7 @@ V2_METHODS = ["kd", "mip+kd", "ce"]
 
 
 def v2_profile(full: dict) -> dict:
-    """The study's design under issue 14's recipe (``V2_EPOCHS``, ``V2_METHODS``, augmentation)."""
+    """The study's design under the second recipe (``V2_EPOCHS``, ``V2_METHODS``, augmentation)."""
     v2 = copy.deepcopy(full)
     v2.update(root=WORK_DIR / "v2", records=RECORDS_DIR / "v2.jsonl.gz", methods=list(V2_METHODS), augment=True,
               views=8)

@@ -1,6 +1,6 @@
-"""Issue 14's recipe ("v2": augmentation with the K-view teacher cache, longer schedules on small
+"""The second recipe ("v2": augmentation with the K-view teacher cache, longer schedules on small
 sets) beside the study's first recipe: per group the test metrics of both, paired differences
-by seed, gap recovery and the issue's targets. The first recipe's rows stay as they are."""
+by seed, gap recovery and the targets. The first recipe's rows stay as they are."""
 
 from __future__ import annotations
 
@@ -82,7 +82,7 @@ def ensemble_best(ensemble: dict | None) -> tuple[str, float] | None:
 
 
 def targets(groups: dict, ensemble: dict | None = None) -> list[dict]:
-    """Issue 14 item 6's targets: met / missed, with the margin."""
+    """The second recipe's targets: met / missed, with the margin."""
     rows = []
     rec = {k: g[f"recovery_{g['metric']}"]["vs old alone"] for k, g in groups.items()}
     met = [k for k, r in rec.items() if r is not None and r >= TARGETS["gap_recovery"]]
@@ -137,7 +137,7 @@ def _epochs_text(profile: dict) -> str:
 
 def markdown(cmp: dict, profile: dict) -> list[str]:
     """The section study.md shows: both recipes per group, deltas, gap recovery, targets."""
-    L = ["## Issue 14's recipe beside the first one", "",
+    L = ["## The second recipe beside the first one", "",
          f"New recipe (`benchmarks/study/study.py --v2`, run records in `{rel_path(records_path(profile))}`): "
          "augmentation on (2 px "
          "shifts) with the K-view teacher cache (K = 8: the student trains on exactly the view whose teacher "
@@ -147,7 +147,7 @@ def markdown(cmp: dict, profile: dict) -> list[str]:
          "teachers with the study's teacher recipe (the first study's teacher weights were not kept, so the new "
          "teacher differs from the old one: paired differences to the old rows mix the recipe and the teacher). "
          "Gap recovery = (student − alone) / (teacher − alone), alone = the study's student trained alone (the "
-         "issue's baseline) and, beside it, the student alone under the new recipe; n/a where the teacher is less "
+         "targets' baseline) and, beside it, the student alone under the new recipe; n/a where the teacher is less "
          f"than {MIN_GAP * 100:.1f} points above the student alone (no gap) or a row is missing.", "",
          "| data set · group | metric | teacher | old KD | old MIP+KD | new KD | new MIP+KD | pick (val) | "
          "Δ pick vs old same | Δ pick vs new KD | recovery vs old alone | vs new alone | other metric recovery |",
@@ -162,7 +162,7 @@ def markdown(cmp: dict, profile: dict) -> list[str]:
                  f"(n={g['n']}) | {deltas} | "
                  f"{_pct(g[f'recovery_{m}']['vs old alone'])} | {_pct(g[f'recovery_{m}']['vs new alone'])} | "
                  f"{other.upper()} {_pct(g[f'recovery_{other}']['vs old alone'])} |")
-    L += ["", "Targets (issue 14 item 6):", ""]
+    L += ["", "Targets:", ""]
     for t in cmp["targets"]:
         value = t["measured"]
         shown = value if isinstance(value, str) else ("not run" if value is None else f"{value * 100:.1f}")

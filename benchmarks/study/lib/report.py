@@ -309,7 +309,7 @@ def report(profile: dict, md_path: Path, out_dir: Path, title: str, figures: boo
     quick = profile is PROFILES["quick"]
     md = markdown(res, tg, latency, title, QUICK_TIMING if quick else FULL_TIMING,
                   records.load(records.records_path(profile)), rel_path(records.records_path(profile)))
-    if profile is PROFILES["full"]:  # issue 14's recipe beside the first one, once it has runs
+    if profile is PROFILES["full"]:  # the second recipe beside the first one, once it has runs
         new = aggregate(PROFILES["v2"])
         if any(e["groups"] for e in new["datasets"].values()):
             ens_path = BENCH / "ensemble" / "ensemble.json"  # benchmarks/ensemble/ensemble.py: the BreastMNIST moonshot

@@ -1,5 +1,5 @@
 """The study's statistics: paired differences with t and bootstrap intervals, aggregation of
-finished runs, and the issue's targets (every choice made on validation, never on test)."""
+finished runs, and the study's targets (every choice made on validation, never on test)."""
 
 from __future__ import annotations
 
@@ -134,7 +134,7 @@ def _recovery(teacher: dict, alone: dict, method: dict, metric: str) -> tuple[fl
 
 
 def targets(res: dict) -> dict:
-    """The issue's targets, each met / missed / incomplete; choices made on validation only."""
+    """The study's targets, each met / missed / incomplete; choices made on validation only."""
     out: dict = {}
     tparams = [e["teacher"]["params"] for e in res["datasets"].values() if e.get("teacher")]
     small = {}
