@@ -1,6 +1,6 @@
 """``edgekd bench`` with a model that carries no edgekd metadata, beside edgekd's own files.
 
-The example report of README's bench section: the teacher checkpoint (PyTorch eager),
+The example report of docs/bench.md: the teacher checkpoint (PyTorch eager),
 the student's ONNX, its int8 ONNX with the FMA head, and the student's ONNX with its
 edgekd metadata stripped: a "foreign" model that ``edgekd bench`` can only score when
 told how (``--norm dataset --class-map 0=normal,1=pneumonia``). Being the same network,
