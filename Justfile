@@ -27,34 +27,44 @@ test *ARGS: setup
 test-all: setup
     {{py}} -m pytest -q -m "slow or not slow"
 
-# Benchmarks whose results are committed under benchmarks/.
+# Rebuild every summary that comes from committed records, without training or timing anything: the study
+# (both recipes, from benchmarks/study/records/), its --quick report, the ensemble, schedules and contention.
+# A rebuilt file that differs from the committed one shows in `git diff`.
+reports: setup
+    {{py}} benchmarks/study/study.py --report
+    {{py}} benchmarks/study/study.py --quick --report
+    {{py}} benchmarks/ensemble/ensemble.py --report-only
+    {{py}} benchmarks/schedules/schedules.py --from-json > /dev/null
+    {{py}} benchmarks/contention/contention.py --report-only > /dev/null
+
+# Timing benchmarks whose results are committed under benchmarks/<question>/ (run them on a quiet machine).
 bench: setup
-    {{py}} benchmarks/train_cost.py
-    {{py}} benchmarks/edge_latency.py
+    {{py}} benchmarks/train_cost/train_cost.py
+    {{py}} benchmarks/edge_latency/edge_latency.py
 
 # The study's pipeline check: 1 seed x 1 epoch of every run (~7 min on 2 cores), projects the full cost.
 study-quick: setup
-    {{py}} benchmarks/study.py --quick --jobs 2
+    {{py}} benchmarks/study/study.py --quick --jobs 2
 
 # The whole study (finished runs are skipped; ~1 h projected on 2 quiet cores), then its report.
 study: setup
-    {{py}} benchmarks/study.py --all --jobs 2
-    {{py}} benchmarks/study.py --report --bench
+    {{py}} benchmarks/study/study.py --all --jobs 2
+    {{py}} benchmarks/study/study.py --report --bench
 
+# The second recipe (K-view cache, 100 epochs) in all 12 groups, the BreastMNIST ensemble, the report.
 # Measured on a shared machine: 5.1 h + 0.8 h (ensemble) of single-thread run time, about half that wall
 # time with --jobs 2 on 2 cores, plus the 4 groups' student-alone runs not made yet (see --v2 --list).
-# Issue 14's recipe (K-view cache, 100 epochs) in all 12 groups, the BreastMNIST ensemble, the report.
 study-v2: setup
-    {{py}} benchmarks/study.py --v2 --all --jobs 2
-    {{py}} benchmarks/ensemble.py --teachers --jobs 2
-    {{py}} benchmarks/ensemble.py --jobs 2
-    {{py}} benchmarks/study.py --v2 --report
+    {{py}} benchmarks/study/study.py --v2 --all --jobs 2
+    {{py}} benchmarks/ensemble/ensemble.py --teachers --jobs 2
+    {{py}} benchmarks/ensemble/ensemble.py --jobs 2
+    {{py}} benchmarks/study/study.py --v2 --report
 
 # ruff over the package, tests and benchmarks.
 lint: setup
     {{py}} -m ruff check edgekd tests benchmarks
 
 # The device side on arm64 under qemu-user, checked against x86 (root; Debian's mirror and PyPI;
-# ~20-30 min on 2 shared cores the first time): benchmarks/device_check.md. ARGS: --cpu cortex-a76 ...
+# ~20-30 min on 2 shared cores the first time): benchmarks/device_check/device_check.md. ARGS: --cpu cortex-a76 ...
 device-check *ARGS: setup
-    {{py}} benchmarks/device_check.py {{ARGS}}
+    {{py}} benchmarks/device_check/device_check.py {{ARGS}}

@@ -229,7 +229,7 @@ def test_onnx_runner_feeds_an_nhwc_model(tmp_path):
 def test_multiclass_bench_reports_the_macro_auc_eval_prints(tmp_path):
     import onnxruntime as ort
 
-    from benchmarks.reliability import tiny_onnx
+    from benchmarks.reliability.reliability import tiny_onnx
     from edgekd.benchmarking.data import load_data
     from edgekd.benchmarking.measure import measure
     from edgekd.metrics import classification_report

@@ -1,4 +1,4 @@
-"""benchmarks/device_check.py: its pure helpers (fast), and the whole arm64 check for one CPU (slow).
+"""benchmarks/device_check/device_check.py: its pure helpers (fast), and the whole arm64 check for one CPU (slow).
 
 The slow test needs root, network to Debian's mirror and PyPI, and several minutes of
 emulated CPU time; it writes its report to a temporary folder, never over the committed one.
@@ -14,7 +14,7 @@ import sys
 import numpy as np
 import pytest
 
-from benchmarks.device_lib.compare import (
+from benchmarks.device_check.device_lib.compare import (
     FP32_TOL,
     compare_all,
     compare_commands,
@@ -23,9 +23,9 @@ from benchmarks.device_lib.compare import (
     same_answer,
     split_outputs,
 )
-from benchmarks.device_lib.proc_cpuinfo import CPUS, cpuinfo_text, hwcap_features
-from benchmarks.device_lib.report import markdown
-from benchmarks.device_lib.userland import apt_options, wrapper_text
+from benchmarks.device_check.device_lib.proc_cpuinfo import CPUS, cpuinfo_text, hwcap_features
+from benchmarks.device_check.device_lib.report import markdown
+from benchmarks.device_check.device_lib.userland import apt_options, wrapper_text
 from tests.conftest import ROOT, needs_shared
 
 # AT_HWCAP that qemu 7.2 reports for -cpu cortex-a76 and -cpu cortex-a72 (bits set by hand below)
@@ -150,7 +150,7 @@ def test_explain_failure_is_recorded_unless_required():
 @pytest.mark.skipif(os.geteuid() != 0, reason="apt and dpkg -x of the arm64 userland need root")
 def test_device_check_on_cortex_a76(tmp_path):
     """The whole check for one CPU: install by the arm64 pip, bench/classify/explain, parity with x86."""
-    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "device_check.py"), "--cpu", "cortex-a76",
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "device_check" / "device_check.py"), "--cpu", "cortex-a76",
                            "--json", str(tmp_path / "c.json"), "--md", str(tmp_path / "c.md")],
                           capture_output=True, text=True, timeout=3600, cwd=ROOT)
     assert proc.returncode == 0, (proc.stdout[-3000:], proc.stderr[-3000:])

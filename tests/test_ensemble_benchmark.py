@@ -1,4 +1,4 @@
-"""benchmarks/ensemble.py: the ensemble students pair with the v2 study's single-teacher runs, and
+"""benchmarks/ensemble/ensemble.py: the ensemble students pair with the v2 study's single-teacher runs, and
 the study's runner distils from several member teachers (tiny digits runs)."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from dataclasses import asdict
 import pytest
 import torch
 
-from benchmarks import ensemble
-from benchmarks.study_lib import plan, runner
+from benchmarks.ensemble import ensemble
+from benchmarks.study.lib import plan, runner
 
 
 def test_ensemble_students_differ_from_the_single_teacher_runs_only_in_the_teacher():

@@ -6,7 +6,7 @@ of conftest (cnn-small, 8x8) has a 1x1 last stage, so its CAM is refused; the CA
 use a cnn-tiny trained on digits (last stage 2x2). TFLite conversions take several
 seconds each, so the default set covers every format, head and quantization mode at
 least once and the rest of the matrix is marked slow. The export matrix on
-PneumoniaMNIST is benchmarks/export_matrix.py.
+PneumoniaMNIST is benchmarks/export_matrix/export_matrix.py.
 """
 
 from __future__ import annotations

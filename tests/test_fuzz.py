@@ -24,7 +24,7 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from benchmarks.reliability import CORRUPTIONS, corrupt, problem, tiny_onnx, tiny_tflite
+from benchmarks.reliability.reliability import CORRUPTIONS, corrupt, problem, tiny_onnx, tiny_tflite
 from edgekd.cli.app import app
 from edgekd.errors import EdgekdError
 from edgekd.fileio import sha256_bytes

@@ -3,7 +3,7 @@
 Complements test_train.py / test_cli.py (which cover the library-level guards): here
 every fault goes through ``edgekd`` itself (Typer's CliRunner, or a child process where a
 process must die) and must end as exit code 2 with one ``error:`` line on stderr. The
-crafted files come from ``benchmarks/reliability.py``, whose report lists the same cases.
+crafted files come from ``benchmarks/reliability/reliability.py``, whose report lists the same cases.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from benchmarks import reliability as rel
+from benchmarks.reliability import reliability as rel
 from edgekd.cli.app import app
 from edgekd.fileio import atomic_path
 from edgekd.training import supervised
@@ -306,7 +306,7 @@ def test_bench_refuses_a_model_that_does_not_fit_the_data(tmp_path):
 
 
 def test_every_reported_case_is_clean_in_process(tmp_path, monkeypatch):
-    """The cases of benchmarks/reliability.md, through CliRunner: none may raise or print twice."""
+    """The cases of benchmarks/reliability/reliability.md, through CliRunner: none may raise or print twice."""
     monkeypatch.setenv("EDGEKD_CACHE", str(tmp_path / "cache"))
     failures = []
     for _group, case, argv in rel.build_cases(tmp_path):

@@ -72,7 +72,7 @@ def test_distill_without_epochs_trains_the_tables_length_and_saves_it(trained_di
 
 
 def test_schedules_benchmark_pairs_lengths_by_common_seeds():
-    from benchmarks.schedules import paired_longer
+    from benchmarks.schedules.schedules import paired_longer
 
     def row(method, epochs, seed, test, val):
         return {"method": method, "epochs": epochs, "seed": seed, "test": {"auc": test}, "val": {"auc": val}}

@@ -1,16 +1,18 @@
-"""Bookkeeping of benchmarks/study.py: resume, aggregation, paired intervals (tiny digits runs)."""
+"""Bookkeeping of benchmarks/study/study.py: resume, aggregation, paired intervals (tiny digits runs)."""
 
 from __future__ import annotations
 
+import gzip
 import json
 import math
+import shutil
 from pathlib import Path
 
 import pytest
 import torch
 
-from benchmarks import provenance
-from benchmarks.study_lib import cost, plan, recipe, report, runner, stats
+from benchmarks._lib import provenance
+from benchmarks.study.lib import cost, plan, recipe, records, report, runner, stats
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -81,7 +83,7 @@ def test_v2_profile_augments_with_per_seed_view_caches():
     prof = plan.PROFILES["v2"]
     specs = [s for s in plan.plan(prof, ["pneumoniamnist"], ["full"], ["cnn-small"]) if s["kind"] == "student"]
     assert {s["method"] for s in specs} == set(plan.V2_METHODS)
-    assert all(s["train"].augment and s["train"].views == 8 for s in specs)
+    assert all(s["train"].augment and s["train"].cache_views == 8 for s in specs)
     assert {s["train"].epochs for s in specs} == {plan.V2_EPOCHS["pneumoniamnist"]["full"]}
     caches = {s["seed"]: s["cache"] for s in specs}  # views are drawn per seed: one cache per seed
     assert len(set(caches.values())) == 5 and all(s["cache"] == caches[s["seed"]] for s in specs)
@@ -134,6 +136,11 @@ def test_resume_skips_finished_runs_and_aggregates(tmp_path, monkeypatch):
     for s in specs:
         assert (s["out"] / "test.json").exists() and runner.run_state(s) == "done"
     mtimes = {s["out"]: (s["out"] / "test.json").stat().st_mtime_ns for s in specs}
+    # the runner recorded every run it made: collecting the folders again gives the same bytes
+    path = records.records_path(prof)
+    assert path == tmp_path / "st" / "records.jsonl.gz" and len(records.load(path)) == 5
+    recorded = path.read_bytes()
+    assert records.collect(prof) == 5 and path.read_bytes() == recorded
 
     def boom(kind):
         def train(*a, **k):
@@ -171,11 +178,43 @@ def test_resume_skips_finished_runs_and_aggregates(tmp_path, monkeypatch):
     assert g["fma+kd"]["vs_ce"]["seeds"] == [0, 1]
     assert res["datasets"]["digits"]["teacher"]["params"] > g["fma+kd"]["params"]
 
+    # the committed form: with the run folders gone, the records alone give the same aggregate and resume state
+    shutil.rmtree(tmp_path / "st" / "runs")
+    assert stats.aggregate(prof) == res
+    assert all(runner.run_state(s) == "done" for s in specs) and runner.run_state(changed) == "mismatch"
+
     # the report renders without crashing, with the targets section
     res = report.report(prof, tmp_path / "r.md", tmp_path / "rep", "t", figures=False)
     text = (tmp_path / "r.md").read_text()
     assert "| fma+kd | 2/2 |" in text and "Targets" in text
     assert json.loads((tmp_path / "rep" / "results.json").read_text())["targets"]
+
+
+def test_records_keep_each_run_file_unchanged_and_rewrite_stably(tmp_path):
+    """One JSONL line per run folder holding its record files as they were; an update replaces one
+    run's line and keeps the others (runs whose folders are gone); the same records give the same bytes."""
+    runs, path = tmp_path / "runs", tmp_path / "records" / "r.jsonl.gz"
+    files = {"a/full/cnn-tiny/kd/s0": {"metrics": {"config": {"epochs": 2}, "epochs": [{"time_s": 0.5}]},
+                                      "test": {"test": {"accuracy": 0.75}}, "study_run": {"wall_s": 3.0}},
+             "a/teacher": {"metrics": {"params": 10}, "test": {"test": {"accuracy": 0.9, "auc": None}}}}
+    for key, rec in files.items():
+        (runs / key).mkdir(parents=True)
+        for name, content in rec.items():
+            (runs / key / f"{name}.json").write_text(json.dumps(content, indent=1))
+    (runs / "a" / "teacher" / "model.pt").write_bytes(b"not recorded")
+    assert records.update(path, runs, sorted(runs / k for k in files)) == 2
+    assert records.load(path) == files
+    lines = gzip.decompress(path.read_bytes()).decode().splitlines()
+    assert [json.loads(line)["run"] for line in lines] == sorted(files)  # one line per run, sorted by key
+    first = path.read_bytes()
+    shutil.rmtree(runs / "a" / "teacher")
+    records.write(path, records.load(path))
+    assert path.read_bytes() == first  # no timestamp in the file: rebuilt records compare byte for byte
+    (runs / "a/full/cnn-tiny/kd/s0/test.json").write_text(json.dumps({"test": {"accuracy": 0.5}}))
+    assert records.update(path, runs, [runs / "a/full/cnn-tiny/kd/s0"]) == 1
+    after = records.load(path)
+    assert after["a/full/cnn-tiny/kd/s0"]["test"] == {"test": {"accuracy": 0.5}}
+    assert after["a/teacher"] == files["a/teacher"]  # its folder is gone; its record stays
 
 
 def test_partial_seed_coverage_pairs_only_common_seeds():
@@ -218,12 +257,12 @@ def test_parallel_jobs_match_sequential_runs_and_project_the_cost(tmp_path):
 def test_run_records_name_repository_paths_relatively(tmp_path):
     """Committed study records must not name this checkout's absolute path (edgekd writes the
     teacher and cache paths it is given); paths outside the repository stay as they are."""
-    inside = provenance.ROOT / "benchmarks" / "study" / "runs" / "t" / "model.pt"
+    inside = provenance.ROOT / "benchmarks" / "_work" / "study" / "runs" / "t" / "model.pt"
     (tmp_path / "metrics.json").write_text(json.dumps({"teacher": {"checkpoint": str(inside)},
                                                        "teacher_cache": str(tmp_path / "cache")}))
     (tmp_path / "test.json").write_text(json.dumps({"checkpoint": "elsewhere/model.pt"}))
     assert runner.repo_relative_records(tmp_path) == 1
     m = json.loads((tmp_path / "metrics.json").read_text())
-    assert m["teacher"]["checkpoint"] == "benchmarks/study/runs/t/model.pt"
+    assert m["teacher"]["checkpoint"] == "benchmarks/_work/study/runs/t/model.pt"
     assert m["teacher_cache"] == str(tmp_path / "cache")
-    assert provenance.rel_path(inside) == "benchmarks/study/runs/t/model.pt"
+    assert provenance.rel_path(inside) == "benchmarks/_work/study/runs/t/model.pt"

@@ -13,7 +13,7 @@ convention). Per pair:
   ``|| Q_S/||Q_S|| - Q_T/||Q_T|| ||_2`` per sample, averaged over the batch.
 
 The pair losses are summed. The weight (beta = 1000 in the official code; the paper's
-beta/2; edgekd's default 10, chosen by benchmarks/sweep.py) is applied by the caller.
+beta/2; edgekd's default 10, chosen by benchmarks/sweep/sweep.py) is applied by the caller.
 
 The teacher's side of a pair depends only on the teacher and the student's stage size,
 so it can be computed once and cached (METHOD.md: teacher outputs reused across

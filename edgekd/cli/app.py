@@ -46,7 +46,7 @@ app.command("report")(report_cmd.report)
 def main() -> None:
     from edgekd.training.threads import calm_openmp_waits
 
-    calm_openmp_waits()  # before any command imports torch (benchmarks/contention.md)
+    calm_openmp_waits()  # before any command imports torch (benchmarks/contention/contention.md)
     app()
 
 

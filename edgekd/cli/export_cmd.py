@@ -22,7 +22,7 @@ def export(
                                    "checkpoint, tensorrt for an .onnx)."),
     head: str = typer.Option("auto", "--attention-head", help="Second output 'attention': none, fma, mip, cam, or auto "
                              "(cam where the model's CAM is not constant, else none: CAM is the head measured "
-                             "faithful for students, benchmarks/faithfulness.md; an .onnx keeps its own head)."),
+                             "faithful for students, benchmarks/faithfulness/faithfulness.md; an .onnx keeps its own head)."),
     quantize: str = typer.Option("none", "--quantize", "-q", help="none, fp16, int8 (calibrated) or dynamic."),
     calib_dataset: str | None = typer.Option(None, "--calib-dataset", help="int8 calibration images: a data set "
                                                 "name, folder:PATH, or (.onnx -> engine) a folder of image files "

@@ -16,7 +16,7 @@ from edgekd.spec import Spec, option
 __all__ = ["DEFAULT_METHOD", "DistillConfig"]
 
 #: the method ``distill`` uses when none is named: MIP + KD, the study's best on validation
-#: (benchmarks/study.md); the method registry reads it from here
+#: (benchmarks/study/study.md); the method registry reads it from here
 DEFAULT_METHOD = "mip"
 
 
@@ -38,7 +38,7 @@ class DistillConfig(Spec):
 
     method: str = option(DEFAULT_METHOD, "The term added to KD: none (CE alone), kd, or an attention method (at, "
                                          "fma, mip, sals, cam...). Default mip (MIP + KD): the study's best method on "
-                                         "validation (benchmarks/study.md); cam matches the map the student exports "
+                                         "validation (benchmarks/study/study.md); cam matches the map the student exports "
                                          "(its CAM head).", choices=_method_names)
     alpha: float | None = option(None, "KD weight: L = (1-alpha) CE + alpha T^2 KL(teacher || student, both softened "
                                        "by T) + beta L_att (METHOD.md). torchdistill's KDLoss is the other way round: "
@@ -47,7 +47,7 @@ class DistillConfig(Spec):
                                        "attention term alone.")
     temperature: float = option(4.0, "KD temperature T.")
     beta: float | None = option(None, "Attention-loss weight (default 10 for at, 1 for fma/mip/sals/cam, chosen by "
-                                      "benchmarks/sweep.py; AT's official code uses 1000).")
+                                      "benchmarks/sweep/sweep.py; AT's official code uses 1000).")
     att_loss: str = option("mse", "Map loss between student and teacher maps; centred compares only the "
                                   "image-specific parts (each map minus the batch's mean map).", choices=_loss_names)
     att_size: int | None = option(None, "Common map size (default: input size).")

@@ -8,10 +8,10 @@ are the same code path with ``alpha > 0``.
 
 Defaults come from the method (its ``default_alpha`` and ``default_beta``; a method
 without a term of its own allows only beta = 0); T = 4. Every method with a teacher
-defaults to alpha = 0.9 (+ KD): the study (benchmarks/study.md, 520 runs) found KD the
+defaults to alpha = 0.9 (+ KD): the study (benchmarks/study/study.md, 520 runs) found KD the
 main gain and the attention terms alone within noise of no teacher; ``--alpha 0`` trains
 an attention term alone (as RepDistiller trains AT). The values, chosen on
-PneumoniaMNIST validation AUC by ``benchmarks/sweep.py``, are documented in each
+PneumoniaMNIST validation AUC by ``benchmarks/sweep/sweep.py``, are documented in each
 method's file. Terms whose weight is 0 are left out of the dict.
 
 The teacher is frozen (``requires_grad=False``), stays in eval mode when ``.train()``

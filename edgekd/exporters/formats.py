@@ -26,7 +26,7 @@ CALIBRATIONS = {  # --calibration: how int8 activation ranges are set from the c
     "percentile": ("onnx",),  # onnxruntime: the 99.999th percentile of |x|
 }
 # onnxruntime's Entropy method gave scales identical to MinMax on both students measured
-# (benchmarks/export_matrix.md, int8 settings), so it is not offered.
+# (benchmarks/export_matrix/export_matrix.md, int8 settings), so it is not offered.
 
 
 def export_formats() -> list[dict]:

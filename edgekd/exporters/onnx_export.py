@@ -24,7 +24,7 @@ Steps (each into a temporary folder; the caller renames the final file into plac
    the int16 sums of u8 x s8 products, and on a cnn-small PneumoniaMNIST student full-range
    per-channel weights flipped 17 % of the test decisions (83.0 % agreement, accuracy
    87.7 -> 74.2 %) where 7-bit weights flipped 0.3 % with unchanged accuracy
-   (benchmarks/export_matrix.md); ``--full-range`` keeps 8-bit weights; ``dynamic``:
+   (benchmarks/export_matrix/export_matrix.md); ``--full-range`` keeps 8-bit weights; ``dynamic``:
    ``quantize_dynamic`` (int8 weights). The attention head's own nodes (every node the
    ``logits`` output does not depend on) are excluded from quantization: the map's value
    range is set per image, which static ranges cannot follow.

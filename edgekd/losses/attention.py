@@ -14,7 +14,7 @@ Both maps are B x H x W in [0, 1]; the teacher's map is the soft target mask.
 - ``centred``: MSE between the maps after subtracting each one's batch mean map, so only
   the part of the teacher's map that is *specific to the image* is a target. Plain MSE
   is met most cheaply by the teacher's average map (a central blob on chest X-rays):
-  benchmarks/faithfulness.md found distilled students learn mostly that shared prior.
+  benchmarks/faithfulness/faithfulness.md found distilled students learn mostly that shared prior.
   The batch mean stands in for the data set's mean map; a batch of one has no
   image-specific part and gives 0.
 

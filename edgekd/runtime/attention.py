@@ -13,7 +13,7 @@ An artifact's metadata key ``attention_output`` says what that output holds:
                 :func:`edgekd.attention.cam.cam_map` computes in PyTorch.
 
 Why: selecting, resizing and normalising on the host, only when a map is drawn, keeps an
-exported CAM head to one graph op (``benchmarks/edge_latency.md``).
+exported CAM head to one graph op (``benchmarks/edge_latency/edge_latency.md``).
 """
 
 from __future__ import annotations

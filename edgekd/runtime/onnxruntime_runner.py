@@ -9,7 +9,7 @@ metadata, ``bench --layout nhwc``, or its shape says so) gets the NCHW batch tra
 int8 on x86: ``session.x64quantprecision = 1``. Without it onnxruntime's x86 u8s8 kernels
 (AVX2 without VNNI) saturate intermediate sums: a static int8 student agreed with its fp32
 sibling on 96.8 % of PneumoniaMNIST test images on this project's AMD EPYC, against 99.84 %
-on arm64 (benchmarks/device_check.md) and 99.84 % on x86 with the option. It costs int8
+on arm64 (benchmarks/device_check/device_check.md) and 99.84 % on x86 with the option. It costs int8
 speed on such CPUs and is ignored elsewhere; the answer must not depend on the machine.
 """
 

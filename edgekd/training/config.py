@@ -17,7 +17,7 @@ from edgekd.spec import Spec, option
 __all__ = ["TrainConfig"]
 
 AUTO_EPOCHS_HELP = ("Training epochs, or auto: by the training set's size, 300 up to 1,000 images, 100 up to 10,000 "
-                    "and 30 above (edgekd/training/schedule.py; the lengths the patient-schedule benchmark picked on "
+                    "and 30 above (edgekd/training/schedule.py; the lengths benchmarks/schedules/schedules.md picked on "
                     "validation). The number used is saved in config.toml.")
 
 
@@ -45,7 +45,7 @@ class TrainConfig(Spec):
     compile: bool = option(False, "torch.compile the trained model (GPU runs).", negatable=False)
     deterministic: bool = option(True, "torch's deterministic algorithms: the same seed gives bitwise-identical "
                                        "weights and metrics (on the same machine, threads and versions) at a few per "
-                                       "cent per CPU epoch (benchmarks/determinism.md); --no-deterministic gives "
+                                       "cent per CPU epoch (benchmarks/determinism/determinism.md); --no-deterministic gives "
                                        "that up for speed.")
     threads: int | str | None = option(None, "CPU threads for torch: a positive number, or auto (OMP_NUM_THREADS "
                                              "when set, else the physical cores; edgekd/training/threads.py). The "

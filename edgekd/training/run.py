@@ -35,7 +35,7 @@ class RunData:
 
 def seed_everything(seed: int, deterministic: bool = True) -> None:
     """Seed Python, NumPy and torch; ``deterministic`` turns torch's deterministic algorithms
-    on (bitwise-reproducible runs, at the cost measured in benchmarks/determinism.md) or off.
+    on (bitwise-reproducible runs, at the cost measured in benchmarks/determinism/determinism.md) or off.
     Both are set explicitly: the setting is process-wide and outlives a run."""
     random.seed(seed)
     np.random.seed(seed)

@@ -1,5 +1,5 @@
 """How many epochs a distillation trains when ``--epochs`` is left at ``auto``: by the size of
-its training set, from ``benchmarks/schedules.md``.
+its training set, from ``benchmarks/schedules/schedules.md``.
 
 That benchmark trained students (KD and MIP + KD, one seed; 5 on BreastMNIST at 100 and 300)
 with the K-view teacher cache and augmentation on cosine schedules of 10, 30, 100 and 300

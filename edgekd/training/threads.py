@@ -80,7 +80,7 @@ def calm_openmp_waits(environ: dict | None = None) -> None:
     ``OMP_WAIT_POLICY`` or ``GOMP_SPINCOUNT``. Must run before torch is imported: libgomp
     (torch's OpenMP on Linux, x86_64 and aarch64) reads it once, when it loads.
 
-    Why (``benchmarks/contention.md``): with libgomp's default spin, two training threads
+    Why (``benchmarks/contention/contention.md``): with libgomp's default spin, two training threads
     beside two busy processes on two cores wait for each other in spin loops that the busy
     processes preempt, and an epoch took 15x its quiet time; with a short spin it takes about
     2x (a fair share of the cores) while the quiet epoch stays within a few percent.

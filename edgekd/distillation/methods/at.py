@@ -4,7 +4,7 @@ Teacher and student layers are paired in order (the ``after-first`` layer rule b
 default; with the defaults and unequal stage counts the deepest stages are paired).
 The term is ``edgekd.attention.at.at_loss_to_targets`` of the student's features against
 the teacher's per-pair maps (official or paper form; default beta = 10, chosen by
-benchmarks/sweep.py over the official 1000).
+benchmarks/sweep/sweep.py over the official 1000).
 
 What it needs from the teacher: live, its captured features (each pair's target is made
 at the student's stage size in the same step); cached, one ``at<i>`` map per pair at the
@@ -32,7 +32,7 @@ class AT(Method):
     name = "at"
     summary = "Zagoruyko-Komodakis attention transfer between paired stages"
     default_beta = 10.0
-    default_alpha = 0.9  # + KD by default (benchmarks/study.md)
+    default_alpha = 0.9  # + KD by default (benchmarks/study/study.md)
 
     def __init__(self, teacher: nn.Module | None, student: nn.Module, opts: MethodOptions, active: bool):
         super().__init__(teacher, student, opts, active)

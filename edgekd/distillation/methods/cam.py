@@ -3,7 +3,7 @@
 Not in METHOD.md: added for issue 17 to test whether matching the map the student
 *exports* (its CAM head, ``edgekd/attention/cam.py``) keeps that map faithful, while
 FMA / MIP matching gives students maps below random on ins−del
-(benchmarks/faithfulness.md). A CAM is the student's own class evidence (its spatial
+(benchmarks/faithfulness/faithfulness.md). A CAM is the student's own class evidence (its spatial
 mean plus the bias is the logit), so pulling it towards the teacher's cannot detach
 the map from the decision the way a feature-magnitude map can. Both maps are made for
 the training label ``y`` at the last stage (the ``last`` layer rule), resized to the

@@ -9,7 +9,7 @@ are given (teacher and student choose independently: no pairing), and maps are m
 ``map-<method>-<size>-<layers>``.
 
 Default beta = 1: the best value tried on PneumoniaMNIST validation AUC by
-``benchmarks/sweep.py`` (sweep.md).
+``benchmarks/sweep/sweep.py`` (sweep.md).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ class MapMethod(Method):
     """A method whose term is the attention loss between the student's and teacher's maps."""
 
     default_beta = 1.0
-    default_alpha = 0.9  # + KD by default (benchmarks/study.md)
+    default_alpha = 0.9  # + KD by default (benchmarks/study/study.md)
 
     def __init__(self, teacher: nn.Module | None, student: nn.Module, opts: MethodOptions, active: bool):
         super().__init__(teacher, student, opts, active)

@@ -1,3 +1,0 @@
-"""The issue 9 study behind benchmarks/study.py, one job per module: plan (the design as
-data), runner (resume, jobs), stats (intervals, aggregation, targets), cost (projection),
-report (Markdown, figures, latency)."""
