@@ -67,7 +67,8 @@ class Distiller(nn.Module):
             att_size = (att_size, att_size)
         opts = MethodOptions(att_loss, tuple(att_size) if att_size is not None else None,
                              tuple(teacher_layers) if teacher_layers is not None else None,
-                             tuple(student_layers) if student_layers is not None else None, at_form)
+                             tuple(student_layers) if student_layers is not None else None, at_form,
+                             float(temperature))
         self.att_loss, self.at_form, self.att_size = opts.att_loss, opts.at_form, opts.att_size
         self.alpha = float(alpha if alpha is not None else cls.default_alpha)
         self.beta = float(beta if beta is not None else cls.default_beta)

@@ -1,49 +1,35 @@
-"""Distillation methods: one file per method, one table from name to method class.
+"""Distillation methods: one file per method, found by importing every file of this package.
 
 Each method implements :class:`~edgekd.distillation.methods.base.Method` (what it needs from
-the teacher, its loss terms); the Distiller adds CE and KD and never names a method.
-Adding a method: one new file here with a ``Method`` subclass, its test, and one entry
-in ``_CLASSES`` below. A name registered twice is an error.
+the teacher, its loss terms) and registers itself with
+:func:`~edgekd.distillation.methods.registry.register_method`; the Distiller adds CE and KD
+and never names a method. Adding a method: one new file here and its test (docs/architecture.md).
 """
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
+
 from edgekd.distillation.config import DEFAULT_METHOD
-from edgekd.distillation.methods.at import AT
 from edgekd.distillation.methods.base import Method, MethodOptions
-from edgekd.distillation.methods.cam import CAMMatch
-from edgekd.distillation.methods.ce import CE
-from edgekd.distillation.methods.fma import FMA
-from edgekd.distillation.methods.kd import KD
-from edgekd.distillation.methods.mip import MIP
-from edgekd.distillation.methods.sals import SALS
-from edgekd.errors import EdgekdError
+from edgekd.distillation.methods.registry import register_method, registered
 from edgekd.suggest import unknown
 
-__all__ = ["DEFAULT", "METHODS", "Method", "MethodOptions", "get", "register"]
+__all__ = ["DEFAULT", "METHODS", "Method", "MethodOptions", "get", "register_method"]
 
-_CLASSES: list[type[Method]] = [CE, KD, AT, FMA, MIP, SALS, CAMMatch]
-_REGISTRY: dict[str, type[Method]] = {}
+for _module in sorted(m.name for m in pkgutil.iter_modules(__path__)):
+    importlib.import_module(f"{__name__}.{_module}")
 
-
-def register(cls: type[Method]) -> type[Method]:
-    """Add a method class under its ``name``; EdgekdError if the name is taken."""
-    if cls.name in _REGISTRY:
-        raise EdgekdError(f"distillation method {cls.name!r} is already registered: pick another name")
-    _REGISTRY[cls.name] = cls
-    return cls
-
-
-for _cls in _CLASSES:
-    register(_cls)
-
-METHODS: tuple[str, ...] = tuple(_REGISTRY)
+#: the registered names: CE alone and KD first, then the methods with a term of their own
+METHODS: tuple[str, ...] = tuple(sorted(registered(), key=lambda n: (registered()[n].default_beta > 0,
+                                                                     registered()[n].default_alpha > 0, n)))
 DEFAULT = DEFAULT_METHOD  # the method distill and the Distiller use when none is named
 
 
 def get(name: str) -> type[Method]:
     """The method class called ``name``; the one-line "unknown" error with a close match."""
     try:
-        return _REGISTRY[name]
+        return registered()[name]
     except (KeyError, TypeError):
-        raise unknown("distillation method", name, list(_REGISTRY)) from None
+        raise unknown("distillation method", name, METHODS) from None

@@ -21,11 +21,13 @@ from edgekd.attention import registry
 from edgekd.attention.at import at_loss_to_targets, at_target, pair_size
 from edgekd.attention.compute import attention
 from edgekd.distillation.methods.base import Method, MethodOptions, resolve_layers
+from edgekd.distillation.methods.registry import register_method
 from edgekd.errors import EdgekdError
 
 __all__ = ["AT"]
 
 
+@register_method
 class AT(Method):
     """Attention transfer between in-order pairs of teacher and student stages."""
 

@@ -46,7 +46,8 @@ class MethodOptions:
 
     ``att_loss``: the map loss (``mse`` / ``bce`` / ``dice``); ``att_size``: H x W of the
     maps (None: the input's); ``teacher_layers`` / ``student_layers``: captured stages
-    (None: the combiner's layer rule); ``at_form``: AT's ``official`` or ``paper`` distance.
+    (None: the combiner's layer rule); ``at_form``: AT's ``official`` or ``paper`` distance;
+    ``temperature``: the KD temperature (logit methods such as DKD soften with it too).
     """
 
     att_loss: str = "mse"
@@ -54,6 +55,7 @@ class MethodOptions:
     teacher_layers: tuple[str, ...] | None = None
     student_layers: tuple[str, ...] | None = None
     at_form: str = "official"
+    temperature: float = 4.0  # the KD temperature, for methods whose term softens logits too
 
     def __post_init__(self) -> None:
         choice("attention loss", self.att_loss, ATT_LOSSES)

@@ -13,10 +13,12 @@ attention size and min-max normalised; the shared loss is in ``maps.py``.
 from __future__ import annotations
 
 from edgekd.distillation.methods.maps import MapMethod
+from edgekd.distillation.methods.registry import register_method
 
 __all__ = ["CAMMatch"]
 
 
+@register_method
 class CAMMatch(MapMethod):
     """CAM attention distillation (default beta = 1, as the other map methods)."""
 

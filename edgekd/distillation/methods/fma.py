@@ -7,10 +7,12 @@ picks (or the given layers); see ``maps.py`` in this package for the shared loss
 from __future__ import annotations
 
 from edgekd.distillation.methods.maps import MapMethod
+from edgekd.distillation.methods.registry import register_method
 
 __all__ = ["FMA"]
 
 
+@register_method
 class FMA(MapMethod):
     """FMA attention distillation (default beta = 1)."""
 

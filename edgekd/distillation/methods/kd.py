@@ -8,10 +8,12 @@ method combines with it through alpha; this method only sets the default alpha =
 from __future__ import annotations
 
 from edgekd.distillation.methods.base import Method
+from edgekd.distillation.methods.registry import register_method
 
 __all__ = ["KD"]
 
 
+@register_method
 class KD(Method):
     """Hinton KD: CE + KD with alpha = 0.9 by default."""
 

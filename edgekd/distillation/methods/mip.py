@@ -7,10 +7,12 @@ picks (or the given layers); see ``maps.py`` in this package for the shared loss
 from __future__ import annotations
 
 from edgekd.distillation.methods.maps import MapMethod
+from edgekd.distillation.methods.registry import register_method
 
 __all__ = ["MIP"]
 
 
+@register_method
 class MIP(MapMethod):
     """MIP attention distillation (default beta = 1)."""
 

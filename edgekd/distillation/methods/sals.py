@@ -8,10 +8,12 @@ is captured. See ``maps.py`` in this package for the shared loss.
 from __future__ import annotations
 
 from edgekd.distillation.methods.maps import MapMethod
+from edgekd.distillation.methods.registry import register_method
 
 __all__ = ["SALS"]
 
 
+@register_method
 class SALS(MapMethod):
     """Saliency-map attention distillation (default beta = 1)."""
 
