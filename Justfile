@@ -18,8 +18,9 @@ setup:
 demo *ARGS: setup
     {{py}} -m edgekd.demo {{ARGS}}
 
-# The test suite (what CI runs): the default suite, then the torch-free runtime check.
+# The test suite (what CI runs): the import layers (pyproject's import-linter contracts), then the default suite.
 test *ARGS: setup
+    {{venv}}/bin/lint-imports
     @command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || echo "WARNING: Chromium is not installed: the browser tests (tests/test_report_browser.py) will be SKIPPED; apt-get install -y chromium (CI requires them)" >&2
     {{py}} -m pytest -q {{ARGS}}
 

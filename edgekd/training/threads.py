@@ -1,7 +1,7 @@
 """How many CPU threads training uses: the ``--threads`` option of ``train`` and ``distill``.
 
 ``auto`` resolves through :func:`default_threads` and nowhere else, so the policy (how many
-threads a run takes on a quiet or a busy machine, issue 18) can change in one place.
+threads a run takes on a quiet or a busy machine, benchmarks/contention/contention.md) can change in one place.
 :func:`parse_threads` turns the option's text into a count (a one-line error for anything
 but ``auto`` or a positive integer) and :func:`apply_threads` hands it to torch. Torch is
 imported only when the count is applied, so the CLI can parse the option without it.
@@ -37,7 +37,7 @@ def default_threads() -> int:
     Physical rather than logical cores: hyper-threads share one core's arithmetic units, and
     torch's intra-op OpenMP workers that outnumber the cores spin and wait on one another.
     This is the one place the policy lives: a change from measurement (e.g. one thread
-    fewer when the machine is busy, issue 18) goes here and nowhere else.
+    fewer when the machine is busy) goes here and nowhere else.
     """
     explicit = _positive_int(os.environ.get("OMP_NUM_THREADS", ""))
     if explicit is not None:

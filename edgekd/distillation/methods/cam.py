@@ -1,6 +1,6 @@
 """``cam``: the student's class activation map against the teacher's, for the true class.
 
-Not in METHOD.md: added for issue 17 to test whether matching the map the student
+Not in METHOD.md: added to test whether matching the map the student
 *exports* (its CAM head, ``edgekd/attention/cam.py``) keeps that map faithful, while
 FMA / MIP matching gives students maps below random on ins−del
 (benchmarks/faithfulness/faithfulness.md). A CAM is the student's own class evidence (its spatial
