@@ -155,11 +155,9 @@ def test_foreign_model_scored_as_asked(foreign):
 @pytest.mark.skipif(not DATA.is_file(), reason="PneumoniaMNIST npz not present")
 def test_cli_benches_an_edgekd_student_beside_a_foreign_model(foreign, tmp_path, monkeypatch):
     import onnx
-    import typer
     from typer.testing import CliRunner
 
-    from edgekd.cli.bench import bench
-    from edgekd.cli.report_cmd import report
+    from edgekd.cli.app import app
 
     monkeypatch.setenv("EDGEKD_CACHE", str(tmp_path / "cache"))
     torch.manual_seed(1)
@@ -173,9 +171,6 @@ def test_cli_benches_an_edgekd_student_beside_a_foreign_model(foreign, tmp_path,
     onnx.helper.set_model_props(proto, {"edgekd": json.dumps(meta)})
     onnx.save(proto, str(student))
 
-    app = typer.Typer()
-    app.command("bench")(bench)
-    app.command("report")(report)
     out = tmp_path / "out"
     args = ["bench", str(student), str(foreign[1]), "--dataset", str(DATA), "--input-size", "32", "--channels", "3",
             "--threads", "1", "--iters", "3", "--warmup", "0", "--limit", "32", "--no-peak",

@@ -28,7 +28,7 @@ def test_datasets_and_models_list():
     assert "pneumoniamnist" in out and "digits" in out and "folder:PATH" in out
     out = invoke("models", "--role", "student").output
     assert "cnn-tiny" in out and "resnet20" not in out
-    assert_one_line_error(invoke("models", "--role", "teachr"), "unknown model role 'teachr'", "did you mean teacher")
+    assert_one_line_error(invoke("models", "--role", "teachr"), "unknown --role value 'teachr'", "did you mean teacher")
     # short flags mean one thing: -m is the model (train); explain's --map has no short flag
     short_m = re.compile(r"(?<![-\w])-m\b")
     assert short_m.search(invoke("train", "--help").output)

@@ -8,10 +8,9 @@ import json
 import numpy as np
 import pytest
 import torch
-import typer
 from typer.testing import CliRunner
 
-from edgekd.cli.explain_cmd import attention_agreement
+from edgekd.cli.app import app
 from edgekd.errors import EdgekdError
 from edgekd.explain import faithfulness as fa
 from edgekd.explain.agreement import pearson, topk_iou
@@ -20,15 +19,8 @@ from tests.conftest import assert_one_line_error
 runner = CliRunner()
 
 
-def _app() -> typer.Typer:
-    app = typer.Typer()
-    app.command("attention-agreement")(attention_agreement)
-    app.command("unused")(lambda: None)  # two commands: Typer then keeps the command name
-    return app
-
-
 def invoke(*args):
-    return runner.invoke(_app(), [str(a) for a in args])
+    return runner.invoke(app, [str(a) for a in args])
 
 
 # --- pearson and top-region IoU -------------------------------------------------------
@@ -181,11 +173,11 @@ def test_attention_agreement_bad_inputs(trained_digits_run, digits_student, tmp_
     assert_one_line_error(invoke("attention-agreement", "--teacher", tmp_path / "no.pt", "--student", digits_student),
                           "does not exist")
     assert_one_line_error(invoke("attention-agreement", "--teacher", teacher, "--student", digits_student, "--map",
-                                 "at", "--out", tmp_path / "o"), "unknown map")
+                                 "at", "--out", tmp_path / "o"), "unknown --map value")
     assert_one_line_error(invoke("attention-agreement", "--teacher", teacher, "--student", digits_student,
                                  "--dataset", "pneumoniamnist", "--out", tmp_path / "o"), "same data set")
     assert_one_line_error(invoke("attention-agreement", "--teacher", teacher, "--student", digits_student,
-                                 "--fill", "zero", "--out", tmp_path / "o"), "unknown fill")
+                                 "--fill", "zero", "--out", tmp_path / "o"), "unknown --fill value")
     (tmp_path / "file").write_text("x")
     assert_one_line_error(invoke("attention-agreement", "--teacher", teacher, "--student", digits_student,
                                  "--limit", "5", "--out", tmp_path / "file"), "is a file")

@@ -10,10 +10,9 @@ import struct
 from pathlib import Path
 
 import pytest
-import typer
 from typer.testing import CliRunner
 
-from edgekd.cli.report_cmd import report as report_cmd
+from edgekd.cli.app import app
 from edgekd.explain.report import build_report, write_report
 from tests.conftest import assert_one_line_error
 
@@ -22,9 +21,6 @@ HOSTILE = '<script>alert("x")</script><img src="https://evil.example/t.png">'
 
 
 def invoke(*args):
-    app = typer.Typer()
-    app.command("report")(report_cmd)
-    app.command("unused")(lambda: None)  # two commands: Typer then keeps the command name
     return runner.invoke(app, [str(a) for a in args])
 
 

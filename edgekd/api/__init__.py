@@ -11,7 +11,12 @@ and a command-line run with the same values are the same run, and both save the 
 
 from edgekd.api.results import EvalResult, RunResult
 from edgekd.api.runs import distill, evaluate, train
+from edgekd.api.tools import attention_agreement, import_teacher, list_models, report
 from edgekd.distillation.spec import DistillSpec
-from edgekd.training.spec import EvalSpec, TrainSpec
+from edgekd.explain.spec import AgreementSpec, ReportSpec
+from edgekd.models.spec import ModelsSpec
+from edgekd.training.spec import EvalSpec, ImportTeacherSpec, TrainSpec
 
-__all__ = ["DistillSpec", "EvalResult", "EvalSpec", "RunResult", "TrainSpec", "distill", "evaluate", "train"]
+__all__ = ["AgreementSpec", "DistillSpec", "EvalResult", "EvalSpec", "ImportTeacherSpec", "ModelsSpec", "ReportSpec",
+           "RunResult", "TrainSpec", "attention_agreement", "distill", "evaluate", "import_teacher", "list_models",
+           "report", "train"]

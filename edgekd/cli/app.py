@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from edgekd import __version__
-from edgekd.api import DistillSpec, EvalSpec, TrainSpec
+from edgekd.api import AgreementSpec, DistillSpec, EvalSpec, ImportTeacherSpec, ModelsSpec, ReportSpec, TrainSpec
 from edgekd.cli import catalog, distill_cmd, eval_cmd, explain_cmd, export_cmd, import_teacher_cmd, report_cmd, train_cmd
 from edgekd.cli.bench import bench
 from edgekd.cli.common import handle_errors
@@ -31,16 +31,16 @@ def main_options(version: bool | None = typer.Option(None, "--version", callback
 
 
 app.command("datasets")(catalog.datasets)
-app.command("models")(catalog.models)
+register(app, ModelsSpec, catalog.models)
 register(app, TrainSpec, train_cmd.run)
 register(app, EvalSpec, eval_cmd.run)
 register(app, DistillSpec, distill_cmd.run)
-app.command("import-teacher")(import_teacher_cmd.import_teacher)
+register(app, ImportTeacherSpec, import_teacher_cmd.run)
 app.command("export")(export_cmd.export)
 app.command("bench")(handle_errors(bench))  # one-line errors, exit code 2
 app.command("explain")(explain_cmd.explain)
-app.command("attention-agreement")(explain_cmd.attention_agreement)
-app.command("report")(report_cmd.report)
+register(app, AgreementSpec, explain_cmd.attention_agreement)
+register(app, ReportSpec, report_cmd.run)
 
 
 def main() -> None:

@@ -6,6 +6,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from edgekd.api import ModelsSpec
 from edgekd.cli.common import DataDir, handle_errors
 
 LAYOUT_HELP = (  # `edgekd datasets --help`: the folder layouts (edgekd/data/folder_scan.py has the rules)
@@ -89,23 +90,15 @@ def print_folder_check(scan, name: str, show_skipped: int = 10) -> None:
     typer.echo(f"fingerprint: sha256 {scan.fingerprint}")
 
 
-@handle_errors
-def models(
-    size: int = typer.Option(28, help="Input size (pixels) for the MACs column."),
-    channels: int = typer.Option(1, help="Input channels."),
-    num_classes: int = typer.Option(2, "--num-classes", help="Output classes."),
-    role: str | None = typer.Option(None, help="Show only teacher or student models."),
-) -> None:
-    """List models: role, parameters and multiply-accumulates at the given input size."""
-    from edgekd.models.registry import create_model, model_entries
-    from edgekd.models.stats import count_macs, count_params
+def models(spec: ModelsSpec) -> None:
+    """Print the model table (edgekd.api.list_models)."""
+    from edgekd.api import list_models
 
-    table = Table(title=f"models at {channels}x{size}x{size}, {num_classes} classes")
+    table = Table(title=f"models at {spec.channels}x{spec.size}x{spec.size}, {spec.num_classes} classes")
     for col in ("name", "role", "params", "MACs", "stages", "description"):
         table.add_column(col)
-    for entry in model_entries(role):
-        model = create_model(entry.name, channels, num_classes)
-        table.add_row(entry.name, entry.role, f"{count_params(model):,}",
-                      f"{count_macs(model, (channels, size, size)) / 1e6:.2f}M", str(len(model.stages)), entry.description)
+    for row in list_models(spec):
+        table.add_row(row["name"], row["role"], f"{row['params']:,}", f"{row['macs'] / 1e6:.2f}M", str(row["stages"]),
+                      row["description"])
     Console(width=140).print(table)
     typer.echo("also: tv:NAME for any torchvision classifier (random init)")

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import typer
 
+from edgekd.api import AgreementSpec
 from edgekd.cli.common import DataDir, handle_errors
 from edgekd.model_files import CHECKPOINT_SUFFIXES, FORMATS, suffix_list
 
@@ -46,30 +47,12 @@ def explain(
     typer.echo(f"{result['n']} overlays of {result['map_label']} in {out}; details in {out / 'explain.json'}")
 
 
-@handle_errors
-def attention_agreement(
-    teacher: Path = typer.Option(..., "--teacher", "-t", help="Teacher checkpoint (.pt)."),
-    students: list[Path] = typer.Option(..., "--student", "-s", help="Student checkpoint (.pt); repeat for more."),
-    dataset: str | None = typer.Option(None, "--dataset", "-d", help="Data set (default: the teacher's own)."),
-    split: str = typer.Option("test", help="Split to compare on."),
-    map_names: list[str] | None = typer.Option(None, "--map", help="fma | mip | cam | sals | gradcam; repeat "
-                                                  "for more. Default: all (gradcam where pytorch-grad-cam is installed)."),
-    out: Path = typer.Option(Path("agreement"), "--out", "-o", help="Folder for agreement.json and the figures."),
-    data_dir: DataDir = None,
-    limit: int | None = typer.Option(None, "--limit", help="Use only the first N images of the split (>= 300 "
-                                     "for intervals worth reading)."),
-    steps: int = typer.Option(10, help="Insertion / deletion steps (10: 10 % of the pixels each)."),
-    fill: str = typer.Option("auto", help="What a removed pixel becomes: mean, blur, or auto (the one that leaves "
-                             "the teacher least decisive on the fully-removed image)."),
-    seed: int = typer.Option(0, help="Seed of the controls, of tie-breaking and of the shuffled pairs."),
-    quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
-) -> None:
-    """Faithfulness of every map (ins−del vs four controls) and image-specific agreement with the teacher."""
+def attention_agreement(spec: AgreementSpec) -> None:
+    """Print the faithfulness and agreement figures (edgekd.api.attention_agreement)."""
+    from edgekd.api import attention_agreement as run
     from edgekd.explain.faithfulness import format_interval
-    from edgekd.explain.study import attention_agreement as run_agreement
 
-    r = run_agreement(teacher, list(students), dataset, split, map_names, out, data_dir, limit, steps, fill, seed,
-                      quiet=quiet)
+    r = run(spec)
     typer.echo(f"{r['dataset']} {r['split']} (n = {r['n']}), fill {r['fill']}: ins−del of p(predicted class), "
                "map − random [95 % interval]; higher = more faithful")
     for rec in (r["teacher"], *r["students"]):
@@ -78,4 +61,4 @@ def attention_agreement(
         typer.echo(f"{rec['label']}: accuracy {rec['accuracy']:.4f}; " + "; ".join(cells))
         for name, g in (rec.get("agreement") or {}).items():
             typer.echo(f"  {name} r - r_shuffled with the teacher: {format_interval(g['gain'])}")
-    typer.echo(f"written: {out / 'agreement.json'}, {out / 'faithfulness.png'}, {out / 'curves.png'}")
+    typer.echo(f"written: {spec.out / 'agreement.json'}, {spec.out / 'faithfulness.png'}, {spec.out / 'curves.png'}")

@@ -91,7 +91,7 @@ def register(app: typer.Typer, spec_cls: type[Spec], run: Callable[[Spec], None]
         run(spec_from_cli(spec_cls, values))
 
     params = [_parameter(o) for o in spec_cls.options()]
-    if any(o.cli.record for o in spec_cls.options()):
+    if spec_cls.config_file:
         params.append(inspect.Parameter("config", inspect.Parameter.KEYWORD_ONLY, default=config_option(spec_cls),
                                         annotation=Path | None))
     command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]

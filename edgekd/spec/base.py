@@ -79,6 +79,8 @@ class Spec:
     #: the command this spec describes (``edgekd <command>``), named in messages and records
     command: ClassVar[str] = ""
 
+    #: whether the command takes ``--config FILE`` (a run described by a file, replayed from config.toml)
+    config_file: ClassVar[bool] = False
     #: the options a command's help lists first (its main inputs); the rest follow in field order
     lead: ClassVar[tuple[str, ...]] = ()
 

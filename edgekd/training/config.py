@@ -25,6 +25,8 @@ AUTO_EPOCHS_HELP = ("Training epochs, or auto: by the training set's size, 300 u
 class TrainConfig(Spec):
     """How a model is trained: schedule, optimiser, augmentation, seed, device, selection."""
 
+    config_file = True
+
     epochs: int | str = option(30, "Training epochs.")
     batch_size: int = option(128, "Batch size (global).")
     lr: float = option(0.05, "Peak learning rate.")

@@ -8,7 +8,7 @@ from pathlib import Path
 from edgekd.spec import REQUIRED, Spec, option
 from edgekd.training.config import TrainConfig
 
-__all__ = ["DATA_DIR_HELP", "DATASET_HELP", "DOWNLOAD_HELP", "EvalSpec", "TrainSpec"]
+__all__ = ["DATA_DIR_HELP", "DATASET_HELP", "DOWNLOAD_HELP", "EvalSpec", "ImportTeacherSpec", "TrainSpec"]
 
 DATASET_HELP = "Data set name (edgekd datasets) or folder:PATH."
 DATA_DIR_HELP = "Data root (default: $EDGEKD_DATA or ~/.cache/edgekd/data)."
@@ -55,3 +55,24 @@ class EvalSpec(Spec):
     download: bool = option(False, DOWNLOAD_HELP, negatable=False)
     device: str = option("auto", "auto, cpu or cuda.")
     json: Path | None = option(None, "Also write the result as JSON here.", record=False)
+
+
+@dataclass(kw_only=True)
+class ImportTeacherSpec(Spec):
+    """Turn a torchvision classifier trained elsewhere into a checkpoint that distill takes as --teacher."""
+
+    command = "import-teacher"
+
+    arch: str = option(REQUIRED, "torchvision architecture, e.g. resnet18, mobilenet_v3_small (or tv:NAME).", "-a")
+    weights: Path = option(REQUIRED, "Plain state-dict file (.pt / .pth), read with torch.load(weights_only=True).",
+                           "-w")
+    dataset: str | None = option(None, "Data set it was trained for: gives channels, size, classes and "
+                                       "normalisation, and the test split it is evaluated on.", "-d")
+    classes: str | None = option(None, "Without --dataset: comma-separated class names.")
+    mean: str | None = option(None, "Without --dataset: per-channel mean, e.g. 0.5 or 0.485,0.456,0.406.")
+    std: str | None = option(None, "Without --dataset: per-channel std.")
+    size: int | None = option(None, "Without --dataset: input height = width in pixels.")
+    data_dir: Path | None = option(None, DATA_DIR_HELP)
+    download: bool = option(False, DOWNLOAD_HELP, negatable=False)
+    out: Path = option(Path("teacher.pt"), "The model.pt to write (use it as --teacher).", "-o", record=False)
+    force: bool = option(False, "Replace --out if it exists.", negatable=False, record=False)
