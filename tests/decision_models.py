@@ -8,7 +8,7 @@ validation and test splits, which is what calibration, operating points and prio
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 
@@ -27,7 +27,7 @@ class TrainedLogits:
     test: SplitLogits
 
 
-@lru_cache(maxsize=None)
+@cache
 def trained_logits(dataset: str, C: float = 0.1) -> TrainedLogits:
     """Train LogisticRegression(C) on ``dataset``'s training pixels (scaled to [0, 1]); logits of val and test.
 

@@ -114,3 +114,18 @@ def test_ece_interval_on_the_small_breastmnist_test_split():
     low, high = ece_interval(m.test.labels, p, n_boot=300)
     assert low < point < high and high - low > 0.02                 # 156 images: the interval is wide
     assert ece_interval(m.test.labels, p, n_boot=300) == (low, high)  # seeded: the same every time
+
+
+def test_reliability_diagram_png(tmp_path):
+    from PIL import Image
+
+    from edgekd.decision.plots import plot_reliability
+
+    m = trained_logits("digits")
+    t = fit_temperature(m.val.labels, m.val.logits)
+    out = tmp_path / "reliability.png"
+    plot_reliability(m.test.labels, {"T = 1": softmax(m.test.logits), f"T = {t:.2f}": softmax(m.test.logits / t)},
+                     out, title="digits test")
+    with Image.open(out) as img:
+        assert img.format == "PNG" and img.size[0] > 300 and img.size[1] > 300
+    assert [p.name for p in tmp_path.iterdir()] == ["reliability.png"]   # written atomically, no leftovers

@@ -101,10 +101,8 @@ class ValidationFigures:
         object.__setattr__(self, "confusion", conf)
 
     def to_dict(self) -> dict:
-        d = {f.name: _float_or_none(getattr(self, f.name)) for f in fields(self)}
-        d["n"] = int(self.n)
-        d["confusion"] = [list(row) for row in self.confusion]
-        return d
+        d = {f.name: _float_or_none(getattr(self, f.name)) for f in fields(self) if f.name not in ("n", "confusion")}
+        return {"n": int(self.n), **d, "confusion": [list(row) for row in self.confusion]}
 
     @classmethod
     def from_dict(cls, d: dict) -> ValidationFigures:
