@@ -58,7 +58,7 @@ def test_unknown_or_missing_keys_are_one_line_errors(pneumonia, where):
 @needs_shared
 def test_bad_values_and_a_newer_schema_are_refused(pneumonia):
     _, rule = pneumonia
-    cases = {"schema": 99, "threshold": 1.0, "temperature": -1.0, "train_prior": [1.0, 0.0, 0.0],
+    cases = {"schema": 99, "threshold": 1.0, "rule": 5, "temperature": -1.0, "train_prior": [1.0, 0.0, 0.0],
              "positive_class": 2, "bias": [0.0]}
     for key, value in cases.items():
         d = rule.to_dict()
@@ -66,6 +66,11 @@ def test_bad_values_and_a_newer_schema_are_refused(pneumonia):
         with pytest.raises(EdgekdError) as err:
             DecisionRule.from_dict(d)
         assert "\n" not in str(err.value), key
+    for key, value in {"n": "many", "ece_after": "low", "confusion": [[1, 2]]}.items():
+        d = rule.to_dict()
+        d["validation"][key] = value
+        with pytest.raises(EdgekdError, match="validation"):
+            DecisionRule.from_dict(d)
     with pytest.raises(EdgekdError, match="not valid JSON"):
         DecisionRule.from_json("{not json")
     with pytest.raises(EdgekdError, match="arg-max"):

@@ -95,6 +95,12 @@ class ValidationFigures:
     confusion: tuple[tuple[int, ...], ...]
 
     def __post_init__(self):
+        if isinstance(self.n, bool) or not isinstance(self.n, int) or self.n < 0:
+            raise EdgekdError(f"decision rule: validation n must be a count, got {self.n!r}")
+        for f in fields(self):
+            v = getattr(self, f.name)
+            if f.name not in ("n", "confusion") and v is not None and (isinstance(v, bool) or not isinstance(v, int | float)):
+                raise EdgekdError(f"decision rule: validation {f.name} must be a number, got {v!r}")
         conf = tuple(tuple(int(c) for c in row) for row in self.confusion)
         if not conf or any(len(row) != len(conf) for row in conf) or any(c < 0 for row in conf for c in row):
             raise EdgekdError("decision rule: validation confusion must be a square matrix of counts")
@@ -155,6 +161,10 @@ class DecisionRule:
         elif any(v is not None for v in binary_fields):
             raise EdgekdError(f"decision rule: {k} classes decide by arg-max; threshold, threshold_follows_prior "
                               "and positive_class must be None")
+        if not isinstance(self.rule, str) or not self.rule:
+            raise EdgekdError(f"decision rule: rule must be a name such as youden, got {self.rule!r}")
+        if self.validation is not None and not isinstance(self.validation, ValidationFigures):
+            raise EdgekdError("decision rule: validation must be ValidationFigures (use DecisionRule.from_dict for dicts)")
         if self.validation is not None and len(self.validation.confusion) != k:
             raise EdgekdError(f"decision rule: validation confusion is not {k} x {k}")
         if self.schema != SCHEMA_VERSION:
