@@ -109,11 +109,13 @@ def test_ece_bins_and_brier_by_hand():
 
 def test_ece_interval_on_the_small_breastmnist_test_split():
     m = trained_logits("breastmnist")
-    p = softmax(m.test.logits / fit_temperature(m.val.labels, m.val.logits))
-    point = expected_calibration_error(m.test.labels, p)
-    low, high = ece_interval(m.test.labels, p, n_boot=300)
-    assert low < point < high and high - low > 0.02                 # 156 images: the interval is wide
-    assert ece_interval(m.test.labels, p, n_boot=300) == (low, high)  # seeded: the same every time
+    for t in (1.0, fit_temperature(m.val.labels, m.val.logits)):
+        p = softmax(m.test.logits / t)
+        point = expected_calibration_error(m.test.labels, p)
+        low, high = ece_interval(m.test.labels, p, n_boot=300)
+        # around the measured figure even where resampling inflates ECE above it; 156 images: wide
+        assert 0.0 <= low < point < high and high - low > 0.02, (low, point, high)
+        assert ece_interval(m.test.labels, p, n_boot=300) == (low, high)   # seeded: the same every time
 
 
 def test_reliability_diagram_png(tmp_path):

@@ -1,12 +1,13 @@
 """Which prior estimator and which operating-point rule: EM, EM + BCTS and BBSE, and the binary rules,
 on PneumoniaMNIST and BreastMNIST with real models. Writes compare_estimators.{json,md,png} beside this file.
 
-    OMP_NUM_THREADS=1 python benchmarks/decisions/compare_estimators.py
+    OMP_NUM_THREADS=1 python benchmarks/decisions/compare_estimators.py   (EDGEKD_DATA defaults to ../shared/data)
 
 Models (benchmarks/decisions/models.py): a pixel logistic regression and three short cnn-small
 runs (seeds 0-2) per data set. Every rule is fitted on the validation split (the product's
 protocol) unless a protocol says otherwise. Sections, all seeded:
 
+0. calibration: test ECE (15 bins, bootstrap interval) and NLL, raw, with temperature and with BCTS.
 1. operating points: test ACC of each rule, fitted on validation, with temperature and with BCTS;
    and how much each rule depends on the luck of its validation set: the rule is refitted on
    VAL_RESAMPLES bootstrap resamples of validation and scored on the fixed test split.
@@ -24,6 +25,7 @@ as its black-box predictor (no calibration needed).
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -34,8 +36,9 @@ from benchmarks.decisions.models import CNN_RECIPES, LOGREG_C, load_logits, mode
 from benchmarks.decisions.report import markdown, plot  # noqa: E402
 from benchmarks.outputs import write_outputs  # noqa: E402
 from edgekd.data.spec import stratified_indices  # noqa: E402
-from edgekd.decision import decide, estimate_prior, fit_decision_rule, with_prior  # noqa: E402
+from edgekd.decision import decide, estimate_prior, fit_decision_rule, probabilities, with_prior  # noqa: E402
 from edgekd.decision.apply import positive_log_odds  # noqa: E402
+from edgekd.decision.calibration_metrics import ece_interval, expected_calibration_error, nll  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 DATASETS = ("pneumoniamnist", "breastmnist")
@@ -83,11 +86,26 @@ def operating_points(d: dict) -> dict:
                 if 0 < yv[idx].sum() < len(idx):
                     boot.append(accuracy(yt, decide(rule_for(d, yv[idx], zv[idx], cal, name, i), zt).predictions))
             rows[f"{cal}/{name}"] = {
-                "threshold": r.threshold, "val_accuracy": r.validation.accuracy, "test_accuracy": accuracy(yt, pred),
+                "threshold": r.threshold, "val_accuracy": r.validation.accuracy,
+                "val_sensitivity": r.validation.sensitivity, "val_specificity": r.validation.specificity,
+                "test_accuracy": accuracy(yt, pred),
                 "test_sensitivity": float(np.mean(pred[pos] == 1)), "test_specificity": float(np.mean(pred[neg] == 0)),
                 "val_resampled_test_accuracy": {"mean": float(np.mean(boot)), "sd": float(np.std(boot)),
                                                 "min": float(np.min(boot))}}
     return rows
+
+
+def calibration_rows(d: dict) -> dict:
+    """Test ECE (with a bootstrap interval) and NLL: raw, temperature, BCTS, each fitted on validation."""
+    yv, zv, yt, zt = d["val_labels"], d["val_logits"], d["test_labels"], d["test_logits"]
+    out = {}
+    for cal in ("none", "temperature", "bcts"):
+        r = rule_for(d, yv, zv, cal)
+        p = probabilities(r, zt)
+        out[cal] = {"temperature": r.temperature, "val_ece": r.validation.ece_after, "val_nll": r.validation.nll_after,
+                    "test_ece": expected_calibration_error(yt, p), "test_ece_interval": list(ece_interval(yt, p)),
+                    "test_nll": nll(yt, np.log(np.maximum(p, 1e-300)))}
+    return out
 
 
 def estimator_rows(d: dict, yv, zv, yt, zt) -> dict:
@@ -127,7 +145,19 @@ def shifted(d: dict) -> dict:
     return out
 
 
+def rounded(x):
+    """Floats to 5 decimals, recursively, so the JSON stays readable (5 decimals is far below any difference read)."""
+    if isinstance(x, float):
+        return round(x, 5)
+    if isinstance(x, dict):
+        return {k: rounded(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [rounded(v) for v in x]
+    return x
+
+
 def main() -> None:
+    os.environ.setdefault("EDGEKD_DATA", str(HERE.parents[2] / "shared" / "data"))
     report = {"datasets": {}, "settings": {
         "rules": RULES, "calibrations": CALIBRATIONS, "estimators": ESTIMATORS, "priors": PRIORS, "seeds": SEEDS,
         "target_n": TARGET_N, "val_resamples": VAL_RESAMPLES, "threads": 1, "logreg_C": LOGREG_C,
@@ -141,11 +171,12 @@ def main() -> None:
             per_model[name] = {
                 "priors": {"train": float(d["train_prior"][1]), "val": float(np.mean(d["val_labels"] == 1)),
                            "test": float(np.mean(d["test_labels"] == 1))},
+                "calibration": calibration_rows(d),
                 "operating_points": operating_points(d),
                 "real_test": estimator_rows(d, d["val_labels"], d["val_logits"], d["test_labels"], d["test_logits"]),
                 "shifted": shifted(d)}
         report["datasets"][ds] = per_model
-    write_outputs(HERE / "compare_estimators", report, markdown, plot)
+    write_outputs(HERE / "compare_estimators", rounded(report), markdown, plot)
 
 
 if __name__ == "__main__":

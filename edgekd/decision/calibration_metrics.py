@@ -3,7 +3,7 @@
 ECE follows Guo et al. (ICML 2017): top-label confidence (the largest class probability),
 :data:`ECE_BINS` equal-width bins on [0, 1] (each bin is (lower, upper], the first also takes
 0), and the count-weighted mean of |accuracy - mean confidence| over the bins.
-:func:`ece_interval` adds a bootstrap percentile interval, which a small test set needs.
+:func:`ece_interval` adds a bootstrap interval around it, which a small test set needs.
 
 Arguments are labels first, then the model's probabilities (N x K); :func:`nll` takes logits
 or log-probabilities, so that extreme logits never turn into log(0).
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from edgekd.decision.bootstrap import bootstrap_interval
+from edgekd.decision.bootstrap import bootstrap_values, interval_tails
 from edgekd.decision.numerics import as_labels, as_logits, log_softmax
 from edgekd.errors import EdgekdError
 
@@ -59,15 +59,20 @@ def expected_calibration_error(labels, probabilities, bins: int = ECE_BINS) -> f
 
 def ece_interval(labels, probabilities, bins: int = ECE_BINS, n_boot: int = 1000, level: float = 0.95,
                  seed: int = 0) -> tuple[float, float]:
-    """Bootstrap percentile interval of :func:`expected_calibration_error` over resampled samples.
+    """How far ECE moves between test sets of this size: the bootstrap spread, placed around the measured ECE.
 
     ECE is biased upward on small sets (each bin's |accuracy - confidence| is positive even
-    for a calibrated model), so the interval shows how far a figure can be trusted, not
-    only its spread.
+    for a calibrated model), and a resample, which repeats images, is smaller in effect and
+    more biased still: raw bootstrap percentiles sit above the measured figure and may not
+    contain it. The interval is therefore ``ECE + (q_low - m, q_high - m)`` with ``m`` the mean
+    and ``q`` the percentiles of the resampled ECEs, clipped at 0.
     """
     y = np.asarray(labels).reshape(-1)
     p = _probabilities(probabilities, len(y))
-    return bootstrap_interval(lambda idx: expected_calibration_error(y[idx], p[idx], bins), len(y), n_boot, level, seed)
+    point = expected_calibration_error(y, p, bins)
+    values = bootstrap_values(lambda idx: expected_calibration_error(y[idx], p[idx], bins), len(y), n_boot, seed)
+    low, high = np.quantile(values, interval_tails(level)) - values.mean() + point
+    return max(0.0, float(low)), float(high)
 
 
 def nll(labels, logits) -> float:

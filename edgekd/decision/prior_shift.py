@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from edgekd.decision.apply import decide, log_probabilities, with_prior
-from edgekd.decision.bootstrap import resample_indices
+from edgekd.decision.bootstrap import interval_tails, resample_indices
 from edgekd.decision.numerics import as_logits, as_prior, log_prior_ratio, log_softmax
 from edgekd.decision.record import DecisionRule
 from edgekd.errors import EdgekdError
@@ -104,8 +104,7 @@ def prior_interval(rule: DecisionRule, logits, method: str = DEFAULT_ESTIMATOR, 
             counts = np.asarray(rule.validation.confusion)
             cm = np.stack([rng.multinomial(r.sum(), r / r.sum()) if r.sum() else r for r in counts])
         values.append(estimate(idx, cm))
-    tail = (1.0 - level) / 2.0
-    low, high = np.quantile(np.asarray(values), [tail, 1.0 - tail], axis=0)
+    low, high = np.quantile(np.asarray(values), interval_tails(level), axis=0)
     return low, high
 
 
