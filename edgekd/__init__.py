@@ -5,15 +5,17 @@ guided by attention maps; the student is exported to ONNX / TFLite / TensorRT an
 benchmarked on the device it will run on.
 """
 
+import importlib
+
 __version__ = "0.1.0"
 
-#: the Python API (edgekd.api), loaded on first use so that ``import edgekd`` stays light
-_API = ("train", "distill", "evaluate", "TrainSpec", "DistillSpec", "EvalSpec", "RunResult", "EvalResult")
 
 
 def __getattr__(name: str):
-    if name in _API:
-        from edgekd import api
-
+    """The Python API (``edgekd.train``, ``edgekd.DistillSpec``...: :mod:`edgekd.api`), loaded on
+    first use so that ``import edgekd`` stays light; imported by name so that the modules that
+    read ``__version__`` do not depend on the API."""
+    api = importlib.import_module("edgekd.api")
+    if name in api.__all__:
         return getattr(api, name)
     raise AttributeError(f"module 'edgekd' has no attribute {name!r}")

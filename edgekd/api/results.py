@@ -36,9 +36,11 @@ class RunResult:
 
 @dataclass(frozen=True)
 class EvalResult:
-    """A checkpoint's figures on one split of a data set."""
+    """A checkpoint's figures on one split of a data set (``metrics["decision"]``: at its
+    operating point; ``reliability``: the diagram PNG, None without a decision rule)."""
 
     checkpoint: Path
     dataset: str
     split: str
     metrics: dict[str, Any] = field(default_factory=dict)
+    reliability: Path | None = None

@@ -12,9 +12,9 @@ from pathlib import Path
 from edgekd.api.results import EvalResult, RunResult
 from edgekd.distillation.spec import DistillSpec
 from edgekd.spec.files import write_run_config
-from edgekd.training.spec import EvalSpec, TrainSpec
+from edgekd.training.spec import CalibrateSpec, EvalSpec, TrainSpec
 
-__all__ = ["distill", "evaluate", "train"]
+__all__ = ["calibrate", "distill", "evaluate", "train"]
 
 
 def _data_dir(path: Path | None) -> str | None:
@@ -56,10 +56,24 @@ def distill(spec: DistillSpec) -> RunResult | None:
 
 
 def evaluate(spec: EvalSpec) -> EvalResult:
-    """A checkpoint's accuracy and AUC (and the rest of its report) on one split."""
+    """A checkpoint's accuracy and AUC on one split, and what its decision rule achieves there
+    (with the reliability diagram PNG written beside the checkpoint unless ``spec.reliability``
+    names another place)."""
     from edgekd.training.evaluate import evaluate_checkpoint
 
     spec.check()
+    plot = spec.reliability or Path(spec.checkpoint).with_name(f"reliability-{spec.split}.png")
     metrics = evaluate_checkpoint(spec.checkpoint, spec.dataset, spec.split, _data_dir(spec.data_dir), spec.download,
-                                  spec.device)
-    return EvalResult(spec.checkpoint, metrics["dataset"], spec.split, metrics)
+                                  spec.device, reliability=plot)
+    return EvalResult(spec.checkpoint, metrics["dataset"], spec.split, metrics,
+                      plot if metrics["decision"] is not None else None)
+
+
+def calibrate(spec: CalibrateSpec):
+    """Fit the checkpoint's calibration and operating point on its validation split again and
+    store them in it; returns the :class:`~edgekd.decision.DecisionRule`."""
+    from edgekd.training.decide import calibrate_checkpoint
+
+    spec.check()
+    return calibrate_checkpoint(spec.checkpoint, spec.operating_point, spec.calibration, _data_dir(spec.data_dir),
+                                spec.download, spec.device)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from edgekd import __version__
-from edgekd.api import AgreementSpec, DistillSpec, EvalSpec, ImportTeacherSpec, ModelsSpec, ReportSpec, TrainSpec
+from edgekd.api import AgreementSpec, CalibrateSpec, DistillSpec, EvalSpec, ImportTeacherSpec, ModelsSpec, ReportSpec, TrainSpec
 from edgekd.cli import catalog, distill_cmd, eval_cmd, explain_cmd, export_cmd, import_teacher_cmd, report_cmd, train_cmd
 from edgekd.cli.bench import bench
 from edgekd.cli.common import handle_errors
@@ -34,6 +34,7 @@ app.command("datasets")(catalog.datasets)
 register(app, ModelsSpec, catalog.models)
 register(app, TrainSpec, train_cmd.run)
 register(app, EvalSpec, eval_cmd.run)
+register(app, CalibrateSpec, eval_cmd.calibrate)
 register(app, DistillSpec, distill_cmd.run)
 register(app, ImportTeacherSpec, import_teacher_cmd.run)
 app.command("export")(export_cmd.export)

@@ -48,6 +48,10 @@ MEDMNIST: dict[str, tuple[str, int, tuple[str, ...], tuple[int, int, int]]] = {
     ), (34581, 6491, 17778)),
 }
 
+#: the class a screening decision looks for, where it is not class 1 (its recall is the
+#: sensitivity an operating point such as sensitivity=0.95 holds)
+POSITIVE_CLASS = {"breastmnist": "malignant"}
+
 
 class MedMNISTSource:
     """One MedMNIST subset: finds, verifies and reads its npz file."""

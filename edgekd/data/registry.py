@@ -96,3 +96,12 @@ def describe(data_dir: str | Path | None = None) -> list[dict]:
 
 __all__ = ["DEFAULT_DATASET", "DatasetInfo", "Split", "dataset_info", "dataset_names", "describe",
            "get_source", "load_split"]
+
+
+def positive_class(name: str, class_names: list[str] | tuple[str, ...]) -> int:
+    """The index of the class a binary screening decision looks for (its recall is the
+    sensitivity): the disease class of a medical set, else class 1."""
+    from edgekd.data.medmnist import POSITIVE_CLASS
+
+    wanted = POSITIVE_CLASS.get(name)
+    return list(class_names).index(wanted) if wanted in class_names else 1

@@ -83,15 +83,25 @@ def fit_decision_rule(labels, logits, class_names, train_prior, rule: str | None
                               "of the calibrated probabilities")
         draft = DecisionRule(class_names, prior, temperature, bias, rule="argmax")
 
-    calibrated = probabilities(draft, z, adapted=False)
-    got = decision_metrics(y, decide(draft, z).predictions, k, draft.positive_class)
+    figures = rule_figures(draft, y, z)
+    return DecisionRule(draft.class_names, draft.train_prior, draft.temperature, draft.bias, draft.threshold,
+                        draft.threshold_follows_prior, draft.positive_class, draft.rule, None, figures)
+
+
+def rule_figures(rule: DecisionRule, labels, logits) -> ValidationFigures:
+    """What ``rule`` achieves on labelled ``logits`` (any split): accuracy of the raw arg-max,
+    accuracy, balanced accuracy, sensitivity and specificity at its operating point, AUC, ECE
+    and NLL before and after calibration, and the confusion matrix (rows true, columns decided)."""
+    z = as_logits(logits, "logits")
+    k = z.shape[1]
+    y = as_labels(labels, z.shape[0], k)
+    calibrated = probabilities(rule, z, adapted=False)
+    got = decision_metrics(y, decide(rule, z).predictions, k, rule.positive_class)
     area = auc(y, calibrated)
-    figures = ValidationFigures(
+    return ValidationFigures(
         n=len(y), accuracy_at_half=accuracy(y, z), accuracy=got["accuracy"],
         balanced_accuracy=got["balanced_accuracy"], sensitivity=got.get("sensitivity"),
         specificity=got.get("specificity"), auc=None if np.isnan(area) else area,
         ece_before=expected_calibration_error(y, softmax(z)), ece_after=expected_calibration_error(y, calibrated),
         nll_before=nll(y, z), nll_after=nll(y, np.log(np.maximum(calibrated, 1e-300))),
         confusion=got["confusion"])
-    return DecisionRule(draft.class_names, draft.train_prior, draft.temperature, draft.bias, draft.threshold,
-                        draft.threshold_follows_prior, draft.positive_class, draft.rule, None, figures)

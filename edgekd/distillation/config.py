@@ -11,13 +11,11 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+from edgekd.distillation import DEFAULT_METHOD
 from edgekd.spec import Spec, option
 
 __all__ = ["DEFAULT_METHOD", "DistillConfig"]
 
-#: the method ``distill`` uses when none is named: MIP + KD, the study's best on validation
-#: (benchmarks/study/study.md); the method registry reads it from here
-DEFAULT_METHOD = "mip"
 
 
 def _method_names() -> tuple[str, ...]:

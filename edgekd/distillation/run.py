@@ -135,7 +135,7 @@ def _distill(teacher_path: Path | Sequence[Path], student_name: str, dataset: st
     fit(wrapped, step, data.train, data.val, cfg, out, content, resume=resume, quiet=quiet)
     if not ctx.is_main:
         return {}
-    result = finish(out, data, device)
+    result = finish(out, data, device, cfg)
     result["teacher"] = teacher_record
     atomic_write_json(out / "test.json", result)
     if figure_images:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from edgekd.distillation.config import DistillConfig
-from edgekd.spec import REQUIRED, option
+from edgekd.spec import REQUIRED, option, option_of
 from edgekd.training.config import AUTO_EPOCHS_HELP, TrainConfig
 from edgekd.training.spec import DATA_DIR_HELP, DOWNLOAD_HELP
 
@@ -38,7 +38,7 @@ class DistillSpec(TrainConfig, DistillConfig):
                                            "same K views.")
     epochs: int | str = option("auto", AUTO_EPOCHS_HELP)
     model_arg: list[str] = option([], "Student model argument name=value (repeatable).")
-    threads: int | str | None = option("auto", TrainConfig.__dataclass_fields__["threads"].metadata["cli"].help)
+    threads: int | str | None = option_of(TrainConfig, "threads", "auto")
     out: Path = option(Path("runs/distill"), "Run folder.", "-o", record=False)
     resume: bool = option(False, "Continue the run in --out from its last complete epoch.", negatable=False,
                           record=False)

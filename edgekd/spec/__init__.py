@@ -11,6 +11,6 @@ this package holds only the machinery. Torch-free.
 """
 
 from edgekd.spec.base import Spec
-from edgekd.spec.fields import REQUIRED, Cli, Option, option, spec_options
+from edgekd.spec.fields import REQUIRED, Cli, Option, option, option_of, spec_options
 
-__all__ = ["REQUIRED", "Cli", "Option", "Spec", "option", "spec_options"]
+__all__ = ["REQUIRED", "Cli", "Option", "Spec", "option", "option_of", "spec_options"]

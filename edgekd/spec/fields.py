@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["KINDS", "REQUIRED", "Cli", "Option", "option", "spec_options"]
+__all__ = ["KINDS", "REQUIRED", "Cli", "Option", "option", "option_of", "spec_options"]
 
 #: an option without a default: the user must give it (``--teacher``, a model file)
 REQUIRED = dataclasses.MISSING
@@ -126,3 +126,14 @@ def spec_options(cls: type) -> list[Option]:
             default = REQUIRED
         out.append(Option(f.name, kind, repeatable, optional, default, cli))
     return out
+
+
+def option_of(cls: type, name: str, default: Any = dataclasses.MISSING) -> Any:
+    """The field ``name`` of spec class ``cls`` again, for another command that takes the same
+    option (its help, flags and choices; ``default`` replaces the default when given)."""
+    f = cls.__dataclass_fields__[name]
+    if default is dataclasses.MISSING:
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+    if isinstance(default, list):
+        return dataclasses.field(default_factory=lambda: list(default), metadata=f.metadata)
+    return dataclasses.field(default=default, metadata=f.metadata)

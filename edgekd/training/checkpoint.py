@@ -16,7 +16,8 @@ kwargs), ``classes``, ``input_size`` [C, H, W], ``mean`` / ``std`` (the normalis
 (the method's hyper-parameters and teacher, None for ``train``), ``best`` (epoch and
 validation metrics of these weights), ``params``, ``macs``, ``config`` (the training options),
 ``spec`` (the command and its resolved options, as in the run's config.toml; None for a
-model made from Python without a command spec), ``kind``,
+model made from Python without a command spec), ``decision`` (the calibration and operating
+point fitted on validation: :mod:`edgekd.decision`; None until fitted), ``kind``,
 ``edgekd_version``, ``format`` and ``sha256``: the SHA-256 of everything else
 (:func:`content_sha256`), so a truncated or altered file is refused.
 
@@ -46,7 +47,7 @@ from edgekd.fileio import atomic_write_bytes, sha256_bytes
 FORMAT = "edgekd-checkpoint/1"  # last.pt, and model.pt before edgekd-model/2
 MODEL_FORMAT = "edgekd-model/2"
 MODEL_KEYS = ("format", "sha256", "state_dict", "model", "classes", "input_size", "mean", "std", "data", "method",
-              "distill", "best", "params", "macs", "config", "spec", "kind", "edgekd_version")
+              "distill", "best", "params", "macs", "config", "spec", "decision", "kind", "edgekd_version")
 
 
 def save_checkpoint(path: str | Path, content: dict[str, Any]) -> None:
@@ -94,7 +95,7 @@ def model_content(state: dict[str, Any]) -> dict[str, Any]:
                "mean": list(data["mean"]), "std": list(data["std"]), "data": data,
                "method": (distill or {}).get("method", "none"), "distill": distill, "best": state.get("best"),
                "params": state.get("params"), "macs": state.get("macs"), "config": state.get("config"),
-               "spec": state.get("spec"),
+               "spec": state.get("spec"), "decision": state.get("decision"),
                "kind": state.get("kind"), "edgekd_version": state.get("edgekd_version", __version__)}
     return {**content, "sha256": content_sha256(content)}
 
@@ -104,6 +105,17 @@ def save_model(path: str | Path, state: dict[str, Any]) -> None:
     buffer = io.BytesIO()
     torch.save(model_content(state), buffer)
     atomic_write_bytes(path, buffer.getvalue())
+
+
+def rewrite_model(path: str | Path, content: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    """Write ``content`` (a loaded model.pt) with ``changes`` back to ``path`` atomically, with a
+    new SHA-256; returns the new content."""
+    new = {k: v for k, v in content.items() if k not in ("sha256", "checkpoint_sha256")} | changes
+    new["sha256"] = content_sha256(new)
+    buffer = io.BytesIO()
+    torch.save(new, buffer)
+    atomic_write_bytes(path, buffer.getvalue())
+    return new
 
 
 def _safe_load(source, what: str) -> Any:

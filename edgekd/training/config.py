@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from edgekd.decision.fit import CALIBRATIONS, DEFAULT_RULE
 from edgekd.errors import EdgekdError
 from edgekd.spec import Spec, option
 
@@ -43,6 +44,13 @@ class TrainConfig(Spec):
     device: str = option("auto", "auto, cpu or cuda (AMP on cuda).")
     select: str = option("auto", "Validation metric that picks the best epoch: auc for two classes (auto), else "
                                  "accuracy.", choices=("auto", "accuracy", "auc"))
+    operating_point: str = option(DEFAULT_RULE, "How a two-class model decides, chosen on the validation split after "
+                                                "training: 0.5 (the calibrated arg-max), accuracy, youden, balanced, "
+                                                "sensitivity=X, specificity=X (X in (0, 1); the disease class's recall "
+                                                "or the other's), youden-shrunk, accuracy-guarded (docs/decisions.md). "
+                                                "Stored in the model and its exports; edgekd calibrate changes it later.")
+    calibration: str = option("temperature", "Calibration fitted on the validation split: temperature, bcts "
+                                             "(temperature + per-class bias) or none.", choices=CALIBRATIONS)
     label_fraction: float = option(1.0, "Train on this stratified fraction of the labels.")
     compile: bool = option(False, "torch.compile the trained model (GPU runs).", negatable=False)
     deterministic: bool = option(True, "torch's deterministic algorithms: the same seed gives bitwise-identical "
@@ -67,6 +75,9 @@ class TrainConfig(Spec):
         if not self.augment and (self.flip or self.rotate):
             raise EdgekdError("--flip and --rotate add to the augmentation, which --no-augment turns off; drop one")
         self.make_views()  # checks the rotation range and K
+        from edgekd.decision.operating_point import canonical_name
+
+        canonical_name(self.operating_point)
 
     def with_data(self, n_train: int) -> TrainConfig:
         """This config with ``epochs`` settled for ``n_train`` training images (auto -> the table)."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import torch
 
@@ -25,20 +27,31 @@ def predict_logits(model: torch.nn.Module, data: TensorSplit, batch_size: int = 
 def evaluate(model: torch.nn.Module, data: TensorSplit, batch_size: int = 512,
              device: str | torch.device = "cpu") -> dict:
     """``{"accuracy", "auc", "n", "loss"}`` of ``model`` on ``data``."""
-    logits = predict_logits(model, data, batch_size, device)
-    report = classification_report(data.y.numpy(), logits)
-    report["loss"] = float(torch.nn.functional.cross_entropy(torch.from_numpy(logits), data.y))
+    return _report(data.y.numpy(), predict_logits(model, data, batch_size, device))
+
+
+def _report(labels: np.ndarray, logits: np.ndarray) -> dict:
+    report = classification_report(labels, logits)
+    report["loss"] = float(torch.nn.functional.cross_entropy(torch.from_numpy(logits), torch.from_numpy(labels)))
     return report
 
 
 def evaluate_checkpoint(checkpoint, dataset: str | None, split: str, data_dir: str | None = None,
-                        download: bool = False, device: str = "auto") -> dict:
-    """``{"checkpoint", "dataset", "split", "accuracy", "auc", "n", "loss"}`` of a checkpoint on
-    ``split`` of ``dataset`` (default: its own), refusing a data set of another shape."""
+                        download: bool = False, device: str = "auto", reliability: str | None = None) -> dict:
+    """``{"checkpoint", "dataset", "split", "accuracy", "auc", "n", "loss", "decision"}`` of a checkpoint on
+    ``split`` of ``dataset`` (default: its own), refusing a data set of another shape. ``decision``:
+    what its decision rule achieves there (accuracy at 0.5 and at the operating point, balanced
+    accuracy, sensitivity, specificity, ECE and NLL before and after calibration, confusion
+    matrix; None for a checkpoint without one); ``reliability``: a PNG path for the
+    reliability diagram (before / after calibration)."""
     from edgekd.data.registry import get_source, load_split
+    from edgekd.decision import DecisionRule, probabilities
+    from edgekd.decision.fit import rule_figures
+    from edgekd.decision.plots import plot_reliability
     from edgekd.errors import EdgekdError
+    from edgekd.metrics import softmax
     from edgekd.training.checkpoint import build_model, load_checkpoint
-    from edgekd.training.loop import resolve_device
+    from edgekd.training.device import resolve_device
 
     content = load_checkpoint(checkpoint)
     name = dataset or content["data"]["name"]
@@ -51,5 +64,16 @@ def evaluate_checkpoint(checkpoint, dataset: str | None, split: str, data_dir: s
                           f"{want['num_classes']}; evaluate on a matching data set")
     data = TensorSplit.from_split(load_split(name, split, data_dir, download, source=source), info)
     dev = resolve_device(device)
-    return {"checkpoint": str(checkpoint), "dataset": name, "split": split,
-            **evaluate(build_model(content).to(dev), data, device=dev)}
+    logits = predict_logits(build_model(content).to(dev), data, device=dev)
+    labels = data.y.numpy()
+    result = {"checkpoint": str(checkpoint), "dataset": name, "split": split, **_report(labels, logits),
+              "decision": None}
+    if content.get("decision"):
+        rule = DecisionRule.from_dict(content["decision"])
+        result["decision"] = {"rule": rule.rule, "temperature": rule.temperature, "threshold": rule.threshold,
+                              **rule_figures(rule, labels, logits).to_dict()}
+        if reliability:
+            plot_reliability(labels, {"before (softmax)": softmax(logits),
+                                      f"after (T = {rule.temperature:.2f})": probabilities(rule, logits, adapted=False)},
+                             reliability, title=f"{Path(checkpoint).name} on {name} {split}")
+    return result

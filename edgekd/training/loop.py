@@ -30,21 +30,12 @@ from edgekd.training import distributed as dist
 from edgekd.training.batches import TensorSplit, batches, epoch_order
 from edgekd.training.checkpoint import load_checkpoint, save_checkpoint, save_model
 from edgekd.training.config import TrainConfig
+from edgekd.training.device import resolve_device  # noqa: F401  (imported from here by the run code)
 from edgekd.training.evaluate import evaluate
 from edgekd.training.plots import plot_curves
 
 # step_fn(x, y, idx, view): augmented images, labels, training positions, view indices (int64 numpy)
 StepFn = Callable[[torch.Tensor, torch.Tensor, torch.Tensor, np.ndarray], tuple[torch.Tensor, dict[str, torch.Tensor]]]
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise EdgekdError("--device cuda was asked for but no CUDA GPU is visible; use --device cpu")
-    if name != "cpu" and not name.startswith("cuda"):
-        raise EdgekdError(f"unknown device '{name}'; use auto, cpu or cuda")
-    return torch.device(name)
 
 
 def make_optimizer(params, cfg: TrainConfig):

@@ -6,6 +6,7 @@ existing run folder and at the end of training.
 
 from __future__ import annotations
 
+import json
 import random
 import sys
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from edgekd.data.spec import DatasetInfo, stratified_indices
 from edgekd.errors import EdgekdError
 from edgekd.fileio import atomic_write_json
 from edgekd.training.batches import TensorSplit
-from edgekd.training.checkpoint import build_model, load_checkpoint
+from edgekd.training.checkpoint import build_model, load_checkpoint, rewrite_model
 from edgekd.training.evaluate import evaluate
 from edgekd.training.loop import TrainConfig
 from edgekd.training.threads import apply_threads
@@ -89,11 +90,22 @@ def prepare_out_dir(out: Path, resume: bool, force: bool) -> None:
     out.mkdir(parents=True, exist_ok=True)
 
 
-def finish(out: Path, data: RunData, device: torch.device) -> dict:
-    """Evaluate the selected (best-on-validation) checkpoint on the test split; write test.json."""
+def finish(out: Path, data: RunData, device: torch.device, cfg: TrainConfig) -> dict:
+    """After training: fit the selected checkpoint's decision rule on the validation split
+    (``cfg.calibration``, ``cfg.operating_point``), store it in model.pt and metrics.json, and
+    evaluate on the test split, at 0.5 and at the operating point; write test.json."""
+    from edgekd.training.decide import fit_rule, split_figures, train_prior
+
     best = load_checkpoint(out / "model.pt")
     model = build_model(best).to(device)
-    result = {"best_epoch": best["best"]["epoch"], "val": best["best"]["val"],
-              "test": evaluate(model, data.test, device=device)}
+    rule = fit_rule(model, data.val, train_prior(data.train, data.info.num_classes), best["data"],
+                    cfg.operating_point, cfg.calibration, device)
+    rewrite_model(out / "model.pt", best, decision=rule.to_dict())
+    metrics = json.loads((out / "metrics.json").read_text())
+    atomic_write_json(out / "metrics.json", {**metrics, "decision": rule.to_dict()})
+    test = evaluate(model, data.test, device=device)
+    test["decision"] = split_figures(rule, model, data.test, device)
+    result = {"best_epoch": best["best"]["epoch"], "val": best["best"]["val"], "test": test,
+              "decision": rule.to_dict()}
     atomic_write_json(out / "test.json", result)
     return result

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from edgekd.spec import REQUIRED, Spec, option
+from edgekd.spec import REQUIRED, Spec, option, option_of
 from edgekd.training.config import TrainConfig
 
-__all__ = ["DATA_DIR_HELP", "DATASET_HELP", "DOWNLOAD_HELP", "EvalSpec", "ImportTeacherSpec", "TrainSpec"]
+__all__ = ["DATA_DIR_HELP", "DATASET_HELP", "DOWNLOAD_HELP", "CalibrateSpec", "EvalSpec", "ImportTeacherSpec", "TrainSpec"]
 
 DATASET_HELP = "Data set name (edgekd datasets) or folder:PATH."
 DATA_DIR_HELP = "Data root (default: $EDGEKD_DATA or ~/.cache/edgekd/data)."
@@ -28,7 +28,7 @@ class TrainSpec(TrainConfig):
     download: bool = option(False, DOWNLOAD_HELP, negatable=False)
     epochs: int = option(30, "Training epochs.")
     model_arg: list[str] = option([], "Model argument name=value (repeatable).")
-    threads: int | str | None = option("auto", TrainConfig.__dataclass_fields__["threads"].metadata["cli"].help)
+    threads: int | str | None = option_of(TrainConfig, "threads", "auto")
     out: Path = option(Path("runs/train"), "Run folder.", "-o", record=False)
     resume: bool = option(False, "Continue the run in --out from its last complete epoch.", negatable=False,
                           record=False)
@@ -55,6 +55,29 @@ class EvalSpec(Spec):
     download: bool = option(False, DOWNLOAD_HELP, negatable=False)
     device: str = option("auto", "auto, cpu or cuda.")
     json: Path | None = option(None, "Also write the result as JSON here.", record=False)
+    reliability: Path | None = option(None, "The reliability diagram PNG (before / after calibration; default: "
+                                            "reliability-<split>.png beside the checkpoint).", record=False)
+
+
+@dataclass(kw_only=True)
+class CalibrateSpec(Spec):
+    """Fit a checkpoint's calibration and operating point again on its validation split and store them in it."""
+
+    command = "calibrate"
+
+    checkpoint: Path = option(REQUIRED, "A model.pt written by train or distill (rewritten in place, atomically).",
+                              argument=True)
+    operating_point: str = option_of(TrainConfig, "operating_point")
+    calibration: str = option_of(TrainConfig, "calibration")
+    data_dir: Path | None = option(None, DATA_DIR_HELP)
+    download: bool = option(False, DOWNLOAD_HELP, negatable=False)
+    device: str = option("auto", "auto, cpu or cuda.")
+
+    def check(self) -> None:
+        from edgekd.decision.operating_point import canonical_name
+
+        super().check()
+        canonical_name(self.operating_point)
 
 
 @dataclass(kw_only=True)

@@ -57,7 +57,7 @@ def _train(model_name: str, dataset: str, out: Path, cfg: TrainConfig, data_dir:
     if ctx.is_main:
         announce_data(data.info)
     fit(trained, step, data.train, data.val, cfg, out, content, resume=resume, quiet=quiet)
-    result = finish(out, data, device) if ctx.is_main else {}
+    result = finish(out, data, device, cfg) if ctx.is_main else {}
     return {**result, "params": params, "macs": macs, "out": str(out), "resolved": cfg}
 
 

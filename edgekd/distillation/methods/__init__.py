@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
-from edgekd.distillation.config import DEFAULT_METHOD
+from edgekd.distillation import DEFAULT_METHOD
 from edgekd.distillation.methods.base import Method, MethodOptions
 from edgekd.distillation.methods.registry import register_method, registered
 from edgekd.suggest import unknown
