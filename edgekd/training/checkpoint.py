@@ -205,6 +205,7 @@ def artifact_metadata(content: dict[str, Any]) -> dict[str, Any]:
         "teacher": distill.get("teacher", {}).get("model"),
         "teacher_sha256": distill.get("teacher", {}).get("sha256"),
         "attention_head": "none", "layout": "NCHW",
+        "decision": content.get("decision"),  # calibration, class prior and operating point (edgekd.decision)
         "edgekd_version": __version__,
     }
 
