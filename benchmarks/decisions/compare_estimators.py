@@ -32,9 +32,9 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from benchmarks._lib.outputs import write_outputs  # noqa: E402
 from benchmarks.decisions.models import CNN_RECIPES, LOGREG_C, load_logits, model_names  # noqa: E402
 from benchmarks.decisions.report import markdown, plot  # noqa: E402
-from benchmarks.outputs import write_outputs  # noqa: E402
 from edgekd.data.spec import stratified_indices  # noqa: E402
 from edgekd.decision import decide, estimate_prior, fit_decision_rule, probabilities, with_prior  # noqa: E402
 from edgekd.decision.apply import positive_log_odds  # noqa: E402
