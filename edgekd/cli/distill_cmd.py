@@ -79,6 +79,9 @@ def distill(
     device: opt.Device = "auto",
     select: opt.Select = "auto",
     label_fraction: opt.LabelFraction = 1.0,
+    image_size: opt.ImageSize = None,
+    resize: opt.Resize = None,
+    skip_bad: opt.SkipBad = False,
     model_arg: opt.ModelArg = None,
     out: Path = typer.Option(Path("runs/distill"), "--out", "-o", help="Run folder."),
     resume: opt.Resume = False,
@@ -104,13 +107,14 @@ def distill(
     dcfg = DistillConfig(method, alpha, temperature, beta, att_loss, att_size, _layers(teacher_layers),
                          _layers(student_layers), at_form, parse_model_args(model_arg))
     result = run_distill(teacher, student, dataset, out, cfg, dcfg, data_dir and str(data_dir), teacher_cache,
-                         resume, force, download, quiet)
+                         resume, force, download, quiet, data_options=opt.data_options(image_size, resize, skip_bad))
     if result:
         save_run_config(ctx, out, resolved_options(out, dataset, cfg.threads))
         print_result(f"{student} ({method}) on {dataset}", result)
         t = result["teacher"]["test"]
-        typer.echo(f"teacher {result['teacher']['model']}: test accuracy {t['accuracy']:.4f}; "
-                   f"attention figure: {out}/attention.png")
+        shown = f"test accuracy {t['accuracy']:.4f}" if t is not None else "no test split"
+        typer.echo(f"teacher {result['teacher']['model']}: {shown}; attention figure: {out}/attention.png")
         for member in result["teacher"].get("members", []):
+            m = member["test"]
             typer.echo(f"  member {member['model']} ({member['checkpoint']}, sha256 {member['sha256'][:12]}): "
-                       f"test accuracy {member['test']['accuracy']:.4f}")
+                       + (f"test accuracy {m['accuracy']:.4f}" if m is not None else "no test split"))

@@ -31,6 +31,9 @@ def train(
     device: opt.Device = "auto",
     select: opt.Select = "auto",
     label_fraction: opt.LabelFraction = 1.0,
+    image_size: opt.ImageSize = None,
+    resize: opt.Resize = None,
+    skip_bad: opt.SkipBad = False,
     model_arg: opt.ModelArg = None,
     out: Path = typer.Option(Path("runs/train"), "--out", "-o", help="Run folder."),
     resume: opt.Resume = False,
@@ -47,14 +50,16 @@ def train(
     cfg = opt.train_config(epochs, batch_size, lr, optimizer, schedule, weight_decay, augment, seed, device, select,
                        label_fraction, compile, deterministic, threads, flip=flip, rotate=rotate)
     result = train_supervised(model, dataset, out, cfg, data_dir and str(data_dir), parse_model_args(model_arg),
-                              resume, force, download, quiet)
-    if result.get("test"):
+                              resume, force, download, quiet, opt.data_options(image_size, resize, skip_bad))
+    if result.get("best_epoch"):
         save_run_config(ctx, out, {"threads": cfg.threads})
         print_result(f"{model} on {dataset}", result)
 
 
 def print_result(title: str, result: dict) -> None:
-    test = result["test"]
-    auc = f", AUC {test['auc']:.4f}" if test.get("auc") == test.get("auc") else ""
-    typer.echo(f"{title}: test accuracy {test['accuracy']:.4f}{auc} (best epoch {result['best_epoch']}, "
+    """The selected checkpoint's test figures; without a test split, validation's, named as such."""
+    test = result["test"] if result.get("test") is not None else result["val"]
+    what = "test" if result.get("test") is not None else "validation (no test split)"
+    auc = f", AUC {test['auc']:.4f}" if test.get("auc") == test.get("auc") and test.get("auc") is not None else ""
+    typer.echo(f"{title}: {what} accuracy {test['accuracy']:.4f}{auc} (best epoch {result['best_epoch']}, "
                f"{result['params']:,} params, {result['macs'] / 1e6:.2f}M MACs) -> {result['out']}/model.pt")

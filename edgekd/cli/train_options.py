@@ -34,9 +34,31 @@ Deterministic = Annotated[bool, typer.Option(
          "(on the same machine, threads and versions). It costs about 3-5% per epoch on the CPU (1.03x: a "
          "PneumoniaMNIST distillation epoch, 1 thread, median of 7 interleaved pairs on a quiet machine; "
          "benchmarks/determinism.md); --no-deterministic saves that and gives up bitwise repeats.")]
+ImageSize = Annotated[int | None, typer.Option(
+    "--image-size", help="folder:PATH sets: read every image at N x N pixels (default: the shorter side of the most "
+                         "common size). Stored with the model and applied by the device side.")]
+Resize = Annotated[str | None, typer.Option(
+    "--resize", help="folder:PATH sets: how an image becomes N x N: shorter-crop (the shorter side to N, then the "
+                     "centre crop; the default, as torchvision's Resize + CenterCrop), letterbox (the whole image, "
+                     "padded with black) or stretch (the whole image, distorted).")]
+SkipBad = Annotated[bool, typer.Option(
+    "--skip-bad", help="folder:PATH sets: go on without the unreadable and off-policy images (all listed in "
+                       "<PATH>-bad-files.txt) instead of refusing the set.")]
 Threads = Annotated[str, typer.Option(
     help="CPU threads for torch: a positive number, or auto (OMP_NUM_THREADS when set, else the physical "
          "cores; edgekd/train/threads.py). The resolved count is saved in the run's config.toml.")]
+
+
+def data_options(image_size: int | None, resize: str | None, skip_bad: bool = False):
+    """How a folder set is read, checked (an unknown policy, an impossible size) before any work."""
+    from edgekd.data.image_file import check_image_size, check_resize
+    from edgekd.train.run import DataOptions
+
+    if image_size is not None:
+        check_image_size(image_size)
+    if resize is not None:
+        check_resize(resize)
+    return DataOptions(image_size, resize, skip_bad)
 
 
 def train_config(epochs: int, batch_size: int, lr: float, optimizer: str, schedule: str, weight_decay: float,

@@ -1,7 +1,10 @@
 """What ``edgekd explain`` looks at: image files, or the first N images of a data set split.
 
 Torch-free (numpy, Pillow, the data registry), so explaining an exported model on a
-device needs no torch. An image file must already fit the model, as eval, bench and
+device needs no torch. A model trained on image files (``folder:PATH``) stores how a file
+becomes its input (metadata ``preprocess``): any image file is then read exactly so, with
+:func:`edgekd.data.image_file.read_image`, the function training used, and a data set
+input is read at the model's image size. Otherwise an image file must already fit the model, as eval, bench and
 distill require of their data: its size is the model's H x W, and it is grey for a
 1-channel model, colour for a 3-channel one (alpha and palettes are converted, which
 changes nothing the model sees). A mismatch is refused unless ``resize`` (``--resize``)
@@ -40,11 +43,15 @@ def slug(text: str, limit: int = 40) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-")[:limit] or "x"
 
 
-def load_image_file(path: Path, channels: int, size: tuple[int, int], resize: bool = False
-                    ) -> tuple[np.ndarray, str | None]:
+def load_image_file(path: Path, channels: int, size: tuple[int, int], resize: bool = False,
+                    preprocess: dict | None = None) -> tuple[np.ndarray, str | None]:
     """One image file as uint8 C x H x W with ``channels`` channels at ``size`` (H, W), and what
-    was converted (None: nothing). A size or grey / colour mismatch is refused unless ``resize``."""
+    was converted (None: nothing). With the model's stored ``preprocess``, any image is read by
+    it; without, a size or grey / colour mismatch is refused unless ``resize``."""
     from edgekd.data.folder_scan import GREY_MODES
+
+    if preprocess:
+        return _stored(path, preprocess)
 
     try:
         from PIL import Image
@@ -70,6 +77,17 @@ def load_image_file(path: Path, channels: int, size: tuple[int, int], resize: bo
     return np.ascontiguousarray(arr), (f"{found} converted to {channels}x{h}x{w}" if mismatch else None)
 
 
+def _stored(path: Path, preprocess: dict) -> tuple[np.ndarray, str | None]:
+    from edgekd.data.image_file import Preprocess, pillow, read_image
+
+    pre = Preprocess.from_dict(preprocess)
+    image = read_image(path, pre)
+    with pillow().open(path) as img:
+        size = img.size
+    n = pre.image_size
+    return image, (None if size == (n, n) else f"stored preprocessing: {size[0]}x{size[1]} read {pre.describe()}")
+
+
 def spread_over_classes(labels: np.ndarray, n: int) -> np.ndarray:
     """Indices of ``n`` samples taken round-robin over classes, each class in split order.
 
@@ -91,15 +109,15 @@ def looks_like_path(text: str) -> bool:
 
 def resolve_inputs(inputs: list[str], input_size: tuple[int, int, int], class_names: list[str],
                    split: str = "test", n: int = 8, data_dir: str | Path | None = None,
-                   resize: bool = False) -> Inputs:
+                   resize: bool = False, preprocess: dict | None = None) -> Inputs:
     """Image files and data set names in ``inputs`` -> one :class:`Inputs` in the given order.
 
     ``input_size`` is the model's [C, H, W]. An existing file is an image; text that looks
     like a path but names no file is an error; anything else is a data set name (first
     ``n`` images of ``split``, spread over classes). ``resize``: convert image files that
-    do not fit the model (:func:`load_image_file`).
+    do not fit the model (:func:`load_image_file`). ``preprocess``: the model's stored one.
     """
-    from edgekd.data.registry import get_source, load_split
+    from edgekd.data.registry import load_split, source_for_record
 
     if not inputs:
         raise EdgekdError("nothing to explain: give image files or a data set name")
@@ -110,7 +128,7 @@ def resolve_inputs(inputs: list[str], input_size: tuple[int, int, int], class_na
     for item in inputs:
         path = Path(item).expanduser()
         if path.is_file():
-            image, converted = load_image_file(path, c, (h, w), resize)
+            image, converted = load_image_file(path, c, (h, w), resize, preprocess)
             images.append(image[None])
             conversions.append(converted)
             labels.append(np.array([-1]))
@@ -121,7 +139,7 @@ def resolve_inputs(inputs: list[str], input_size: tuple[int, int, int], class_na
             raise EdgekdError(f"{path} is a folder: give image files (e.g. {path}/*.png) or a data set name")
         if looks_like_path(item) and not item.startswith("folder:"):
             raise EdgekdError(f"image file {path} does not exist: check the path")
-        source = get_source(item)
+        source = source_for_record(item, {"preprocess": preprocess})
         info = source.info
         if info.input_shape != (c, h, w):
             raise EdgekdError(f"{item} images are {info.channels}x{info.size}x{info.size} but the model expects "

@@ -8,10 +8,20 @@ import torch
 from edgekd.metrics import classification_report
 from edgekd.train.batches import TensorSplit
 
+#: input values per evaluation batch: 512 images up to 28 x 28 x 3, fewer for larger inputs, so
+#: evaluating 128 px photos does not hold a 512-image batch's activations at once
+BATCH_VALUES = 512 * 3 * 28 * 28
+
+
+def eval_batch(data: TensorSplit) -> int:
+    per_image = int(np.prod(data.x.shape[1:])) or 1
+    return max(8, min(512, BATCH_VALUES // per_image))
+
 
 @torch.no_grad()
-def predict_logits(model: torch.nn.Module, data: TensorSplit, batch_size: int = 512,
+def predict_logits(model: torch.nn.Module, data: TensorSplit, batch_size: int | None = None,
                    device: str | torch.device = "cpu") -> np.ndarray:
+    batch_size = batch_size or eval_batch(data)
     was_training = model.training
     model.eval()
     out = []
@@ -22,7 +32,7 @@ def predict_logits(model: torch.nn.Module, data: TensorSplit, batch_size: int = 
     return torch.cat(out).numpy()
 
 
-def evaluate(model: torch.nn.Module, data: TensorSplit, batch_size: int = 512,
+def evaluate(model: torch.nn.Module, data: TensorSplit, batch_size: int | None = None,
              device: str | torch.device = "cpu") -> dict:
     """``{"accuracy", "auc", "n", "loss"}`` of ``model`` on ``data``."""
     logits = predict_logits(model, data, batch_size, device)
