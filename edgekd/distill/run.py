@@ -34,7 +34,7 @@ from edgekd.models.registry import create_model
 from edgekd.models.stats import count_macs, count_params
 from edgekd.train import distributed as dist
 from edgekd.train.checkpoint import build_model, load_checkpoint
-from edgekd.train.cost import check_cost, estimate_cost
+from edgekd.train.cost import check_cost, estimate_cost, say_cost
 from edgekd.train.loop import TrainConfig, amp_dtype, config_dict, fit, resolve_device
 from edgekd.train.run import (
     DataOptions,
@@ -135,22 +135,23 @@ def _distill(teacher_path: Path | Sequence[Path], student_name: str, dataset: st
     except ValueError as exc:  # e.g. --model-arg width=0
         raise EdgekdError(f"bad arguments for model '{student_name}': {exc}") from None
     params, macs = count_params(student), count_macs(student, info.input_shape)
+    cost = None
     if ctx.is_main:  # before any image is decoded: a run that cannot fit is refused at once
         live = None if teacher_cache is not None else loaded.model.to(device)
-        check_cost(estimate_cost(info, train_count(info, cfg.label_fraction), cfg.batch_size, student, live,
-                                 device=device), info, quiet)
+        cost = check_cost(estimate_cost(info, train_count(info, cfg.label_fraction), cfg.batch_size, student, live,
+                                        device=device, probe=not quiet), info)
     data = load_run_data(dataset, data_dir, download, cfg.label_fraction, cfg.seed, source=source)
     cfg = cfg.with_data(len(data.train))  # --epochs auto: by the training set's size
     cfg.check_data(dataset)
     with run_folder(out, resume, force) if ctx.is_main else contextlib.nullcontext():
         dist.barrier()
         return _run(loaded, student, student_name, data, cfg, dcfg, out, device, ctx, teacher_cache, params, macs,
-                    resume, quiet, figure_images)
+                    resume, quiet, figure_images, None if quiet else cost)
 
 
 def _run(loaded, student, student_name: str, data: RunData, cfg: TrainConfig, dcfg: DistillConfig, out: Path,
          device, ctx, teacher_cache: Path | None, params: int, macs: int, resume: bool, quiet: bool,
-         figure_images: int) -> dict:
+         figure_images: int, cost=None) -> dict:
     dist.pin(data.train, device)
     teacher = loaded.model.to(device)
     student = student.to(device)
@@ -185,6 +186,7 @@ def _run(loaded, student, student_name: str, data: RunData, cfg: TrainConfig, dc
 
     if ctx.is_main:
         announce_data(data)
+        say_cost(cost)
         write_split_files(out, data)
     fit(wrapped, step, data.train, data.val, cfg, out, content, resume=resume, quiet=quiet)
     if not ctx.is_main:

@@ -176,8 +176,9 @@ def estimate_cost(info: DatasetInfo, n_train: int, batch_size: int, model: torch
     return Cost(parts, available_memory(), epoch_s, info.size, grows / info.size ** 2)
 
 
-def check_cost(cost: Cost, info: DatasetInfo, quiet: bool = False) -> None:
-    """Say the estimate on stderr (unless ``quiet``); refuse a run whose estimate does not fit."""
+def check_cost(cost: Cost, info: DatasetInfo) -> Cost:
+    """Refuse a run whose estimate does not fit the memory available (the estimate is said
+    later, with :func:`say_cost`, once the data has loaded: a missing file is one line)."""
     if cost.extra > HEADROOM * cost.available:
         if info.preprocess:
             size = cost.fitting_size()
@@ -188,5 +189,9 @@ def check_cost(cost: Cost, info: DatasetInfo, quiet: bool = False) -> None:
         raise EdgekdError(f"this run would need about {size_text(cost.peak)} of memory (estimate, at "
                           f"{info.size}x{info.size}: " + ", ".join(f"{k} {size_text(v)}" for k, v in cost.parts.items())
                           + f") but {size_text(cost.available)} is available: {fix}")
-    if not quiet:
+    return cost
+
+
+def say_cost(cost: Cost | None) -> None:
+    if cost is not None:
         sys.stderr.write(cost.line() + "\n")

@@ -14,7 +14,7 @@ from edgekd.fileio import removed_if_left_empty
 from edgekd.models.registry import create_model
 from edgekd.models.stats import count_macs, count_params
 from edgekd.train import distributed as dist
-from edgekd.train.cost import check_cost, estimate_cost
+from edgekd.train.cost import check_cost, estimate_cost, say_cost
 from edgekd.train.loop import TrainConfig, config_dict, fit, resolve_device
 from edgekd.train.run import (
     DataOptions,
@@ -76,19 +76,21 @@ def _train(model_name: str, dataset: str, out: Path, cfg: TrainConfig, data_dir:
     except ValueError as exc:  # e.g. --model-arg width=0
         raise EdgekdError(f"bad arguments for model '{model_name}': {exc}") from None
     params, macs = count_params(model), count_macs(model, info.input_shape)
+    cost = None
     if ctx.is_main:  # before any image is decoded: a run that cannot fit is refused at once
-        check_cost(estimate_cost(info, train_count(info, cfg.label_fraction), cfg.batch_size, model, device=device),
-                   info, quiet)
+        cost = check_cost(estimate_cost(info, train_count(info, cfg.label_fraction), cfg.batch_size, model,
+                                        device=device, probe=not quiet), info)
     data = load_run_data(dataset, data_dir, download, cfg.label_fraction, cfg.seed, source=source)
     cfg = cfg.with_data(len(data.train))
     cfg.check_data(dataset)
     with run_folder(out, resume, force) if ctx.is_main else contextlib.nullcontext():
         dist.barrier()
-        return _fit(model, model_name, model_kwargs, data, cfg, out, device, ctx, params, macs, resume, quiet)
+        return _fit(model, model_name, model_kwargs, data, cfg, out, device, ctx, params, macs, resume, quiet,
+                    None if quiet else cost)
 
 
 def _fit(model, model_name: str, model_kwargs: dict | None, data, cfg: TrainConfig, out: Path, device, ctx,
-         params: int, macs: int, resume: bool, quiet: bool) -> dict:
+         params: int, macs: int, resume: bool, quiet: bool, cost=None) -> dict:
     dist.pin(data.train, device)
     model = model.to(device)
     content = {"kind": "train", "model": {"name": model_name, "kwargs": model_kwargs or {}},
@@ -102,6 +104,7 @@ def _fit(model, model_name: str, model_kwargs: dict | None, data, cfg: TrainConf
 
     if ctx.is_main:
         announce_data(data)
+        say_cost(cost)
         write_split_files(out, data)
     fit(trained, step, data.train, data.val, cfg, out, content, resume=resume, quiet=quiet)
     result = finish(out, data, device) if ctx.is_main else {}
