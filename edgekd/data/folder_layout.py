@@ -235,10 +235,9 @@ def csv_layout(path: Path) -> Layout:
             skipped.append((f, f"not an image ({f.suffix or 'no suffix'})"))
         elif not f.is_file():
             missing.append((f, "listed in the CSV but not found"))
-        given.setdefault(split, []).append((f, label[row[1]]))
-    missing_set = {f for f, _ in missing}
+        else:
+            given.setdefault(split, []).append((f, label[row[1]]))
     kind, splits, rule = carve(given, classes, path)
-    splits = {s: [(f, lab) for f, lab in files if f not in missing_set] for s, files in splits.items()}
     return Layout(root, f"{CSV_FILE} ({kind})", classes, splits, rule, skipped, missing)
 
 

@@ -221,7 +221,7 @@ def write_records(out: Path, fmt: formats.ExportFormat, meta: dict[str, Any], pa
     if parity is None:
         record.update({"verified": False, "reason": "--no-verify: the parity gate was skipped"})
     else:
-        record.update({"verified": True, **parity})
+        record.update({"verified": True, **parity, "notes": notes + list(parity.get("notes") or [])})
     atomic_write_json(parity_path, record)
 
 
