@@ -69,7 +69,7 @@ def test_csv_of_paths_and_labels_with_and_without_a_split_column(tmp_path):
     assert s.layout == f"{CSV_FILE} (train/ + test/)" and s.counts()["test"] == [3, 3]
     assert sum(s.counts()["val"]) == 3  # 15 % of the 18 train rows carved as validation (stratified)
     bad = tmp_path / "bad.csv"
-    bad.write_text("a.jpg,well,holdout\n")
+    bad.write_text("a.jpg,well,holdout\nb.jpg,sick,train\n")
     with pytest.raises(Exception, match="split 'holdout': use train, val or test"):
         scan(bad)
 
