@@ -110,7 +110,7 @@ def _decode_split(files: list[tuple[Path, int]], scan: FolderScan, bad: list, ad
             out[i] = decode_file(f, pre)
         except Exception as exc:  # noqa: BLE001 - truncated, corrupt, not an image: listed, never raised alone
             keep[i] = False
-            bad.append((f, f"unreadable ({decode_reason(exc)})"))
+            bad.append((f, f"unreadable ({decode_reason(exc, f)})"))
         advance()
     labels = np.array([lab for _, lab in files], dtype=np.int64)
     kept = [f for (f, _), k in zip(files, keep) if k]

@@ -103,7 +103,7 @@ def _facts(f: Path) -> FileFacts:
         with image.open(f) as img:
             return FileFacts(img.size, img.mode, digest)
     except Exception as exc:  # noqa: BLE001 - not an image, unknown format, corrupt header
-        return FileFacts(None, None, digest, decode_reason(exc))
+        return FileFacts(None, None, digest, decode_reason(exc, f))
 
 
 def _channels(facts: list[FileFacts], files: list[Path]) -> tuple[int, int]:

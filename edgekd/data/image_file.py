@@ -149,11 +149,14 @@ def read_image(path: str | Path, pre: Preprocess) -> np.ndarray:
     except EdgekdError:
         raise
     except Exception as exc:  # noqa: BLE001 - Pillow raises OSError, SyntaxError, ValueError, DecompressionBomb...
-        raise EdgekdError(f"{path} is not a readable image ({decode_reason(exc)}): remove or replace it") from None
+        raise EdgekdError(f"{path} is not a readable image ({decode_reason(exc, path)}): remove or replace it") from None
 
 
-def decode_reason(exc: BaseException) -> str:
-    """A short reason for a failed decode, e.g. 'image file is truncated'."""
+def decode_reason(exc: BaseException, path: str | Path | None = None) -> str:
+    """A short reason for a failed decode, e.g. 'image file is truncated' (the file's own path,
+    which Pillow repeats in some messages, shortened to its name)."""
     text = str(exc).strip().splitlines()
     reason = text[0] if text else type(exc).__name__
-    return reason.replace(" (0 bytes not processed)", "")[:120]
+    if path is not None:
+        reason = reason.replace(str(path), Path(path).name)
+    return reason[:160]
