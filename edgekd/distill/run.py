@@ -146,7 +146,7 @@ def _distill(teacher_path: Path | Sequence[Path], student_name: str, dataset: st
     with run_folder(out, resume, force) if ctx.is_main else contextlib.nullcontext():
         dist.barrier()
         return _run(loaded, student, student_name, data, cfg, dcfg, out, device, ctx, teacher_cache, params, macs,
-                    resume, quiet, figure_images, None if quiet else cost)
+                    resume, quiet, figure_images, cost)
 
 
 def _run(loaded, student, student_name: str, data: RunData, cfg: TrainConfig, dcfg: DistillConfig, out: Path,
@@ -186,7 +186,7 @@ def _run(loaded, student, student_name: str, data: RunData, cfg: TrainConfig, dc
 
     if ctx.is_main:
         announce_data(data)
-        say_cost(cost)
+        say_cost(cost, out, quiet)
         write_split_files(out, data)
     fit(wrapped, step, data.train, data.val, cfg, out, content, resume=resume, quiet=quiet)
     if not ctx.is_main:

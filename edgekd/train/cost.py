@@ -6,9 +6,10 @@ Memory (host RAM, bytes), the sum of
 - the data: every split as float32 tensors, plus, while a split is converted, its uint8
   copy and two float32 temporaries (:func:`edgekd.data.spec.preprocess`);
 - the optimiser: weights, gradients and momentum (3 x the parameters, float32);
-- activations kept for the backward pass: ``ACTIVATION_FACTOR`` x batch x the bytes of
-  every leaf module's output for one image (counted by forward hooks), and a frozen
-  teacher's forward (no gradients: ``TEACHER_FACTOR`` x the same count of the teacher).
+- activations kept for the backward pass: ``ACTIVATION_BASE`` + ``ACTIVATION_FACTOR`` x
+  batch x the bytes of every leaf module's output for one image (counted by forward hooks),
+  and a frozen teacher's forward (no gradients: ``TEACHER_FACTOR`` x the same count of the
+  teacher).
 
 The two factors were measured on this machine (``benchmarks/own_data/``: peak RSS of real
 runs against this count, across models, sizes and batches), so the estimate is stated as
@@ -28,14 +29,19 @@ import math
 import sys
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import torch
 
 from edgekd.data.spec import DatasetInfo
 from edgekd.errors import EdgekdError
 
-ACTIVATION_FACTOR = 1.0  # peak training memory / (batch x leaf-output bytes per image), measured
-TEACHER_FACTOR = 0.35  # a no-grad teacher forward keeps a fraction of its outputs alive at once
+# benchmarks/own_data/activation_memory.json: peak-RSS growth of 3 real SGD steps (1 thread) against
+# batch x leaf-output bytes: 0.9-1.4 for models whose activations dominate (resnet8/20, mobilenetv2,
+# cnn-small at 128 px), more for tiny ones where a fixed ~60 MB (autograd, allocator) dominates
+ACTIVATION_FACTOR = 1.0
+ACTIVATION_BASE = 64 * 1024 ** 2
+TEACHER_FACTOR = 0.35  # a no-grad teacher forward keeps a fraction of its outputs alive at once (max measured 0.34)
 HEADROOM = 0.9  # refuse when the estimate exceeds this share of the available memory
 PROBE_BATCH = 32
 PROBE_STEPS = 2
@@ -164,16 +170,17 @@ def estimate_cost(info: DatasetInfo, n_train: int, batch_size: int, model: torch
     act = leaf_output_bytes(copy.deepcopy(model).to(device), shape, device)
     t_act = leaf_output_bytes(teacher, shape, device) if teacher is not None else 0
     if on_host:
-        parts["activations"] = int(ACTIVATION_FACTOR * batch_size * act)
+        parts["activations"] = int(ACTIVATION_BASE + ACTIVATION_FACTOR * batch_size * act)
         if teacher is not None:
             parts["teacher"] = int(TEACHER_FACTOR * batch_size * t_act)
-    grows = parts["data"] + parts.get("activations", 0) + parts.get("teacher", 0)
+    grows = parts["data"] + parts.get("activations", ACTIVATION_BASE) - ACTIVATION_BASE + parts.get("teacher", 0)
+    available = available_memory()
     epoch_s = None
-    if probe:
+    if probe and sum(parts.values()) - parts["process"] <= HEADROOM * available:  # never probe what cannot fit
         step = _probe(model, teacher, shape, batch_size, info.num_classes, device)
         n_val = info.splits.get("val", 0)
         epoch_s = math.ceil(n_train / batch_size) * step + n_val * step / batch_size / 3
-    return Cost(parts, available_memory(), epoch_s, info.size, grows / info.size ** 2)
+    return Cost(parts, available, epoch_s, info.size, grows / info.size ** 2)
 
 
 def check_cost(cost: Cost, info: DatasetInfo) -> Cost:
@@ -192,6 +199,15 @@ def check_cost(cost: Cost, info: DatasetInfo) -> Cost:
     return cost
 
 
-def say_cost(cost: Cost | None) -> None:
-    if cost is not None:
+def say_cost(cost: Cost | None, out: Path | None = None, quiet: bool = False) -> None:
+    """The estimate on stderr (unless ``quiet``) and in ``out/estimate.json`` (so it can be held
+    against what the run measured: metrics.json's seconds per epoch)."""
+    if cost is None:
+        return
+    if out is not None:
+        from edgekd.fileio import atomic_write_json
+
+        atomic_write_json(out / "estimate.json", {"what": "an estimate (edgekd/train/cost.py), before the run",
+                                                  **cost.to_dict()})
+    if not quiet:
         sys.stderr.write(cost.line() + "\n")

@@ -23,7 +23,7 @@ from edgekd.errors import EdgekdError
 
 #: what a train or distill run writes into its folder
 RUN_FILES = ("last.pt", "model.pt", "metrics.json", "steps.jsonl", "test.json", "curves.png", "attention.png",
-             "splits.csv", "config.toml")
+             "splits.csv", "estimate.json", "config.toml")
 PREVIOUS, FAILED = ".previous-run", "failed-run"
 
 

@@ -86,7 +86,7 @@ def _train(model_name: str, dataset: str, out: Path, cfg: TrainConfig, data_dir:
     with run_folder(out, resume, force) if ctx.is_main else contextlib.nullcontext():
         dist.barrier()
         return _fit(model, model_name, model_kwargs, data, cfg, out, device, ctx, params, macs, resume, quiet,
-                    None if quiet else cost)
+                    cost)
 
 
 def _fit(model, model_name: str, model_kwargs: dict | None, data, cfg: TrainConfig, out: Path, device, ctx,
@@ -104,7 +104,7 @@ def _fit(model, model_name: str, model_kwargs: dict | None, data, cfg: TrainConf
 
     if ctx.is_main:
         announce_data(data)
-        say_cost(cost)
+        say_cost(cost, out, quiet)
         write_split_files(out, data)
     fit(trained, step, data.train, data.val, cfg, out, content, resume=resume, quiet=quiet)
     result = finish(out, data, device) if ctx.is_main else {}
