@@ -10,7 +10,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-
 from conftest import SHARED_DATA
 
 PNEUMONIA = SHARED_DATA / "medmnist" / "pneumoniamnist.npz"

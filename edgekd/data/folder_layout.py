@@ -166,8 +166,8 @@ def carve(given: dict[str, Files], classes: list[str], where: Path) -> tuple[str
         need = min_per_class(fractions)
         short = [i for i, c in enumerate(counts) if c < need]
         if short:
-            i = short[0]
-            raise EdgekdError(f"class {classes[i]!r} has {counts[i]} images in {where} (train); carving "
+            i, part = short[0], " (train)" if kind == TRAIN_TEST else ""
+            raise EdgekdError(f"class {classes[i]!r} has {counts[i]} images in {where}{part}; carving "
                               f"{'validation and test' if kind == CLASS_FOLDERS else 'validation'} needs at least "
                               f"{need} per class: add images to it (or give train, val and test splits)")
         idx_parts = stratified_indices(np.array([lab for _, lab in source]), fractions, SEED)
