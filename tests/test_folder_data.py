@@ -1,4 +1,7 @@
-"""folder:PATH image sets: each accepted layout, each refusal, the check command, training on one."""
+"""folder:PATH image sets: each accepted layout, each refusal, the check command, training on one.
+
+The photo-specific parts (the shared preprocessing, CSV and train/ + val/ layouts, the audit,
+the cost estimate) have their own files: tests/test_photo_*.py."""
 
 from __future__ import annotations
 
@@ -59,7 +62,7 @@ def test_train_and_test_folders_carve_validation_from_train(tmp_path):
     s = scan(root)
     assert s.layout == "train/ + test/" and s.classes == ["cat", "dog"]
     assert s.counts() == {"train": [17, 34], "val": [3, 6], "test": [5, 7]}
-    assert "validation carved from train/" in s.note
+    assert "validation carved from train" in s.note
     train_files = {f for f, _ in s.splits["train"] + s.splits["val"]}
     assert all(f.parent.parent.name == "train" for f in train_files) and len(train_files) == 60
     assert all(f.parent.parent.name == "test" for f, _ in s.splits["test"])
@@ -75,11 +78,11 @@ def test_train_val_test_folders_are_used_as_given(tmp_path):
 
 
 def test_split_named_folders_that_are_not_a_layout_are_refused(tmp_path):
-    refused(make(tmp_path / "tv", {"train": {"a": 8, "b": 8}, "val": {"a": 2, "b": 2}}), "train/, val/",
-            "add a test/ folder")
+    refused(make(tmp_path / "tv", {"train": {"a": 8, "b": 8}, "dev": {"a": 2, "b": 2}}), "dev/, train/",
+            "train/ + val/ + test/, train/ + test/ or train/ + val/")
     refused(make(tmp_path / "mixed", {"": {"a": 8, "b": 8, "test": 8}}), "test/ next to class folders", "a/, b/")
     refused(make(tmp_path / "long", {"training": {"a": 8, "b": 8}, "testing": {"a": 2, "b": 2}}),
-            "testing/, training/", "name them train/ and test/")
+            "testing/, training/", "rename them")
     refused(make(tmp_path / "nested", {"train": {"train": 8, "b": 8}, "test": {"train": 2, "b": 2}}),
             "class folder named like a split (train)")
 
@@ -90,17 +93,17 @@ def test_split_folders_with_different_classes_are_refused(tmp_path):
 
 
 def test_fewer_than_two_classes_are_refused(tmp_path):
-    refused(make(tmp_path / "one", {"": {"only": 30}}), "one class folder (only/)", "at least two classes")
+    refused(make(tmp_path / "one", {"": {"only": 30}}), "one class (only)", "at least two classes")
     (tmp_path / "none").mkdir()
-    refused(tmp_path / "none", "no class folders")
+    refused(tmp_path / "none", "no classes")
 
 
 def test_a_class_too_small_for_the_splits_is_refused(tmp_path):
     refused(make(tmp_path / "flat", {"": {"a": 30, "b": 9}}), "class 'b' has 9 images", "at least 10 per class")
     refused(make(tmp_path / "tt", {"train": {"a": 30, "b": 5}, "test": {"a": 3, "b": 3}}), "class 'b' has 5",
-            "validation carved from train/ needs at least 7")
+            "carving validation needs at least 7")
     refused(make(tmp_path / "tvt", {"train": {"a": 3, "b": 3}, "val": {"a": 1, "b": 0}, "test": {"a": 1, "b": 1}}),
-            "class 'b' has no images in", "val")
+            "class 'b' has no images in the val split")
 
 
 def test_channel_and_size_rules(tmp_path):
@@ -114,10 +117,11 @@ def test_channel_and_size_rules(tmp_path):
     assert s.channels == 3 and s.grey_to_rgb == 1
     write_images(rgb / "a", 1, size=(24, 24), seed=7)  # larger: resized down, accepted
     assert scan(rgb).resized == 1 and scan(rgb).size == 12
-    write_images(rgb / "a", 1, size=(20, 12), seed=8)
-    refused(rgb, "0.png is 20x12 but most images are 12x12", "aspect ratio")
-    write_images(rgb / "a", 1, size=(5, 5), seed=9)
-    refused(rgb, "0.png is 5x5", "upscaled more than 2x")
+    write_images(rgb / "a", 1, size=(20, 12), seed=8)  # another aspect ratio: shorter side to 12, centre crop
+    assert scan(rgb).problems == [] and load_split(f"folder:{rgb}", "train").images.shape[1:] == (3, 12, 12)
+    write_images(rgb / "a", 1, size=(5, 5), seed=9)  # would be enlarged 2.4x: listed as off-policy, not raised
+    (problem, why), = scan(rgb).problems
+    assert problem.name == "0.png" and "off-policy: 5x5 would be enlarged 2.4x to 12x12" in why
 
 
 def test_skipped_files_are_listed_and_do_not_change_the_fingerprint(tmp_path):
@@ -135,10 +139,12 @@ def test_skipped_files_are_listed_and_do_not_change_the_fingerprint(tmp_path):
     assert scan(root).fingerprint != before
 
 
-def test_unreadable_image_is_refused(tmp_path):
+def test_unreadable_image_is_listed_and_refused_when_loaded(tmp_path):
     root = make(tmp_path / "set", {"": {"a": 10, "b": 10}})
     (root / "b" / "broken.png").write_bytes(b"not a png")
-    refused(root, "broken.png is not a readable image")
+    assert [p.name for p, _ in scan(root).problems] == ["broken.png"]
+    with pytest.raises(EdgekdError, match="1 of 21 images .* unreadable or off-policy .* b/broken.png: unreadable"):
+        load_split(f"folder:{root}", "train")
 
 
 def test_datasets_command_shows_the_layout_and_refuses_one_class(tmp_path):
@@ -147,15 +153,16 @@ def test_datasets_command_shows_the_layout_and_refuses_one_class(tmp_path):
     out = runner.invoke(app, ["datasets", f"folder:{root}"])
     assert out.exit_code == 0, out.output
     text = out.output
-    assert "layout train/ + test/" in text and "validation carved from train/" in text
+    assert "layout train/ + test/" in text and "validation carved from train" in text
     assert "3x12x12 after conversion" in text and "train/cat/notes.txt: not an image (.txt)" in text
     rows = {line.split("│")[1].strip(): [c.strip() for c in line.split("│")[2:6]]
             for line in text.splitlines() if line.startswith("│")}
     assert rows["cat"] == ["17", "3", "5", "25"] and rows["dog"] == ["34", "6", "7", "47"]
     one = make(tmp_path / "one", {"": {"only": 12}})
-    assert_one_line_error(runner.invoke(app, ["datasets", f"folder:{one}"]), "one class folder")
+    assert_one_line_error(runner.invoke(app, ["datasets", f"folder:{one}"]), "one class (only)")
     help_text = " ".join(runner.invoke(app, ["datasets", "--help"]).output.split())
     assert "validation carved from train/" in help_text and "PATH/train/, PATH/val/, PATH/test/" in help_text
+    assert "PATH/train/ and PATH/val/: used as given, with NO test split" in help_text
 
 
 def test_train_on_a_train_test_folder_learns_its_labels(tmp_path):
@@ -180,11 +187,11 @@ def test_a_failed_run_removes_the_run_folder_it_created_but_never_a_users(tmp_pa
     one = make(tmp_path / "one", {"": {"only": 12}})
     args = ["train", "--model", "cnn-tiny", "--dataset", f"folder:{one}", "--epochs", "1", "--quiet", "--device", "cpu"]
     new = tmp_path / "runs" / "new"
-    assert_one_line_error(runner.invoke(app, [*args, "--out", str(new)]), "one class folder")
+    assert_one_line_error(runner.invoke(app, [*args, "--out", str(new)]), "one class (only)")
     assert not (tmp_path / "runs").exists()  # created by the run (parents too), empty after the failure: removed
     mine = tmp_path / "mine"
     mine.mkdir()
-    assert_one_line_error(runner.invoke(app, [*args, "--out", str(mine)]), "one class folder")
+    assert_one_line_error(runner.invoke(app, [*args, "--out", str(mine)]), "one class (only)")
     assert mine.is_dir()  # the user's own (empty) folder stays
 
 

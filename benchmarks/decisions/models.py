@@ -43,13 +43,13 @@ def _logreg(dataset: str) -> dict:
 
 def _cnn(dataset: str, seed: int) -> dict:
     import torch
-    from edgekd.train.batches import TensorSplit
-    from edgekd.train.checkpoint import load_model
-    from edgekd.train.evaluate import predict_logits
-    from edgekd.train.loop import TrainConfig
-    from edgekd.train.supervised import train_supervised
 
     from edgekd.data.registry import dataset_info, load_split
+    from edgekd.training.batches import TensorSplit
+    from edgekd.training.checkpoint import load_model
+    from edgekd.training.evaluate import predict_logits
+    from edgekd.training.loop import TrainConfig
+    from edgekd.training.supervised import train_supervised
 
     torch.set_num_threads(1)
     run = WORK / dataset / f"cnn-small-s{seed}-run"

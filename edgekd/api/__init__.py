@@ -12,11 +12,12 @@ and a command-line run with the same values are the same run, and both save the 
 from edgekd.api.results import EvalResult, RunResult
 from edgekd.api.runs import calibrate, distill, evaluate, train
 from edgekd.api.tools import attention_agreement, import_teacher, list_models, report
+from edgekd.data.options import DatasetsSpec
 from edgekd.distillation.spec import DistillSpec
 from edgekd.explain.spec import AgreementSpec, ReportSpec
 from edgekd.models.spec import ModelsSpec
 from edgekd.training.spec import CalibrateSpec, EvalSpec, ImportTeacherSpec, TrainSpec
 
-__all__ = ["AgreementSpec", "CalibrateSpec", "DistillSpec", "EvalResult", "EvalSpec", "ImportTeacherSpec",
+__all__ = ["AgreementSpec", "CalibrateSpec", "DatasetsSpec", "DistillSpec", "EvalResult", "EvalSpec", "ImportTeacherSpec",
            "ModelsSpec", "ReportSpec", "RunResult", "TrainSpec", "attention_agreement", "calibrate", "distill",
            "evaluate", "import_teacher", "list_models", "report", "train"]

@@ -17,13 +17,14 @@ class RunResult:
 
     ``spec``: the spec as the run resolved it (thread count, epochs, distill's data set, alpha
     and beta), the one saved in ``out/config.toml``; ``val``: the selected epoch's validation
-    metrics; ``test``: the test split's; ``teacher``: the teacher's record (``distill``)."""
+    metrics; ``test``: the test split's (None for a set without one: never validation's under
+    another name); ``teacher``: the teacher's record (``distill``)."""
 
     out: Path
     spec: Spec
     best_epoch: int
     val: dict[str, Any]
-    test: dict[str, Any]
+    test: dict[str, Any] | None
     params: int
     macs: int
     teacher: dict[str, Any] | None = None

@@ -23,8 +23,8 @@ def _data_dir(path: Path | None) -> str | None:
 
 def _result(raw: dict, out: Path) -> RunResult | None:
     """The result of a finished run, after writing its config.toml (None on a distributed
-    run's other ranks, which write nothing)."""
-    if not raw.get("test"):
+    run's other ranks, which write nothing). ``test`` is None for a set without a test split."""
+    if not raw.get("best_epoch"):
         return None
     spec = raw["resolved"]
     write_run_config(spec, out)
@@ -38,7 +38,7 @@ def train(spec: TrainSpec) -> RunResult | None:
 
     spec.check()
     raw = train_supervised(spec.model, spec.dataset, spec.out, spec, _data_dir(spec.data_dir), spec.model_kwargs(),
-                           spec.resume, spec.force, spec.download, spec.quiet)
+                           spec.resume, spec.force, spec.download, spec.quiet, data_options=spec)
     return _result(raw, spec.out)
 
 
@@ -51,7 +51,7 @@ def distill(spec: DistillSpec) -> RunResult | None:
     if spec.dataset is None:  # the teacher's own data set
         spec = spec.replace(dataset=load_checkpoint(spec.teacher[0])["data"]["name"])
     raw = run_distill(spec.teacher, spec.student, spec.dataset, spec.out, spec, spec, _data_dir(spec.data_dir),
-                      spec.teacher_cache, spec.resume, spec.force, spec.download, spec.quiet)
+                      spec.teacher_cache, spec.resume, spec.force, spec.download, spec.quiet, data_options=spec)
     return _result(raw, spec.out)
 
 
@@ -64,7 +64,7 @@ def evaluate(spec: EvalSpec) -> EvalResult:
     spec.check()
     plot = spec.reliability or Path(spec.checkpoint).with_name(f"reliability-{spec.split}.png")
     metrics = evaluate_checkpoint(spec.checkpoint, spec.dataset, spec.split, _data_dir(spec.data_dir), spec.download,
-                                  spec.device, reliability=plot)
+                                  spec.device, reliability=plot, options=spec)
     return EvalResult(spec.checkpoint, metrics["dataset"], spec.split, metrics,
                       plot if metrics["decision"] is not None else None)
 

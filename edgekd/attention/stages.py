@@ -47,6 +47,15 @@ def stage_sizes(model: nn.Module, layers: Sequence[str], input_shape: Sequence[i
     return {name: tuple(f.shape[-2:]) for name, f in zip(layers, cam.features, strict=True)}
 
 
+def map_grid(model: nn.Module, head: str, layers: Sequence[str], input_shape: Sequence[int]) -> tuple[int, int]:
+    """The grid an exported map really has: the last stage's resolution for a CAM, the finest
+    captured stage's for fma / mip (the map is upsampled to the input size, not refined)."""
+    sizes = stage_sizes(model, layers, input_shape)
+    if head == "cam":
+        return tuple(sizes[layers[-1]])
+    return max((tuple(v) for v in sizes.values()), key=lambda hw: hw[0] * hw[1])
+
+
 def trained_layers(distill_record: dict | None) -> list[str] | None:
     """The student layers a checkpoint's map was trained on, from its ``distill`` record:
     recorded only for methods that train a captured map with the ``first-last`` rule (fma,

@@ -13,6 +13,8 @@ does not include the data set, and only the pages the evaluation touches are rea
 
 from __future__ import annotations
 
+import functools
+import json
 from pathlib import Path
 
 import numpy as np
@@ -42,8 +44,23 @@ def _load_npz(path: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
     raise EdgekdError(f"{path} has no {split}_images/{split}_labels (or images/labels) arrays: pick another --split")
 
 
-def load_data(dataset: str, split: str = "test", data_dir: str | Path | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """(uint8 N x C x H x W images, int64 N labels) of ``split`` of ``dataset``."""
+@functools.lru_cache(maxsize=4)
+def _source(dataset: str, preprocess: str):
+    from edgekd.data.registry import source_for_record
+
+    return source_for_record(dataset, {"preprocess": json.loads(preprocess)})
+
+
+def registry_source(dataset: str, preprocess: dict | None = None):
+    """The registry's source of ``dataset``, a ``folder:PATH`` set read at the model's stored
+    ``preprocess`` (once per process: a folder is scanned and decoded once)."""
+    return _source(dataset, json.dumps(preprocess, sort_keys=True))
+
+
+def load_data(dataset: str, split: str = "test", data_dir: str | Path | None = None,
+              preprocess: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(uint8 N x C x H x W images, int64 N labels) of ``split`` of ``dataset``; a ``folder:PATH``
+    set is read with ``preprocess`` (an edgekd model's stored one), so any photo folder fits the model."""
     if dataset.endswith(".npz"):
         path = Path(dataset).expanduser()
         if not path.is_file():
@@ -54,7 +71,7 @@ def load_data(dataset: str, split: str = "test", data_dir: str | Path | None = N
             from edgekd.data.arrays import load_split
         except ImportError as exc:
             raise EdgekdError(f"cannot load data set {dataset!r}: edgekd.data.arrays is unavailable ({exc})") from None
-        data = load_split(dataset, split, data_dir=data_dir)
+        data = load_split(dataset, split, data_dir=data_dir, source=registry_source(dataset, preprocess))
         images, labels = (data.images, data.labels) if hasattr(data, "images") else data
     images = to_nchw(np.asarray(images))
     labels = np.asarray(labels).reshape(-1).astype(np.int64)

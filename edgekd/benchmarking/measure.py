@@ -205,9 +205,9 @@ def measure(
     if shared_data:
         images, labels = open_shared(shared_data)
     elif dataset:
-        images, labels = load_data(dataset, split, data_dir)
+        images, labels = load_data(dataset, split, data_dir, meta.get("preprocess"))
         if class_names is None:
-            class_names, data_norm = dataset_facts(dataset)
+            class_names, data_norm = dataset_facts(dataset, meta.get("preprocess"))
     if images is not None:
         if is_edgekd(meta):
             check_input_shape(model_chw(runner), images, path, dataset or "(shared)")
@@ -289,11 +289,11 @@ def measure(
     return record
 
 
-def dataset_facts(dataset: str) -> tuple[list[str] | None, list[list[float]] | None]:
+def dataset_facts(dataset: str, preprocess: dict | None = None) -> tuple[list[str] | None, list[list[float]] | None]:
     """(class names, [mean, std]) of a registry data set; (None, None) for an .npz file."""
     if dataset.endswith(".npz"):
         return None, None
-    from edgekd.data.arrays import dataset_info
+    from edgekd.benchmarking.data import registry_source
 
-    info = dataset_info(dataset)
+    info = registry_source(dataset, preprocess).info
     return list(info.class_names), [list(info.mean), list(info.std)]

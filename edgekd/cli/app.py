@@ -5,7 +5,17 @@ from __future__ import annotations
 import typer
 
 from edgekd import __version__
-from edgekd.api import AgreementSpec, CalibrateSpec, DistillSpec, EvalSpec, ImportTeacherSpec, ModelsSpec, ReportSpec, TrainSpec
+from edgekd.api import (
+    AgreementSpec,
+    CalibrateSpec,
+    DatasetsSpec,
+    DistillSpec,
+    EvalSpec,
+    ImportTeacherSpec,
+    ModelsSpec,
+    ReportSpec,
+    TrainSpec,
+)
 from edgekd.cli import catalog, distill_cmd, eval_cmd, explain_cmd, export_cmd, import_teacher_cmd, report_cmd, train_cmd
 from edgekd.cli.bench import bench
 from edgekd.cli.common import handle_errors
@@ -30,7 +40,7 @@ def main_options(version: bool | None = typer.Option(None, "--version", callback
     """edgekd: attention-guided knowledge distillation for edge devices."""
 
 
-app.command("datasets")(catalog.datasets)
+register(app, DatasetsSpec, catalog.datasets, help=catalog.LAYOUT_HELP)
 register(app, ModelsSpec, catalog.models)
 register(app, TrainSpec, train_cmd.run)
 register(app, EvalSpec, eval_cmd.run)

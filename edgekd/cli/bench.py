@@ -118,13 +118,14 @@ def bench(
     with tempfile.TemporaryDirectory(prefix="edgekd-data-") as tmp:
         shared, class_names, data_norm = None, None, None
         if dataset:
-            images, targets = load_data(dataset, split, data_dir)
-            for model in models:
-                meta = read_metadata(model)
+            metas = [read_metadata(model) for model in models]
+            stored = next((m["preprocess"] for m in metas if is_edgekd(m) and m.get("preprocess")), None)
+            images, targets = load_data(dataset, split, data_dir, stored)  # a photo folder: as the models were trained
+            for model, meta in zip(models, metas):
                 if is_edgekd(meta):
                     check_input_shape(tuple(meta["input_size"]), images, model, dataset)
             shared = save_shared(images[:limit] if limit else images, targets[:limit] if limit else targets, tmp)
-            class_names, data_norm = dataset_facts(dataset)
+            class_names, data_norm = dataset_facts(dataset, stored)
             del images, targets
         records = []
         for i, model in enumerate(models):

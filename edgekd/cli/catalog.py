@@ -2,41 +2,50 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from edgekd.api import ModelsSpec
-from edgekd.cli.common import DataDir, handle_errors
+from edgekd.api import DatasetsSpec, ModelsSpec
+from edgekd.errors import EdgekdError
 
-LAYOUT_HELP = (  # `edgekd datasets --help`: the folder layouts (edgekd/data/folder_scan.py has the rules)
-    "List data sets, or check one before training: edgekd datasets folder:PATH.\n\n"
-    "[bold]Your own images, folder:PATH[/bold] (one folder per class; layouts accepted):\n\n"
-    "- PATH/<class>/*.png: split 70/15/15 per class (stratified, seed 0; >= 10 images a class);\n\n"
+LAYOUT_HELP = (  # `edgekd datasets --help`: the layouts (edgekd/data/folder_layout.py has the rules)
+    "List data sets, check one (edgekd datasets folder:PATH), or audit one: edgekd datasets --check PATH "
+    "decodes every image and lists every problem.\n\n"
+    "[bold]Your own images, folder:PATH[/bold] (layouts accepted):\n\n"
+    "- PATH/<class>/*.jpg: split 70/15/15 per class (stratified, seed 0; >= 10 images a class);\n\n"
     "- PATH/train/<class>/ and PATH/test/<class>/: validation carved from train/ (15 % of each class, "
     "stratified, seed 0; >= 7 training images a class), test/ as given;\n\n"
-    "- PATH/train/, PATH/val/, PATH/test/ (each with the same class folders): used as given.\n\n"
+    "- PATH/train/ and PATH/val/: used as given, with NO test split (reports say so);\n\n"
+    "- PATH/train/, PATH/val/, PATH/test/ (each with the same class folders): used as given;\n\n"
+    "- folder:FILE.csv: rows path,label[,split] (paths relative to the CSV), split by the rules above.\n\n"
     "Refused with one error line: split-named folders among class folders or any other set of split "
-    "folders (e.g. train/ + val/ only), splits with different classes, fewer than two classes, a class "
-    "missing from a split, unreadable images, and images that would be distorted. Conversion: all grey -> "
-    "1 channel, else RGB (grey images at most 5 % of a colour set); every image resized to S x S, S = the "
-    "shorter side of the most common size, refusing aspect ratios more than 10 % off it and images "
-    "smaller than S / 2. Hidden files, non-image files and files outside class folders are skipped and "
-    "listed."
+    "folders, splits with different classes, fewer than two classes, a class missing from a split. "
+    "Images are read at --image-size N (default: the shorter side of the most common size) by the "
+    "--resize policy (shorter-crop, letterbox, stretch); all grey -> 1 channel, else RGB (grey images at most "
+    "5 % of a colour set). Unreadable images and off-policy ones (enlarged more than 2x) are listed, all of "
+    "them; training refuses them unless --skip-bad. Hidden files, non-image files and files outside class "
+    "folders are skipped and listed."
 )
 
 
-@handle_errors
-def datasets(
-    name: str | None = typer.Argument(None, metavar="[NAME]", help="A data set to check (folder:PATH or a name): "
-                                      "layout, classes, images per class and split, shape, skipped files."),
-    data_dir: DataDir = None,
-) -> None:
+def datasets(spec: DatasetsSpec) -> None:
+    """List data sets, check one, or audit a folder (edgekd datasets --help)."""
+    name, check, report, data_dir = spec.name, spec.check, spec.report, spec.data_dir
     from edgekd.data.registry import describe, get_source
     from edgekd.data.spec import default_data_dir
 
+    if check is not None:
+        if name is not None:
+            raise EdgekdError("give a data set name or --check PATH, not both")
+        run_audit(check if check.startswith("folder:") else f"folder:{check}", spec, report)
+        return
+    if report is not None:
+        raise EdgekdError("--report goes with --check PATH: drop it, or add --check")
     if name is not None:
-        source = get_source(name)
+        source = get_source(name, spec.image_size, spec.resize)
         if hasattr(source, "scan"):
             print_folder_check(source.scan, source.name)
         else:
@@ -52,41 +61,67 @@ def datasets(
         table.add_row(row["name"], str(row["classes"]), str(row["channels"]), f"{row['size']}x{row['size']}",
                       row["splits"], "yes" if row["present"] else "no")
     Console(width=120).print(table)
-    typer.echo("also: folder:PATH for your own images; check one with: edgekd datasets folder:PATH "
-               "(layouts: edgekd datasets --help)")
+    typer.echo("also: folder:PATH for your own images; check one with: edgekd datasets folder:PATH, audit one with "
+               "edgekd datasets --check PATH (layouts: edgekd datasets --help)")
 
 
-datasets.__doc__ = LAYOUT_HELP
 
 
-def print_folder_check(scan, name: str, show_skipped: int = 10) -> None:
-    """What edgekd will train on from a folder set: layout, classes and counts, shape, skipped files."""
-    typer.echo(f"{name}: layout {scan.layout}" + (f"; {scan.note}" if scan.note else ""))
-    kind = "grey, 1 channel" if scan.channels == 1 else "RGB, 3 channels"
+
+def run_audit(name: str, options, report: Path | None) -> None:
+    """Decode every image of the set, print the summary, write the full list; exit 1 on problems."""
+    from edgekd.data.folder import problem_list_path
+    from edgekd.data.folder_audit import audit, report_text, summary_lines
+    from edgekd.data.registry import get_source
+    from edgekd.fileio import atomic_write_text
+
+    source = get_source(name, options.image_size, options.resize)
+    result = audit(source.scan)
+    path = report or problem_list_path(source.scan.root, "audit")
+    atomic_write_text(path, report_text(result))
+    typer.echo(f"{name}")
+    for line in summary_lines(result):
+        typer.echo(line)
+    typer.echo(f"full report: {path}")
+    if not result.ok:
+        typer.echo(f"{len(result.problems)} unreadable or off-policy images: training refuses this set until they are "
+                   "fixed or removed, or with --skip-bad goes on without them", err=True)
+        raise typer.Exit(1)
+
+
+def print_folder_check(scan, name: str, show: int = 10) -> None:
+    """What edgekd will train on from a folder set (headers only): layout, counts, shape, problems, skipped files."""
+    typer.echo(f"{name}: layout {scan.layout}; {scan.note}")
     w, h = scan.common_size
-    shape = f"images: {scan.channels}x{scan.size}x{scan.size} after conversion ({kind}); most are {w}x{h}"
+    shape = (f"images: {scan.channels}x{scan.size}x{scan.size} after conversion ({scan.preprocess.describe()}); "
+             f"most are {w}x{h}")
     shape += f", {scan.resized} resized" if scan.resized else ", none resized"
     if scan.grey_to_rgb:
         shape += f", {scan.grey_to_rgb} grey images repeated to RGB"
     typer.echo(shape)
     counts = scan.counts()
+    names = list(counts)
     table = Table(show_header=True)
-    for col in ("class", "train", "val", "test", "total"):
+    for col in ("class", *names, "total"):
         table.add_column(col, justify="left" if col == "class" else "right")
     for i, cls in enumerate(scan.classes):
-        row = [counts[s][i] for s in ("train", "val", "test")]
+        row = [counts[s][i] for s in names]
         table.add_row(cls, *map(str, row), str(sum(row)))
-    totals = [sum(counts[s]) for s in ("train", "val", "test")]
+    totals = [sum(counts[s]) for s in names]
     table.add_row("all", *map(str, totals), str(sum(totals)))
     Console(width=120).print(table)
-    if scan.skipped:
-        typer.echo(f"skipped {len(scan.skipped)} files:")
-        for path, why in scan.skipped[:show_skipped]:
-            typer.echo(f"  {path.relative_to(scan.root)}: {why}")
-        if len(scan.skipped) > show_skipped:
-            typer.echo(f"  ... and {len(scan.skipped) - show_skipped} more")
-    else:
-        typer.echo("skipped: none")
+    if not scan.has_test:
+        typer.echo("no test split: reports of a model trained on it give validation figures and say so")
+    for title, items in (("unreadable or off-policy (from headers; --check decodes every file)", scan.problems),
+                         ("skipped", scan.skipped)):
+        if not items:
+            typer.echo(f"{title.split(' (')[0]}: none")
+            continue
+        typer.echo(f"{title}: {len(items)} files")
+        for path, why in items[:show]:
+            typer.echo(f"  {scan.rel(path)}: {why}")
+        if len(items) > show:
+            typer.echo(f"  ... and {len(items) - show} more")
     typer.echo(f"fingerprint: sha256 {scan.fingerprint}")
 
 

@@ -17,8 +17,12 @@ def run(spec: DistillSpec) -> None:
     resolved = result.spec
     print_result(f"{resolved.student} ({resolved.method}) on {resolved.dataset}", result)
     teacher = result.teacher or {}
-    typer.echo(f"teacher {teacher.get('model')}: test accuracy {teacher['test']['accuracy']:.4f}; "
-               f"attention figure: {result.out}/attention.png")
+    typer.echo(f"teacher {teacher.get('model')}: {_shown(teacher.get('test'))}; attention figure: "
+               f"{result.out}/attention.png")
     for member in teacher.get("members", []):
         typer.echo(f"  member {member['model']} ({member['checkpoint']}, sha256 {member['sha256'][:12]}): "
-                   f"test accuracy {member['test']['accuracy']:.4f}")
+                   f"{_shown(member.get('test'))}")
+
+
+def _shown(test: dict | None) -> str:
+    return f"test accuracy {test['accuracy']:.4f}" if test is not None else "no test split"

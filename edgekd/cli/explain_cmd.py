@@ -42,8 +42,11 @@ def explain(
     result = run_explain(model, inputs, map_name, out, split, n, data_dir, runtime, picked, resize=resize)
     for rec in result["images"]:
         true = f" (true {rec['true_class']})" if rec["true_class"] is not None else ""
-        converted = f" [--resize: {rec['converted']}]" if rec.get("converted") else ""
+        c = rec.get("converted")
+        converted = "" if not c else f" [{c}]" if c.startswith("stored preprocessing") else f" [--resize: {c}]"
         typer.echo(f"{rec['file']}: {rec['predicted_class']} p={rec['probability']:.3f}{true}{converted}")
+    for warning in result.get("warnings", []):
+        typer.echo(f"warning: {warning}", err=True)
     typer.echo(f"{result['n']} overlays of {result['map_label']} in {out}; details in {out / 'explain.json'}")
 
 

@@ -83,8 +83,10 @@ def spec_from_cli(spec_cls: type[Spec], values: dict[str, Any]) -> Spec:
     return spec_cls(**given)
 
 
-def register(app: typer.Typer, spec_cls: type[Spec], run: Callable[[Spec], None], name: str | None = None) -> None:
-    """Add ``edgekd <spec_cls.command>`` to ``app``: parse the options into a spec, call ``run``."""
+def register(app: typer.Typer, spec_cls: type[Spec], run: Callable[[Spec], None], name: str | None = None,
+             help: str | None = None) -> None:
+    """Add ``edgekd <spec_cls.command>`` to ``app``: parse the options into a spec, call ``run``
+    (``help``: the command's help text when it is longer than the spec's docstring)."""
 
     def command(**values: Any) -> None:
         values.pop("config", None)
@@ -96,7 +98,7 @@ def register(app: typer.Typer, spec_cls: type[Spec], run: Callable[[Spec], None]
                                         annotation=Path | None))
     command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
     command.__annotations__ = {p.name: p.annotation for p in params}
-    command.__doc__ = spec_cls.__doc__
+    command.__doc__ = help or spec_cls.__doc__
     command.__name__ = (name or spec_cls.command).replace("-", "_")
     cls = type(f"{spec_cls.__name__}Command", (SpecCommand,), {"spec": spec_cls})
     app.command(name or spec_cls.command, cls=cls)(handle_errors(command))

@@ -15,6 +15,7 @@ from edgekd.data.idx import IdxSource
 from edgekd.data.medmnist import MEDMNIST, MedMNISTSource
 from edgekd.data.spec import SPLITS, DatasetInfo, Split, default_data_dir
 from edgekd.errors import EdgekdError
+from edgekd.images import DEFAULT_RESIZE
 from edgekd.suggest import unknown
 
 DEFAULT_DATASET = "digits"
@@ -49,17 +50,34 @@ def dataset_names() -> list[str]:
     return list(BUILDERS)
 
 
-def get_source(name: str):
-    """A data set source by name; ``folder:PATH`` for a user's image folder."""
+def get_source(name: str, image_size: int | None = None, resize: str | None = None, skip_bad: bool = False,
+               quiet: bool = False):
+    """A data set source by name; ``folder:PATH`` for a user's image folder (or CSV file), read at
+    ``image_size`` with the ``resize`` policy (:mod:`edgekd.images`). The built-in sets
+    are stored at one size: another ``image_size`` or any ``resize`` is refused for them."""
     if name.startswith("folder:"):
-        return FolderSource(name[len("folder:"):])
+        return FolderSource(name[len("folder:"):], image_size, resize or DEFAULT_RESIZE, skip_bad, quiet)
     if name not in BUILDERS:
         raise unknown("data set", name, BUILDERS, also=", or folder:PATH")
-    return BUILDERS[name]()
+    source = BUILDERS[name]()
+    if (image_size is not None and image_size != source.info.size) or resize is not None:
+        what = f"--image-size {image_size}" if image_size is not None and image_size != source.info.size else "--resize"
+        raise EdgekdError(f"{what} applies to folder:PATH image sets; {name} is stored as {source.info.size}x"
+                          f"{source.info.size} arrays and is read as it is: drop {what.split()[0]}")
+    return source
 
 
-def dataset_info(name: str) -> DatasetInfo:
-    return get_source(name).info
+def source_for_record(name: str, record: dict | None):
+    """The source of ``name`` read the way a checkpoint's data record (or a model's metadata)
+    says: a folder set at its stored ``preprocess``, a built-in set as it is."""
+    pre = (record or {}).get("preprocess") if name.startswith("folder:") else None
+    if pre:
+        return get_source(name, pre["image_size"], pre.get("resize"))
+    return get_source(name)
+
+
+def dataset_info(name: str, image_size: int | None = None, resize: str | None = None) -> DatasetInfo:
+    return get_source(name, image_size, resize).info
 
 
 def load_split(name: str, split: str, data_dir: str | Path | None = None, download: bool = False,
@@ -95,7 +113,7 @@ def describe(data_dir: str | Path | None = None) -> list[dict]:
 
 
 __all__ = ["DEFAULT_DATASET", "DatasetInfo", "Split", "dataset_info", "dataset_names", "describe",
-           "get_source", "load_split"]
+           "get_source", "load_split", "positive_class", "source_for_record"]
 
 
 def positive_class(name: str, class_names: list[str] | tuple[str, ...]) -> int:

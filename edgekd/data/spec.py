@@ -29,6 +29,12 @@ class DatasetInfo:
     splits: dict[str, int] = field(default_factory=dict)
     source: str = ""
     fingerprint: str = ""  # folder:PATH sets: SHA-256 of layout, files and labels (edgekd/data/folder_scan.py)
+    preprocess: dict | None = None  # folder:PATH sets: how a file becomes the input (edgekd/images.py)
+
+    @property
+    def has_test(self) -> bool:
+        """False for a set without a test split (a train/ + val/ folder): nothing may be reported as test."""
+        return not self.splits or "test" in self.splits
 
     @property
     def binary(self) -> bool:
@@ -43,6 +49,8 @@ class DatasetInfo:
         d["class_names"] = list(self.class_names)
         d["mean"] = list(self.mean)
         d["std"] = list(self.std)
+        if d["preprocess"] is None:
+            del d["preprocess"]  # built-in sets: records stay as before
         return d
 
 

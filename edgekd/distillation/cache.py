@@ -47,8 +47,8 @@ FORMAT = "edgekd-teacher-cache/3"  # /2: logits in fp32 (were fp16); /3: K views
 def data_fingerprint(train: TensorSplit) -> str:
     """SHA-256 of the normalised training tensors and labels (covers subsets and transforms)."""
     h = hashlib.sha256()
-    h.update(train.x.numpy().tobytes())
-    h.update(train.y.numpy().tobytes())
+    h.update(memoryview(train.x.contiguous().numpy()).cast("B"))  # no copy of the (maybe large) tensor
+    h.update(memoryview(train.y.contiguous().numpy()).cast("B"))
     return h.hexdigest()
 
 

@@ -11,6 +11,7 @@ and an attention figure (teacher vs student maps on validation images) at the en
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -33,8 +34,21 @@ from edgekd.models.stats import count_macs, count_params
 from edgekd.models.unwrap import unwrap
 from edgekd.training import distributed as dist
 from edgekd.training.checkpoint import build_model, load_checkpoint
+from edgekd.training.cost import check_cost, estimate_cost, say_cost
 from edgekd.training.loop import TrainConfig, amp_dtype, config_dict, fit, resolve_device
-from edgekd.training.run import RunData, announce_data, configure_torch, finish, load_run_data, prepare_out_dir
+from edgekd.training.run import (
+    DataOptions,
+    RunData,
+    announce_data,
+    check_out_dir,
+    configure_torch,
+    finish,
+    load_run_data,
+    open_source,
+    run_folder,
+    train_count,
+    write_split_files,
+)
 from edgekd.training.supervised import run_record
 
 
@@ -66,45 +80,73 @@ def constant_map_notes(distiller: Distiller, input_shape: tuple[int, ...]) -> li
 def distill(teacher_path: Path | Sequence[Path], student_name: str, dataset: str, out: Path, cfg: TrainConfig,
             dcfg: DistillConfig, data_dir: str | None = None, teacher_cache: Path | None = None,
             resume: bool = False, force: bool = False, download: bool = False, quiet: bool = False,
-            figure_images: int = 8) -> dict:
+            figure_images: int = 8, data_options: DataOptions | None = None) -> dict:
     """Run a distillation; returns {"best_epoch", "val", "test", "params", "macs", "teacher", "out"}.
-    ``teacher_path``: one checkpoint, or several for an ensemble teacher (``edgekd/distillation/teachers.py``)."""
+    ``teacher_path``: one checkpoint, or several for an ensemble teacher (``edgekd/distillation/teachers.py``).
+    ``data_options``: how a folder set is read; by default as the (first) teacher was trained.
+    Every refusal comes before the run folder is touched (:mod:`edgekd.training.out_dir`)."""
     with removed_if_left_empty(out):  # a failure leaves no empty run folder behind
         return _distill(teacher_path, student_name, dataset, out, cfg, dcfg, data_dir, teacher_cache, resume, force,
-                        download, quiet, figure_images)
+                        download, quiet, figure_images, data_options)
+
+
+def teacher_data_options(teacher_path: Path | Sequence[Path], dataset: str, given: DataOptions | None) -> DataOptions:
+    """``given`` with the image size and resize policy the first teacher was trained with filled in
+    (a folder set of the teacher's is then read exactly as the teacher saw it)."""
+    given = given or DataOptions()
+    first = Path(teacher_path if isinstance(teacher_path, (str, Path)) else teacher_path[0])
+    pre = load_checkpoint(first)["data"].get("preprocess") if dataset.startswith("folder:") else None
+    if not pre:
+        return given
+    return given.replace(image_size=given.image_size or pre["image_size"], resize=given.resize or pre["resize"])
 
 
 def _distill(teacher_path: Path | Sequence[Path], student_name: str, dataset: str, out: Path, cfg: TrainConfig,
              dcfg: DistillConfig, data_dir: str | None, teacher_cache: Path | None, resume: bool, force: bool,
-             download: bool, quiet: bool, figure_images: int) -> dict:
+             download: bool, quiet: bool, figure_images: int, data_options: DataOptions | None) -> dict:
     if teacher_cache is not None and cfg.augment and cfg.cache_views is None:
         cfg = cfg.replace(cache_views=DEFAULT_VIEWS)  # a cache holds a fixed number of views; a live teacher sees fresh ones
     cfg.check()
     cfg = cfg.with_threads()
     device = dist.local_device(resolve_device(cfg.device))
     ctx = dist.init_from_env(device)
-    data = load_run_data(dataset, data_dir, download, cfg.label_fraction, cfg.seed)
-    cfg = cfg.with_data(len(data.train))  # --epochs auto: by the training set's size
-    cfg.check_data(dataset)
-    dist.pin(data.train, device)
-    loaded = load_teacher(teacher_path, data.info)
     if ctx.is_main:
-        prepare_out_dir(out, resume, force)
-    dist.barrier()
+        check_out_dir(out, resume, force)  # cheap refusals first; the folder is touched only by run_folder
+    source = open_source(dataset, teacher_data_options(teacher_path, dataset, data_options), quiet)
+    info = source.info
+    loaded = load_teacher(teacher_path, info)
     configure_torch(cfg)
-    teacher = loaded.model.to(device)
     try:
-        student = create_model(student_name, data.info.channels, data.info.num_classes, **dcfg.model_kwargs)
+        student = create_model(student_name, info.channels, info.num_classes, **dcfg.model_kwargs)
     except ValueError as exc:  # e.g. --model-arg width=0
         raise EdgekdError(f"bad arguments for model '{student_name}': {exc}") from None
-    params, macs = count_params(student), count_macs(student, data.info.input_shape)
+    params, macs = count_params(student), count_macs(student, info.input_shape)
+    cost = None
+    if ctx.is_main:  # before any image is decoded: a run that cannot fit is refused at once
+        live = None if teacher_cache is not None else loaded.model.to(device)
+        cost = check_cost(estimate_cost(info, train_count(info, cfg.label_fraction), cfg.batch_size, student, live,
+                                        device=device, probe=not quiet), info)
+    data = load_run_data(dataset, data_dir, download, cfg.label_fraction, cfg.seed, source=source)
+    cfg = cfg.with_data(len(data.train))  # --epochs auto: by the training set's size
+    cfg.check_data(dataset)
+    with run_folder(out, resume, force) if ctx.is_main else contextlib.nullcontext():
+        dist.barrier()
+        return _run(loaded, student, student_name, data, cfg, dcfg, out, device, ctx, teacher_cache, params, macs,
+                    resume, quiet, figure_images, cost)
+
+
+def _run(loaded, student, student_name: str, data: RunData, cfg: TrainConfig, dcfg: DistillConfig, out: Path,
+         device, ctx, teacher_cache: Path | None, params: int, macs: int, resume: bool, quiet: bool,
+         figure_images: int, cost=None) -> dict:
+    dist.pin(data.train, device)
+    teacher = loaded.model.to(device)
     student = student.to(device)
     wrapped = dist.wrap(student, device, cfg.compile)
     distiller = Distiller(teacher, wrapped, dcfg.method, dcfg.alpha, dcfg.temperature, dcfg.beta, dcfg.att_loss,
                           dcfg.att_size, dcfg.teacher_layers or None, dcfg.student_layers or None, dcfg.at_form)
     check_precision(distiller, amp_dtype(device))
     if isinstance(cfg, DistillSpec):  # a whole distill spec: record the values the Distiller chose
-        cfg = cfg.replace(dataset=dataset, alpha=distiller.alpha, beta=distiller.beta)
+        cfg = cfg.replace(dataset=cfg.dataset or data.info.name, alpha=distiller.alpha, beta=distiller.beta)
     if ctx.is_main and not quiet:
         for note in constant_map_notes(distiller, data.info.input_shape):
             sys.stderr.write(f"warning: {note}\n")
@@ -131,7 +173,9 @@ def _distill(teacher_path: Path | Sequence[Path], student_name: str, dataset: st
         return distiller.forward_train(x, y, cache.lookup(idx, view) if cache else None)
 
     if ctx.is_main:
-        announce_data(data.info)
+        announce_data(data)
+        say_cost(cost, out, quiet)
+        write_split_files(out, data)
     fit(wrapped, step, data.train, data.val, cfg, out, content, resume=resume, quiet=quiet)
     if not ctx.is_main:
         return {}

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from edgekd.data.options import ReadOptions
 from edgekd.distillation.config import DistillConfig
 from edgekd.spec import REQUIRED, option, option_of
 from edgekd.training.config import AUTO_EPOCHS_HELP, TrainConfig
@@ -15,7 +16,7 @@ __all__ = ["DistillSpec"]
 
 
 @dataclass(kw_only=True)
-class DistillSpec(TrainConfig, DistillConfig):
+class DistillSpec(TrainConfig, DistillConfig, ReadOptions):
     """Distill a student from a frozen teacher: CE, Hinton KD, AT, or attention-guided (FMA / MIP / SALS / CAM)."""
 
     command = "distill"

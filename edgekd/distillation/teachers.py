@@ -60,6 +60,10 @@ def check_compatible(teacher: dict, info: DatasetInfo, teacher_path: Path) -> No
         if not _close(t[key], getattr(info, key)):
             raise EdgekdError(f"teacher {teacher_path} expects inputs normalised with {key} {list(t[key])} but "
                               f"{info.name} uses {list(getattr(info, key))}; use a teacher trained on it")
+    was, now = (t.get("preprocess") or {}).get("resize"), (info.preprocess or {}).get("resize")
+    if was and now and was != now:
+        raise EdgekdError(f"teacher {teacher_path} saw its images through --resize {was} but this run reads them with "
+                          f"--resize {now}: pass --resize {was} (a teacher taught on other crops teaches worse)")
 
 
 def _close(a: Sequence[float], b: Sequence[float]) -> bool:
@@ -127,11 +131,11 @@ def _total(values) -> int | None:
 
 
 def add_test_metrics(teacher: Teacher, val, test, device) -> None:
-    """Evaluate the teacher on the ``test`` split (an ensemble also on ``val``, which no
+    """Evaluate the teacher on the ``test`` split (None when the set has none; an ensemble also on ``val``, which no
     checkpoint holds for it, and each member on ``test``) and store the metrics in the
     records: the teachers are frozen, so the numbers hold for the whole run."""
-    teacher.record["test"] = evaluate(teacher.model, test, device=device)
+    teacher.record["test"] = evaluate(teacher.model, test, device=device) if test is not None else None
     if teacher.record.get("members"):
         teacher.record["val"] = evaluate(teacher.model, val, device=device)
     for member, record in zip(teacher.members, teacher.record.get("members", [])):
-        record["test"] = evaluate(member, test, device=device)
+        record["test"] = evaluate(member, test, device=device) if test is not None else None

@@ -1,7 +1,10 @@
 """What ``edgekd explain`` looks at: image files, or the first N images of a data set split.
 
 Torch-free (numpy, Pillow, the data registry), so explaining an exported model on a
-device needs no torch. An image file must already fit the model, as eval, bench and
+device needs no torch. A model trained on image files (``folder:PATH``) stores how a file
+becomes its input (metadata ``preprocess``): any image file is then read exactly so, with
+:func:`edgekd.images.read_image`, the function training used, and a data set
+input is read at the model's image size. Otherwise an image file must already fit the model, as eval, bench and
 distill require of their data: its size is the model's H x W, and it is grey for a
 1-channel model, colour for a 3-channel one (alpha and palettes are converted, which
 changes nothing the model sees). A mismatch is refused unless ``resize`` (``--resize``)
@@ -60,15 +63,15 @@ def looks_like_path(text: str) -> bool:
 
 def resolve_inputs(inputs: list[str], input_size: tuple[int, int, int], class_names: list[str],
                    split: str = "test", n: int = 8, data_dir: str | Path | None = None,
-                   resize: bool = False) -> Inputs:
+                   resize: bool = False, preprocess: dict | None = None) -> Inputs:
     """Image files and data set names in ``inputs`` -> one :class:`Inputs` in the given order.
 
     ``input_size`` is the model's [C, H, W]. An existing file is an image; text that looks
     like a path but names no file is an error; anything else is a data set name (first
     ``n`` images of ``split``, spread over classes). ``resize``: convert image files that
-    do not fit the model (:func:`load_image_file`).
+    do not fit the model (:func:`load_image_file`). ``preprocess``: the model's stored one.
     """
-    from edgekd.data.registry import get_source, load_split
+    from edgekd.data.registry import load_split, source_for_record
 
     if not inputs:
         raise EdgekdError("nothing to explain: give image files or a data set name")
@@ -79,7 +82,7 @@ def resolve_inputs(inputs: list[str], input_size: tuple[int, int, int], class_na
     for item in inputs:
         path = Path(item).expanduser()
         if path.is_file():
-            image, converted = load_image_file(path, c, (h, w), resize)
+            image, converted = load_image_file(path, c, (h, w), resize, preprocess)
             images.append(image[None])
             conversions.append(converted)
             labels.append(np.array([-1]))
@@ -90,7 +93,7 @@ def resolve_inputs(inputs: list[str], input_size: tuple[int, int, int], class_na
             raise EdgekdError(f"{path} is a folder: give image files (e.g. {path}/*.png) or a data set name")
         if looks_like_path(item) and not item.startswith("folder:"):
             raise EdgekdError(f"image file {path} does not exist: check the path")
-        source = get_source(item)
+        source = source_for_record(item, {"preprocess": preprocess})
         info = source.info
         if info.input_shape != (c, h, w):
             raise EdgekdError(f"{item} images are {info.channels}x{info.size}x{info.size} but the model expects "

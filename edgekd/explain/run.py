@@ -26,6 +26,15 @@ def _short(source: str, limit: int = 70) -> str:
     return source if len(source) <= limit else "..." + source[-(limit - 3):]
 
 
+def _warnings(meta: dict[str, Any]) -> list[str]:
+    """What a reader of the overlays must know: an exported map too coarse to mean much."""
+    from edgekd.runtime.attention import coarse_grid_note
+
+    grid = meta.get("attention_grid")
+    note = coarse_grid_note(grid, meta["input_size"]) if grid else None
+    return [note] if note else []
+
+
 def explain(model: str | Path, inputs: list[str], map_name: str | None = None, out: str | Path = "explain",
             split: str = "test", n: int = 8, data_dir: str | Path | None = None, runtime: str = "auto",
             layers: list[str] | None = None, batch_size: int = 64, resize: bool = False) -> dict[str, Any]:
@@ -43,7 +52,8 @@ def explain(model: str | Path, inputs: list[str], map_name: str | None = None, o
         kind = backend.resolve_map(map_name)
         meta = backend.meta
         class_names = [str(c) for c in meta["class_names"]]
-        data = resolve_inputs(inputs, tuple(meta["input_size"]), class_names, split, n, data_dir, resize)
+        data = resolve_inputs(inputs, tuple(meta["input_size"]), class_names, split, n, data_dir, resize,
+                              meta.get("preprocess"))
         x = normalise(data.images, meta["mean"], meta["std"])
         probs, maps = [], []
         for s in range(0, len(x), batch_size):
@@ -75,6 +85,7 @@ def explain(model: str | Path, inputs: list[str], map_name: str | None = None, o
             "map_label": label, "head": backend.head, "class_names": class_names,
             "input_size": [int(v) for v in meta["input_size"]], "dataset": meta.get("dataset"),
             "map_shape": [int(v) for v in maps_all.shape[1:]], "n": len(records), "images": records,
+            "warnings": _warnings(meta),
         }
         atomic_write_json(out / "explain.json", result)
         return result

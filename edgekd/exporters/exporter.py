@@ -9,7 +9,9 @@ Order, so that bad requests cost nothing and failures leave nothing behind:
 4. the export itself, into a temporary file beside the output (``atomic_path``);
 5. the parity gate on that temporary file in the real runtime: a failure prints the
    parity table, writes ``<artifact>.parity.json`` marked ``refused`` (with the ways
-   forward), deletes the temporary file and raises; the output name is never created;
+   forward; ``<artifact>.refused.parity.json`` when a ``--force`` re-export is refused, so
+   the earlier artifact, its sidecar and its parity record stay as they were), deletes the
+   temporary file and raises; the output name is never created or replaced;
 6. rename into place, then the ``<artifact>.json`` sidecar (TFLite, TensorRT) and
    ``<artifact>.parity.json``.
 
@@ -83,6 +85,14 @@ def sidecar_paths(path: Path) -> tuple[Path, Path]:
     return path.with_name(path.name + ".json"), path.with_name(path.name + ".parity.json")
 
 
+def refused_record_path(out: Path) -> Path:
+    """Where a refused export's parity record goes: ``<artifact>.parity.json``, or, when an
+    artifact of that name exists (a ``--force`` re-export), ``<artifact>.refused.parity.json``,
+    so that a refusal leaves the earlier export and its records as they were."""
+    parity = sidecar_paths(out)[1]
+    return out.with_name(out.name + ".refused.parity.json") if out.exists() else parity
+
+
 def check_output(path: Path, fmt: formats.ExportFormat, force: bool) -> None:
     if path.suffix.lower() not in fmt.suffixes:
         raise EdgekdError(f"--out {path} must end in {' or '.join(fmt.suffixes)} for --format {fmt.name}")
@@ -103,6 +113,9 @@ def _metadata(content: dict[str, Any], wrapper: Any, fmt: formats.ExportFormat, 
                  "outputs": wrapper.output_names, "input": "input"})
     if wrapper.attention_output:
         meta["attention_output"] = wrapper.attention_output
+        from edgekd.attention.stages import map_grid
+
+        meta["attention_grid"] = list(map_grid(wrapper.model, opts.head, wrapper.layers, wrapper.input_size))
     if opset is not None:
         meta["opset"] = opset
     return meta
@@ -125,10 +138,11 @@ def export(checkpoint: str | Path, opts: ExportOptions, console: Any = None) -> 
 
 def _export(checkpoint: Path, out: Path, opts: ExportOptions, console: Any) -> ExportResult:
     from edgekd.attention.stages import trained_layers
-    from edgekd.exporters.data import calibration_images, test_images
+    from edgekd.exporters.data import calibration_images, parity_split, test_images
     from edgekd.exporters.head import ExportHead, head_layers
     from edgekd.exporters.quiet import converter_output
     from edgekd.fileio import atomic_path
+    from edgekd.runtime.attention import coarse_grid_note
     from edgekd.training.checkpoint import build_model, load_checkpoint
 
     calib_n = opts.calib_samples if opts.quantize in formats.CALIBRATED else None
@@ -152,9 +166,13 @@ def _export(checkpoint: Path, out: Path, opts: ExportOptions, console: Any) -> E
         test = test_images(meta, opts.data_dir) if opts.verify else None
         t0 = time.perf_counter()
         notes: list[str] = []
+        if opts.verify and parity_split(meta) != "test":
+            notes.append("the data set has no test split: the parity gate ran on the validation split (its "
+                         "'test accuracy' rows are validation accuracy)")
         parity: dict[str, Any] | None = None
         verify_s = 0.0
         side, parity_path = sidecar_paths(out)
+        refused_path = refused_record_path(out)
         with atomic_path(out) as tmp:
             with converter_output(opts.verbose):  # the converters' logs, shown with --verbose
                 if fmt.name == "onnx":
@@ -174,9 +192,15 @@ def _export(checkpoint: Path, out: Path, opts: ExportOptions, console: Any) -> E
             if opts.verify:
                 t1 = time.perf_counter()
                 parity = gate(tmp, torch_reference(wrapper, test[0]), opts, test, fmt.runtime,
-                              f"{fmt.name} {opts.quantize} ({opts.head} head)", parity_path, console)
+                              f"{fmt.name} {opts.quantize} ({opts.head} head)", refused_path, console)
                 verify_s = time.perf_counter() - t1
+    grid = coarse_grid_note(meta["attention_grid"], input_size) if meta.get("attention_grid") else None
+    if grid:
+        notes.append(grid)
     write_records(out, fmt, meta, parity, export_s, notes, settings(opts))
+    out.with_name(out.name + ".refused.parity.json").unlink(missing_ok=True)  # a refusal this export replaces
+    if grid and console is not None:
+        console.print(f"[yellow]warning:[/yellow] {grid}")
     if parity is None and console is not None:
         console.print("[yellow]warning:[/yellow] --no-verify: the artifact was not checked against PyTorch")
     return ExportResult(out, meta, parity, export_s, verify_s, notes)
@@ -197,7 +221,7 @@ def write_records(out: Path, fmt: formats.ExportFormat, meta: dict[str, Any], pa
     if parity is None:
         record.update({"verified": False, "reason": "--no-verify: the parity gate was skipped"})
     else:
-        record.update({"verified": True, **parity})
+        record.update({"verified": True, **parity, "notes": notes + list(parity.get("notes") or [])})
     atomic_write_json(parity_path, record)
 
 

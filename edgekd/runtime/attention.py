@@ -85,3 +85,19 @@ def attention_map(outputs: Mapping[str, np.ndarray], metadata: Mapping[str, Any]
         raise EdgekdError("the model's metadata has no input_size to draw its class maps at: re-export it")
     chosen = att[np.arange(len(att)), logits.argmax(axis=1)]
     return minmax(resize(chosen, size[1:])).astype(np.float32)
+
+
+MIN_GRID = 4  # an attention map coarser than this many cells a side says little about where a model looked
+
+
+def coarse_grid_note(grid: Sequence[int], input_shape: Sequence[int]) -> str | None:
+    """A warning when ``grid`` is coarser than MIN_GRID x MIN_GRID, naming the input size that
+    gives an 8 x 8 grid; None when it is fine."""
+    h, w = int(grid[0]), int(grid[1])
+    if min(h, w) >= MIN_GRID:
+        return None
+    height, width = int(input_shape[-2]), int(input_shape[-1])
+    size = int(round(8 * height / h))
+    return (f"the attention map is a {h}x{w} grid at {height}x{width} inputs (coarser than {MIN_GRID}x{MIN_GRID}), "
+            f"too coarse to show where the model looked: inputs of {size}x{size} give an 8x8 grid "
+            f"(--image-size {size} for a folder:PATH set)")

@@ -21,6 +21,7 @@ from edgekd.errors import EdgekdError
 from edgekd.model_files import RUNTIMES, missing
 from edgekd.runtime.base import Runner, name_outputs, stack_runs
 from edgekd.runtime.metadata import first_line, read_metadata
+from edgekd.runtime.quiet import filtered_stderr
 
 FALLBACK_NOTE = (
     "tflite-runtime is a legacy fallback: it may lack newer op versions and has given wrong "
@@ -89,8 +90,9 @@ class LiteRTRunner(Runner):
         if self.spec.module == "tflite_runtime":
             self.notes.append(FALLBACK_NOTE)
         try:
-            self._interp = Interpreter(model_path=str(path), num_threads=threads or None)
-            self._interp.allocate_tensors()
+            with filtered_stderr():  # the XNNPACK "INFO: Created ... delegate" line (edgekd/runtime/quiet.py)
+                self._interp = Interpreter(model_path=str(path), num_threads=threads or None)
+                self._interp.allocate_tensors()
         except Exception as exc:
             raise EdgekdError(f"{path} is not a valid TFLite model ({first_line(exc)}): re-export it") from None
         self.path, self.threads = path, threads

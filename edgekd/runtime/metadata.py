@@ -11,6 +11,12 @@ The metadata is one JSON object (UTF-8) with at least these keys::
     dataset         str                  the data set it was trained on
     edgekd_version  str
 
+and, for a model trained on a user's image files (``folder:PATH``), how a file becomes
+the input, applied by :func:`edgekd.images.read_image` on every device::
+
+    preprocess      {"image_size": N, "resize": "shorter-crop"|"letterbox"|"stretch",
+                     "interpolation": "bilinear", "channels": 1|3, "fill": 0}
+
 Tensors: input named ``input``; outputs ``logits`` and, with an attention head,
 ``attention``.
 

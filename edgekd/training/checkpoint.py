@@ -190,10 +190,13 @@ def build_model(content: dict[str, Any]) -> torch.nn.Module:
 
 
 def artifact_metadata(content: dict[str, Any]) -> dict[str, Any]:
-    """The metadata every exported artifact carries, derived from a checkpoint."""
+    """The metadata every exported artifact carries, derived from a checkpoint. A model trained
+    on a folder:PATH set also carries ``preprocess`` (image size, resize policy, interpolation,
+    channels: :class:`edgekd.images.Preprocess`), which the device side applies to image files."""
     data = content["data"]
     distill = content.get("distill") or {}
-    return {
+    extra = {"preprocess": dict(data["preprocess"])} if data.get("preprocess") else {}
+    return {**extra,
         "class_names": list(data["class_names"]),
         "input_size": [data["channels"], data["size"], data["size"]],
         "mean": list(data["mean"]), "std": list(data["std"]),

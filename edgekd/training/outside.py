@@ -164,7 +164,7 @@ def import_torchvision(arch: str, weights: Path, out: Path, dataset: str | None 
     params, macs = count_params(model), count_macs(model, input_shape)
     val = test = None
     if data is not None:
-        val, test = evaluate(model, data.val), evaluate(model, data.test)
+        val, test = evaluate(model, data.val), (evaluate(model, data.test) if data.test is not None else None)
     digest = hashlib.sha256(weights.read_bytes()).hexdigest()
     run_state = {"state_dict": {k: v.detach().clone() for k, v in model.state_dict().items()},
                  "model": {"name": f"tv:{arch}", "kwargs": {}}, "data": data_record,

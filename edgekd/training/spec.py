@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from edgekd.data.options import ReadOptions
 from edgekd.spec import REQUIRED, Spec, option, option_of
 from edgekd.training.config import TrainConfig
 
@@ -16,11 +17,11 @@ DOWNLOAD_HELP = "Fetch the official files when missing (needs a network)."
 
 
 @dataclass(kw_only=True)
-class TrainSpec(TrainConfig):
+class TrainSpec(TrainConfig, ReadOptions):
     """Train a model from scratch with cross-entropy; keeps the best epoch on the validation split."""
 
     command = "train"
-    lead = ("model", "dataset", "data_dir", "download")
+    lead = ("model", "dataset", "data_dir", "download", "image_size", "resize", "skip_bad")
 
     model: str = option("resnet20", "Model name (edgekd models) or tv:NAME.", "-m")
     dataset: str = option("digits", DATASET_HELP, "-d")
@@ -43,7 +44,7 @@ class TrainSpec(TrainConfig):
 
 
 @dataclass(kw_only=True)
-class EvalSpec(Spec):
+class EvalSpec(ReadOptions):
     """Evaluate a checkpoint on a split: accuracy and AUC (binary: class-1 probability; else macro one-vs-rest)."""
 
     command = "eval"
