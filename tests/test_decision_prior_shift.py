@@ -50,12 +50,18 @@ def test_default_estimator_recovers_known_priors_of_the_resampled_pneumonia_test
 
 
 def test_temperature_alone_is_not_enough_for_em_far_from_the_training_prior():
-    """Why the default pairs EM with a per-class bias: the same test at 90 % fails with temperature only."""
+    """Why a rule decided with temperature still carries a BCTS calibration for EM: the same test at
+    90 % fails on the temperature-calibrated probabilities and passes with the estimation calibration."""
+    from dataclasses import replace
+
     m = trained_logits("pneumoniamnist")
     y, z = m.test.labels, m.test.logits
     rule = fit_decision_rule(y, z, m.class_names, m.train_prior, "0.5", "temperature")
     idx = _resample(y, [0.1, 0.9], N_RESAMPLED, seed=9)
-    assert abs(estimate_prior(rule, z[idx], "em")[1] - 0.9) > 0.05
+    assert rule.estimation_temperature is not None and rule.bias is None
+    assert abs(estimate_prior(rule, z[idx], "em")[1] - 0.9) <= 0.05
+    temperature_only = replace(rule, estimation_temperature=None, estimation_bias=None)
+    assert abs(estimate_prior(temperature_only, z[idx], "em")[1] - 0.9) > 0.05
 
 
 @pytest.mark.parametrize("method", ["em", "bbse"])

@@ -45,8 +45,9 @@ class Head(nn.Module):
         if self.kind == "none":
             return self.model(input)
         from edgekd.attention import registry
+        from edgekd.attention.compute import attention
 
-        att = registry.get(self.kind).compute(self.model, input, layers=self.layers)
+        att = attention(registry.get(self.kind), self.model, input, layers=self.layers)
         return att.logits, att.map.unsqueeze(1)
 
 

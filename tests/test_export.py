@@ -11,6 +11,7 @@ PneumoniaMNIST is benchmarks/export_matrix/export_matrix.py.
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 
@@ -20,6 +21,7 @@ import torch
 
 from edgekd.attention import registry
 from edgekd.attention.capture import default_layers
+from edgekd.attention.compute import attention
 from edgekd.errors import EdgekdError
 from edgekd.exporters import formats
 from edgekd.exporters.exporter import ExportOptions, default_output, export
@@ -29,7 +31,7 @@ from edgekd.runtime.metadata import read_metadata, sidecar_path
 from edgekd.runtime.registry import create_runner
 from edgekd.training.checkpoint import build_model, load_checkpoint
 
-REFERENCE = {name: registry.get(name).compute for name in ("fma", "mip", "cam")}
+REFERENCE = {name: functools.partial(attention, registry.get(name)) for name in ("fma", "mip", "cam")}
 
 
 @pytest.fixture(scope="session")

@@ -6,8 +6,10 @@ import typer
 
 from edgekd import __version__
 from edgekd.api import (
+    AdaptSpec,
     AgreementSpec,
     CalibrateSpec,
+    ClassifySpec,
     DatasetsSpec,
     DistillSpec,
     EvalSpec,
@@ -16,7 +18,17 @@ from edgekd.api import (
     ReportSpec,
     TrainSpec,
 )
-from edgekd.cli import catalog, distill_cmd, eval_cmd, explain_cmd, export_cmd, import_teacher_cmd, report_cmd, train_cmd
+from edgekd.cli import (
+    catalog,
+    distill_cmd,
+    eval_cmd,
+    explain_cmd,
+    export_cmd,
+    import_teacher_cmd,
+    report_cmd,
+    site_cmd,
+    train_cmd,
+)
 from edgekd.cli.bench import bench
 from edgekd.cli.common import handle_errors
 from edgekd.cli.spec_command import register
@@ -50,6 +62,8 @@ register(app, ImportTeacherSpec, import_teacher_cmd.run)
 app.command("export")(export_cmd.export)
 app.command("bench")(handle_errors(bench))  # one-line errors, exit code 2
 app.command("explain")(explain_cmd.explain)
+register(app, ClassifySpec, site_cmd.classify)
+register(app, AdaptSpec, site_cmd.adapt)
 register(app, AgreementSpec, explain_cmd.attention_agreement)
 register(app, ReportSpec, report_cmd.run)
 

@@ -63,11 +63,13 @@ def fit_decision_rule(labels, logits, class_names, train_prior, rule: str | None
     if calibration not in CALIBRATIONS:
         raise unknown("calibration", calibration, CALIBRATIONS)
     temperature, bias = 1.0, None
+    bcts_t, bcts_bias = fit_bcts(y, z)
+    bcts_bias = tuple(_refer_to_prior(bcts_bias, y, prior).tolist())
     if calibration == "temperature":
         temperature = fit_temperature(y, z)
     elif calibration == "bcts":
-        temperature, bias = fit_bcts(y, z)
-        bias = tuple(_refer_to_prior(bias, y, prior).tolist())
+        temperature, bias = bcts_t, bcts_bias
+    estimation = {} if calibration == "bcts" else {"estimation_temperature": bcts_t, "estimation_bias": bcts_bias}
 
     if k == 2:
         if positive_class not in (0, 1):
@@ -85,7 +87,7 @@ def fit_decision_rule(labels, logits, class_names, train_prior, rule: str | None
 
     figures = rule_figures(draft, y, z)
     return DecisionRule(draft.class_names, draft.train_prior, draft.temperature, draft.bias, draft.threshold,
-                        draft.threshold_follows_prior, draft.positive_class, draft.rule, None, figures)
+                        draft.threshold_follows_prior, draft.positive_class, draft.rule, None, figures, **estimation)
 
 
 def rule_figures(rule: DecisionRule, labels, logits) -> ValidationFigures:

@@ -20,6 +20,8 @@ rule with the estimate as its deployment prior, whose decisions :func:`~edgekd.d
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from edgekd.decision.apply import decide, log_probabilities, with_prior
@@ -70,7 +72,9 @@ def bbse_prior(confusion, predictions) -> np.ndarray:
 def _estimator(rule: DecisionRule, logits: np.ndarray, method: str):
     """A function of row indices -> estimated prior, for one method on one set of logits."""
     base = with_prior(rule, None)
-    if method == "em":
+    if method == "em":  # on the estimation calibration (BCTS) where the rule has one
+        if rule.estimation_temperature is not None:
+            base = replace(base, temperature=rule.estimation_temperature, bias=rule.estimation_bias)
         lp = log_probabilities(base, logits, adapted=False)
         return lambda idx, cm=None: em_prior(lp[idx], rule.train_prior)
     if method == "bbse":

@@ -118,7 +118,12 @@ class ValidationFigures:
 
 @dataclass(frozen=True)
 class DecisionRule:
-    """Calibration, priors and operating point of one model; see the module docstring for how they compose."""
+    """Calibration, priors and operating point of one model; see the module docstring for how they compose.
+
+    ``estimation_temperature`` / ``estimation_bias``: a second calibration, temperature plus
+    per-class bias (BCTS), that the prior estimators read when the decisions use another one:
+    EM needs probabilities calibrated per class, which one temperature does not give a model
+    biased toward a class; None when the rule's own calibration is already BCTS."""
 
     class_names: tuple[str, ...]
     train_prior: tuple[float, ...]
@@ -130,6 +135,8 @@ class DecisionRule:
     rule: str = "argmax"
     deploy_prior: tuple[float, ...] | None = None
     validation: ValidationFigures | None = None
+    estimation_bias: tuple[float, ...] | None = None
+    estimation_temperature: float | None = None
     schema: int = SCHEMA_VERSION
 
     def __post_init__(self):
@@ -161,6 +168,12 @@ class DecisionRule:
         elif any(v is not None for v in binary_fields):
             raise EdgekdError(f"decision rule: {k} classes decide by arg-max; threshold, threshold_follows_prior "
                               "and positive_class must be None")
+        est = _tuple(self.estimation_bias, float, "estimation_bias")
+        if (est is None) != (self.estimation_temperature is None) or (est is not None and len(est) != k):
+            raise EdgekdError(f"decision rule: estimation_temperature and estimation_bias ({k} values) go together")
+        if est is not None and not (math.isfinite(self.estimation_temperature) and self.estimation_temperature > 0):
+            raise EdgekdError("decision rule: estimation_temperature must be a positive number")
+        object.__setattr__(self, "estimation_bias", est)
         if not isinstance(self.rule, str) or not self.rule:
             raise EdgekdError(f"decision rule: rule must be a name such as youden, got {self.rule!r}")
         if self.validation is not None and not isinstance(self.validation, ValidationFigures):
@@ -187,7 +200,7 @@ class DecisionRule:
     def to_dict(self) -> dict:
         """Plain JSON-ready data (lists, floats, None); ``from_dict(to_dict())`` gives an equal rule."""
         d = {f.name: getattr(self, f.name) for f in fields(self)}
-        for key in ("class_names", "train_prior", "bias", "deploy_prior"):
+        for key in ("class_names", "train_prior", "bias", "deploy_prior", "estimation_bias"):
             d[key] = None if d[key] is None else list(d[key])
         d["validation"] = None if self.validation is None else self.validation.to_dict()
         return d
