@@ -18,7 +18,8 @@ class RunResult:
     ``spec``: the spec as the run resolved it (thread count, epochs, distill's data set, alpha
     and beta), the one saved in ``out/config.toml``; ``val``: the selected epoch's validation
     metrics; ``test``: the test split's (None for a set without one: never validation's under
-    another name); ``teacher``: the teacher's record (``distill``)."""
+    another name); ``teacher``: the teacher's record (``distill``); ``baseline``: the same-recipe
+    student alone and the gap recovery (``distill --baseline``)."""
 
     out: Path
     spec: Spec
@@ -28,6 +29,7 @@ class RunResult:
     params: int
     macs: int
     teacher: dict[str, Any] | None = None
+    baseline: dict[str, Any] | None = None  # distill: the student alone and the gap recovery (baseline.json)
 
     @property
     def checkpoint(self) -> Path:

@@ -7,9 +7,11 @@ Heavy imports (torch) happen inside the functions.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from edgekd.api.results import EvalResult, RunResult
+from edgekd.distillation.baseline import wants_baseline
 from edgekd.distillation.spec import DistillSpec
 from edgekd.spec.files import write_run_config
 from edgekd.training.spec import CalibrateSpec, EvalSpec, TrainSpec
@@ -52,7 +54,31 @@ def distill(spec: DistillSpec) -> RunResult | None:
         spec = spec.replace(dataset=load_checkpoint(spec.teacher[0])["data"]["name"])
     raw = run_distill(spec.teacher, spec.student, spec.dataset, spec.out, spec, spec, _data_dir(spec.data_dir),
                       spec.teacher_cache, spec.resume, spec.force, spec.download, spec.quiet, data_options=spec)
-    return _result(raw, spec.out)
+    result = _result(raw, spec.out)
+    if result is None or not wants_baseline(spec.baseline, raw["n_train"]):
+        return result
+    return replace(result, baseline=_baseline(result, raw["num_classes"]))
+
+
+def _baseline(result: RunResult, num_classes: int) -> dict:
+    """Train the student alone with the distilled run's resolved recipe (same seed, same views)
+    into ``out/baseline`` and write ``out/baseline.json``: the three models and the gap recovery."""
+    from edgekd.distillation.baseline import baseline_report
+    from edgekd.distillation.run import distill as run_distill
+    from edgekd.fileio import atomic_write_json
+
+    done = spec = result.spec
+    alone = spec.replace(method="none", alpha=0.0, beta=0.0, teacher_cache=None, baseline="off",
+                         out=result.out / "baseline", resume=False, force=True)
+    raw = run_distill(alone.teacher, alone.student, alone.dataset, alone.out, alone, alone,
+                      _data_dir(alone.data_dir), None, False, True, alone.download, done.quiet,
+                      figure_images=0, data_options=alone)
+    write_run_config(raw["resolved"], alone.out)
+    report = baseline_report(result.teacher or {}, raw, {"val": result.val, "test": result.test},
+                             spec.selection_metric(num_classes))
+    report["alone_run"] = str(alone.out)
+    atomic_write_json(result.out / "baseline.json", report)
+    return report
 
 
 def evaluate(spec: EvalSpec) -> EvalResult:

@@ -22,6 +22,24 @@ def run(spec: DistillSpec) -> None:
     for member in teacher.get("members", []):
         typer.echo(f"  member {member['model']} ({member['checkpoint']}, sha256 {member['sha256'][:12]}): "
                    f"{_shown(member.get('test'))}")
+    if result.baseline:
+        print_baseline(result.baseline)
+
+
+def print_baseline(report: dict) -> None:
+    """The student alone beside the distilled one, the gap recovery, and the teacher warning."""
+    metric = report["metric"]
+    for split in ("val", "test"):
+        r = report[split]
+        if r["alone"] is None:
+            continue
+        gap = f"{100 * r['gap_recovery']:.0f} %" if r["gap_recovery"] is not None else "not defined"
+        typer.echo(f"{split}: {metric} teacher {r['teacher']:.4f}, student alone {r['alone']:.4f}, distilled "
+                   f"{r['distilled']:.4f}; gap recovery {gap}" if r["teacher"] is not None else
+                   f"{split}: {metric} student alone {r['alone']:.4f}, distilled {r['distilled']:.4f}")
+    typer.echo(f"student alone (same recipe): {report['alone_run']}")
+    if report["warning"]:
+        typer.echo(f"warning: {report['warning']}", err=True)
 
 
 def _shown(test: dict | None) -> str:

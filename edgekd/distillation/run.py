@@ -184,7 +184,8 @@ def _run(loaded, student, student_name: str, data: RunData, cfg: TrainConfig, dc
     atomic_write_json(out / "test.json", result)
     if figure_images:
         write_attention_figure(out, distiller, data, figure_images, device)
-    return {**result, "params": params, "macs": macs, "out": str(out), "resolved": cfg}
+    return {**result, "params": params, "macs": macs, "out": str(out), "resolved": cfg, "n_train": len(data.train),
+            "num_classes": data.info.num_classes}
 
 
 def write_attention_figure(out: Path, distiller: Distiller, data: RunData, n: int, device: torch.device) -> None:

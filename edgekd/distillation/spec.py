@@ -37,6 +37,11 @@ class DistillSpec(TrainConfig, DistillConfig, ReadOptions):
                                            "view once per K epochs). Default 8 with --teacher-cache and augmentation, "
                                            "1 with --no-augment; without --teacher-cache the live teacher sees the "
                                            "same K views.")
+    baseline: str = option("auto", "Also train the student alone with the same recipe, seed and views (into "
+                                   "OUT/baseline), report the gap recovery, and warn when the teacher is not better "
+                                   "than the student alone: on, off, or auto (on up to 1,000 training images, where "
+                                   "runs take minutes and a teacher most often fails to help).",
+                           choices=("auto", "on", "off"))
     epochs: int | str = option("auto", AUTO_EPOCHS_HELP)
     model_arg: list[str] = option([], "Student model argument name=value (repeatable).")
     threads: int | str | None = option_of(TrainConfig, "threads", "auto")
