@@ -45,3 +45,25 @@ def test_dkd_is_registered_from_its_file_and_distills_on_digits(trained_digits_r
     terms = metrics["epochs"][-1]["terms"]
     assert set(terms) == {"ce", "dkd"} and terms["dkd"] > 0  # CE + DKD, no Hinton KD beside it
     assert metrics["distill"]["method"] == "dkd" and metrics["distill"]["alpha"] == 0.0
+
+
+def test_logit_standardisation_ignores_the_logits_scale_and_shift():
+    from edgekd.losses.kd import standardize
+
+    g = torch.Generator().manual_seed(1)
+    s, t = torch.randn(4, 5, generator=g), torch.randn(4, 5, generator=g)
+    plain = kd_loss(s, t, 4.0, standardized=True)
+    # a student whose logits are the teacher's scaled and shifted is already perfect once standardised
+    assert kd_loss(3 * t + 2, t, 4.0, standardized=True).item() == pytest.approx(0.0, abs=1e-6)
+    assert kd_loss(3 * t + 2, t, 4.0).item() > 0.05
+    assert kd_loss(5 * s - 1, t, 4.0, standardized=True).item() == pytest.approx(plain.item(), rel=1e-5)
+    z = standardize(s)
+    assert torch.allclose(z.mean(1), torch.zeros(4), atol=1e-6) and torch.allclose(z.std(1), torch.ones(4), atol=1e-5)
+
+
+def test_the_cosine_map_loss_ignores_the_maps_scale():
+    from edgekd.losses.attention import attention_loss
+
+    m = torch.rand(3, 7, 7)
+    assert attention_loss(m, 4 * m, "cosine").item() == pytest.approx(0.0, abs=1e-6)
+    assert attention_loss(m, 1 - m, "cosine").item() > 0.1

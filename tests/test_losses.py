@@ -108,7 +108,7 @@ def test_attention_loss_gradient_reaches_student_map(kind: str) -> None:
 
 
 def test_attention_loss_errors() -> None:
-    with pytest.raises(EdgekdError, match=r"\['mse', 'bce', 'dice', 'centred'\]"):
+    with pytest.raises(EdgekdError, match=r"\['mse', 'bce', 'dice', 'centred', 'cosine'\]"):
         attention_loss(torch.zeros(1, 2, 2), torch.zeros(1, 2, 2), "l1")
     with pytest.raises(EdgekdError, match="same attention size"):
         attention_loss(torch.zeros(1, 2, 2), torch.zeros(1, 3, 3))

@@ -44,10 +44,15 @@ class DistillConfig(Spec):
                                        "is torchdistill's alpha 0.1. Default 0.9, 0 for none; --alpha 0 trains the "
                                        "attention term alone.")
     temperature: float = option(4.0, "KD temperature T.")
+    logit_standardize: bool = option(False, "Standardise teacher and student logits (each row minus its mean, over "
+                                            "its std) before every logit-based term (KD, DKD): logit-standardised KD "
+                                            "(Sun et al., CVPR 2024).", negatable=False)
     beta: float | None = option(None, "Attention-loss weight (default 10 for at, 1 for fma/mip/sals/cam, chosen by "
                                       "benchmarks/sweep/sweep.py; AT's official code uses 1000).")
     att_loss: str = option("mse", "Map loss between student and teacher maps; centred compares only the "
-                                  "image-specific parts (each map minus the batch's mean map).", choices=_loss_names)
+                                  "image-specific parts (each map minus the batch's mean map); cosine matches where "
+                                  "they look whatever the scale (with --method cam: an e2KD-style explanation "
+                                  "term).", choices=_loss_names)
     att_size: int | None = option(None, "Common map size (default: input size).")
     teacher_layers: list[str] = option([], "Teacher module names to capture (comma-separated or repeated; default: "
                                            "the method's layer rule).")

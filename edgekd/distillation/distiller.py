@@ -59,6 +59,7 @@ class Distiller(nn.Module):
         teacher_layers: Sequence[str] | None = None,
         student_layers: Sequence[str] | None = None,
         at_form: str = "official",
+        logit_standardize: bool = False,
     ):
         super().__init__()
         cls = methods.get(method)
@@ -68,7 +69,7 @@ class Distiller(nn.Module):
         opts = MethodOptions(att_loss, tuple(att_size) if att_size is not None else None,
                              tuple(teacher_layers) if teacher_layers is not None else None,
                              tuple(student_layers) if student_layers is not None else None, at_form,
-                             float(temperature))
+                             float(temperature), bool(logit_standardize))
         self.att_loss, self.at_form, self.att_size = opts.att_loss, opts.at_form, opts.att_size
         self.alpha = float(alpha if alpha is not None else cls.default_alpha)
         self.beta = float(beta if beta is not None else cls.default_beta)
@@ -174,7 +175,7 @@ class Distiller(nn.Module):
         if self.alpha > 0:
             t_logits = teacher["logits"]
             assert isinstance(t_logits, Tensor)
-            terms[KD_TERM] = self.alpha * kd_loss(logits, t_logits, self.temperature)
+            terms[KD_TERM] = self.alpha * kd_loss(logits, t_logits, self.temperature, self.impl.opts.standardized)
         terms.update({name: self.beta * value for name, value in own.items()})
         return logits, terms
 

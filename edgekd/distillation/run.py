@@ -143,7 +143,8 @@ def _run(loaded, student, student_name: str, data: RunData, cfg: TrainConfig, dc
     student = student.to(device)
     wrapped = dist.wrap(student, device, cfg.compile)
     distiller = Distiller(teacher, wrapped, dcfg.method, dcfg.alpha, dcfg.temperature, dcfg.beta, dcfg.att_loss,
-                          dcfg.att_size, dcfg.teacher_layers or None, dcfg.student_layers or None, dcfg.at_form)
+                          dcfg.att_size, dcfg.teacher_layers or None, dcfg.student_layers or None, dcfg.at_form,
+                          dcfg.logit_standardize)
     check_precision(distiller, amp_dtype(device))
     if isinstance(cfg, DistillSpec):  # a whole distill spec: record the values the Distiller chose
         cfg = cfg.replace(dataset=cfg.dataset or data.info.name, alpha=distiller.alpha, beta=distiller.beta)
@@ -163,7 +164,8 @@ def _run(loaded, student, student_name: str, data: RunData, cfg: TrainConfig, dc
     method_record = {"method": distiller.method, "alpha": distiller.alpha, "temperature": distiller.temperature,
                      "beta": distiller.beta, "att_loss": distiller.att_loss, "att_size": dcfg.att_size,
                      "teacher_layers": distiller.teacher_layers, "student_layers": distiller.student_layers,
-                     "at_form": distiller.at_form, "teacher_cache": str(teacher_cache) if teacher_cache else None,
+                     "at_form": distiller.at_form, "logit_standardize": dcfg.logit_standardize,
+                     "teacher_cache": str(teacher_cache) if teacher_cache else None,
                      "teacher": teacher_record}
     content = {"kind": "distill", "model": {"name": student_name, "kwargs": dcfg.model_kwargs},
                "data": data.info.to_dict(), "config": config_dict(cfg), "params": params, "macs": macs,

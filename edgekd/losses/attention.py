@@ -29,9 +29,9 @@ from torch import Tensor
 
 from edgekd.errors import EdgekdError
 
-__all__ = ["ATT_LOSSES", "attention_loss", "bce_loss", "centred_loss", "dice_loss", "mse_loss"]
+__all__ = ["ATT_LOSSES", "attention_loss", "bce_loss", "centred_loss", "cosine_loss", "dice_loss", "mse_loss"]
 
-ATT_LOSSES = ("mse", "bce", "dice", "centred")
+ATT_LOSSES = ("mse", "bce", "dice", "centred", "cosine")
 EPS = 1e-6
 
 
@@ -63,11 +63,18 @@ def centred_loss(m_s: Tensor, m_t: Tensor) -> Tensor:
     return F.mse_loss(s - s.mean(dim=0, keepdim=True), t - t.mean(dim=0, keepdim=True))
 
 
-_LOSSES = {"mse": mse_loss, "bce": bce_loss, "dice": dice_loss, "centred": centred_loss}
+def cosine_loss(m_s: Tensor, m_t: Tensor, eps: float = EPS) -> Tensor:
+    """1 - cosine similarity of each student map with its teacher map, averaged over the batch:
+    the explanation term of e2KD (Parchami-Araghi et al., ECCV 2024), which matches where the
+    models look whatever the maps' scale (``--method cam --att-loss cosine``)."""
+    return (1.0 - F.cosine_similarity(m_s.float().flatten(1), m_t.float().flatten(1), dim=1, eps=eps)).mean()
+
+
+_LOSSES = {"mse": mse_loss, "bce": bce_loss, "dice": dice_loss, "centred": centred_loss, "cosine": cosine_loss}
 
 
 def attention_loss(m_s: Tensor, m_t: Tensor, kind: str = "mse") -> Tensor:
-    """Scalar attention loss of kind ``mse`` | ``bce`` | ``dice`` | ``centred`` between equal-shape maps."""
+    """Scalar attention loss of kind ``mse`` | ``bce`` | ``dice`` | ``centred`` | ``cosine`` between equal-shape maps."""
     if kind not in _LOSSES:
         raise EdgekdError(f"unknown attention loss {kind!r}: choose one of {list(ATT_LOSSES)}")
     if m_s.shape != m_t.shape:

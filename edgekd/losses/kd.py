@@ -13,13 +13,23 @@ from torch import Tensor
 
 from edgekd.errors import EdgekdError
 
-__all__ = ["KD_TERM", "kd_loss"]
+__all__ = ["KD_TERM", "kd_loss", "standardize"]
 
 KD_TERM = "kd"  # the name of the KD term in a loss-term dict (metrics.json, progress)
 
 
-def kd_loss(student_logits: Tensor, teacher_logits: Tensor, temperature: float = 4.0) -> Tensor:
-    """Scalar Hinton KD loss of B x K student logits against B x K teacher logits."""
+def standardize(logits: Tensor, eps: float = 1e-7) -> Tensor:
+    """Each row of logits minus its mean, over its standard deviation: logit standardisation
+    (Sun et al., CVPR 2024), so the student matches the teacher's logit *relations* rather than
+    their scale, which a small student cannot always reach."""
+    z = logits.float()
+    return (z - z.mean(dim=1, keepdim=True)) / (z.std(dim=1, keepdim=True) + eps)
+
+
+def kd_loss(student_logits: Tensor, teacher_logits: Tensor, temperature: float = 4.0,
+            standardized: bool = False) -> Tensor:
+    """Scalar Hinton KD loss of B x K student logits against B x K teacher logits (both
+    standardised first when ``standardized``)."""
     if temperature <= 0:
         raise EdgekdError(f"KD temperature must be > 0 (got {temperature}): pass e.g. 4")
     if student_logits.shape != teacher_logits.shape:
@@ -27,6 +37,8 @@ def kd_loss(student_logits: Tensor, teacher_logits: Tensor, temperature: float =
             f"student logits {tuple(student_logits.shape)} and teacher logits "
             f"{tuple(teacher_logits.shape)} differ: teacher and student must share the classes"
         )
+    if standardized:
+        student_logits, teacher_logits = standardize(student_logits), standardize(teacher_logits)
     t = float(temperature)
     log_p_s = F.log_softmax(student_logits.float() / t, dim=1)
     log_p_t = F.log_softmax(teacher_logits.float() / t, dim=1)

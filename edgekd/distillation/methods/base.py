@@ -56,6 +56,7 @@ class MethodOptions:
     student_layers: tuple[str, ...] | None = None
     at_form: str = "official"
     temperature: float = 4.0  # the KD temperature, for methods whose term softens logits too
+    standardized: bool = False  # logit standardisation for every logit-based term (--logit-standardize)
 
     def __post_init__(self) -> None:
         choice("attention loss", self.att_loss, ATT_LOSSES)

@@ -17,6 +17,7 @@ from torch import Tensor, nn
 
 from edgekd.distillation.methods.base import Method
 from edgekd.distillation.methods.registry import register_method
+from edgekd.losses.kd import standardize
 
 __all__ = ["DKD", "dkd_loss"]
 
@@ -60,4 +61,5 @@ class DKD(Method):
         logits = student(x)
         t_logits = teacher["logits"]
         assert isinstance(t_logits, Tensor)
-        return logits, {"dkd": dkd_loss(logits, t_logits, y, self.opts.temperature)}
+        s, t = (standardize(logits), standardize(t_logits)) if self.opts.standardized else (logits, t_logits)
+        return logits, {"dkd": dkd_loss(s, t, y, self.opts.temperature)}
