@@ -4,7 +4,8 @@ On a terminal (stderr is a TTY) :func:`progress_bar` is a rich bar: description,
 rate, elapsed, ETA, live fields. Written to a file or a pipe (a log, CI, ``nohup``), a live
 bar would leave cursor-control sequences in the log, so it becomes :class:`PlainProgress`:
 one plain line at every further tenth of the work (at most one per ``MIN_GAP_S`` seconds,
-and at least one per ``MAX_GAP_S`` seconds while work goes on), and one when it ends.
+and at least one per ``MAX_GAP_S`` seconds while work goes on), and one when it ends;
+work done within ``MIN_GAP_S`` seconds prints nothing.
 Both take the same calls: ``add_task``, ``update``, ``advance``, used as a context manager.
 """
 
@@ -58,8 +59,9 @@ class PlainProgress:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        for task_id, task in self.tasks.items():
-            if task["done"] and task["printed_at"] != task["done"]:
+        for task_id, task in self.tasks.items():  # the last line, unless the work was too short to report
+            long = task["printed_at"] or time.monotonic() - task["start"] >= MIN_GAP_S
+            if task["done"] and task["printed_at"] != task["done"] and long:
                 self._line(task_id)
 
     def add_task(self, description: str, total: float | None = None, **fields: Any) -> int:

@@ -6,8 +6,8 @@ random sizes 150..449 px, planted bad files, real colour photographs from skimag
 1. **accuracy**: cnn-small trained on the npz arrays and on the JPEG folder read at
    ``--image-size 28`` (default ``--resize shorter-crop``; PneumoniaMNIST also ``stretch``),
    the same seeds and schedule; test AUC per seed, and the npz runs' 95 % seed interval;
-2. **cost**: ``edgekd train`` on the 5,856-photo PneumoniaMNIST folder at 28, 64 and 128 px
-   (a fresh image cache each, so decoding counts), 2 epochs: peak RSS of the process
+2. **cost**: ``edgekd train`` on the 5,856-photo PneumoniaMNIST folder, cnn-small at 28, 64 and
+   128 px and resnet8 at 64 px (a fresh image cache each, so decoding counts), 2 epochs: peak RSS of the process
    (``ru_maxrss``) and seconds of epoch 2, against the run's own ``estimate.json``;
 3. **audit**: ``edgekd datasets --check`` on the folder with planted bad files: which were found;
 4. **colour**: the skimage photos: audit, train, export ONNX, ``classify.py`` on new crops;
@@ -41,7 +41,7 @@ EDGEKD = [sys.executable, "-m", "edgekd.cli.app"]
 SEEDS = (0, 1, 2)
 SCHEDULE = {"pneumoniamnist": 10, "breastmnist": 30}  # epochs: short runs on a shared machine
 FOLDER = {"pneumoniamnist": "pneumonia", "breastmnist": "breast"}
-COST_SIZES = (28, 64, 128)
+COST_RUNS = (("cnn-small", 28), ("cnn-small", 64), ("cnn-small", 128), ("resnet8", 64))
 RUNS = WORK / "runs"
 
 MAXRSS = r"""
@@ -78,9 +78,10 @@ def edgekd(args: list, env: dict | None = None, maxrss: bool = False) -> tuple[s
     return proc, time.perf_counter() - t0
 
 
-def train_args(data: str, out: Path, epochs: int, seed: int, extra: tuple = ()) -> list:
-    return ["train", "-m", "cnn-small", "-d", data, "--epochs", epochs, "--seed", seed, "--threads", "1", "--quiet",
-            "--force", "--out", out, *extra]
+def train_args(data: str, out: Path, epochs: int, seed: int, extra: tuple = (), quiet: bool = True,
+               model: str = "cnn-small") -> list:
+    return ["train", "-m", model, "-d", data, "--epochs", epochs, "--seed", seed, "--threads", "1",
+            *(["--quiet"] if quiet else []), "--force", "--out", out, *extra]
 
 
 def accuracy(results: dict) -> None:
@@ -108,20 +109,20 @@ def accuracy(results: dict) -> None:
 def cost(results: dict) -> None:
     rows = results.setdefault("cost", {})
     data = f"folder:{rel(WORK / 'pneumonia')}"
-    for size in COST_SIZES:
-        key = f"cnn-small/{size}px"
+    for model, size in COST_RUNS:
+        key = f"{model}/{size}px"
         if key in rows:
             continue
-        out = RUNS / f"cost-{size}"
+        out = RUNS / f"cost-{model}-{size}"
         with tempfile.TemporaryDirectory(prefix="edgekd-cost-cache-") as cache:  # decoding counts in the peak
-            proc, wall = edgekd(train_args(data, out, 2, 0, ("--image-size", size)), {"EDGEKD_CACHE": cache},
-                                maxrss=True)
+            proc, wall = edgekd(train_args(data, out, 2, 0, ("--image-size", size), quiet=False, model=model),
+                                {"EDGEKD_CACHE": cache}, maxrss=True)
         if proc.returncode != 0:
             raise SystemExit(f"{key} failed: {proc.stderr.strip().splitlines()[-1]}")
         peak = int(proc.stderr.rsplit("MAXRSS_BYTES", 1)[1].split()[0])
         estimate = json.loads((out / "estimate.json").read_text())
         epochs = json.loads((out / "metrics.json").read_text())["epochs"]
-        rows[key] = {"size": size, "model": "cnn-small", "batch": 128, "train_images": 4708, "photos": 5856,
+        rows[key] = {"size": size, "model": model, "batch": 128, "train_images": 4708, "photos": 5856,
                      "peak_rss_bytes": peak, "estimated_peak_bytes": estimate["peak_bytes"],
                      "estimate_parts": estimate["parts"], "epoch2_s": epochs[-1]["time_s"],
                      "estimated_epoch_s": estimate["epoch_s"], "wall_s": round(wall, 1),
@@ -149,8 +150,8 @@ def colour(results: dict) -> None:
     out = RUNS / "colour"
     folder, new = rel(WORK / "colour"), WORK / "colour_new"
     check, _ = edgekd(["datasets", "--check", folder, "--image-size", 64, "--report", rel(WORK / "colour-audit.txt")])
-    proc, wall = edgekd(["train", "-m", "cnn-small", "-d", f"folder:{folder}", "--image-size", 64, "--epochs", 15,
-                         "--threads", "1", "--force", "--out", out])
+    proc, wall = edgekd(["train", "-m", "cnn-small", "-d", f"folder:{folder}", "--image-size", 64, "--epochs", 30,
+                         "--batch-size", 16, "--threads", "1", "--force", "--out", out])
     if proc.returncode != 0:
         raise SystemExit(f"colour training failed: {proc.stderr.strip().splitlines()[-1]}")
     onnx = out / "student.onnx"

@@ -14,8 +14,9 @@ Memory (host RAM, bytes), the sum of
 The two factors were measured on this machine (``benchmarks/own_data/``: peak RSS of real
 runs against this count, across models, sizes and batches), so the estimate is stated as
 one. Time per epoch comes from a probe: a few real training steps of the model (and the
-teacher's forward) at a small batch on the run's device and threads, scaled to the
-training set, plus the validation pass. The probe runs on a copy of the model inside
+teacher's forward) at the run's batch size (or, when a step there would take long, at batch
+32, scaled) on the run's device and threads, times the steps of an epoch, plus the
+validation pass. The probe runs on a copy of the model inside
 ``torch.random.fork_rng``, so seeded runs stay bitwise the same.
 
 A run whose estimate exceeds the memory available is refused with the ``--image-size``
@@ -44,7 +45,8 @@ ACTIVATION_BASE = 64 * 1024 ** 2
 TEACHER_FACTOR = 0.35  # a no-grad teacher forward keeps a fraction of its outputs alive at once (max measured 0.34)
 HEADROOM = 0.9  # refuse when the estimate exceeds this share of the available memory
 PROBE_BATCH = 32
-PROBE_STEPS = 2
+PROBE_STEPS = 2  # timed, after one warm-up step
+FULL_PROBE_S = 10.0  # probe at the run's own batch when a step there is expected to take at most this
 GB = 1024 ** 3
 
 
@@ -124,29 +126,41 @@ def data_bytes(info: DatasetInfo, n_train: int) -> int:
     return int(sum(counts) * per_image * 4 + max(counts) * per_image * (1 + 2 * 4))
 
 
+def _steps(model: torch.nn.Module, teacher: torch.nn.Module | None, shape: tuple[int, int, int], b: int,
+           classes: int, device: torch.device) -> float:
+    """The fastest of PROBE_STEPS training steps at batch ``b`` after one warm-up step, in seconds."""
+    opt = torch.optim.SGD(model.parameters(), lr=1e-3)
+    x = torch.randn(b, *shape, device=device)
+    y = torch.randint(0, classes, (b,), device=device)
+    times = []
+    for _ in range(PROBE_STEPS + 1):
+        t0 = time.perf_counter()
+        if teacher is not None:
+            with torch.no_grad():
+                teacher(x)
+        loss = torch.nn.functional.cross_entropy(model(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        times.append(time.perf_counter() - t0)
+    return min(times[1:])
+
+
 def _probe(model: torch.nn.Module, teacher: torch.nn.Module | None, shape: tuple[int, int, int], batch: int,
            classes: int, device: torch.device) -> float:
-    """Seconds of one training step at ``batch`` (forward and backward, the teacher's forward)."""
+    """Seconds of one training step at ``batch`` (forward and backward, the teacher's forward):
+    timed at the run's batch when that takes at most FULL_PROBE_S a step (per-image cost grows
+    with the batch once activations outgrow the caches: 1.5x from 32 to 128 at 128 px),
+    else scaled from batch PROBE_BATCH."""
     b = max(1, min(batch, PROBE_BATCH))
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
         probe = copy.deepcopy(model).to(device).train()
-        opt = torch.optim.SGD(probe.parameters(), lr=1e-3)
-        x = torch.randn(b, *shape, device=device)
-        y = torch.randint(0, classes, (b,), device=device)
-        times = []
-        for _ in range(PROBE_STEPS + 1):
-            t0 = time.perf_counter()
-            if teacher is not None:
-                with torch.no_grad():
-                    teacher(x)
-            loss = torch.nn.functional.cross_entropy(probe(x), y)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            if device.type == "cuda":
-                torch.cuda.synchronize()
-            times.append(time.perf_counter() - t0)
-    return min(times[1:]) * batch / b
+        small = _steps(probe, teacher, shape, b, classes, device)
+        if b == batch or small * batch / b > FULL_PROBE_S:
+            return small * batch / b
+        return _steps(probe, teacher, shape, batch, classes, device)
 
 
 def available_memory() -> int:
