@@ -71,8 +71,11 @@ def test_coarse_grid_note_names_the_size_that_gives_a_finer_grid():
 
 
 def test_progress_becomes_plain_lines_when_stderr_is_not_a_terminal(tmp_path):
-    proc = run(["-m", "edgekd.cli.app", "train", "-m", "cnn-tiny", "-d", "digits", "--epochs", "2", "--batch-size",
-                "64", "--threads", "1", "--out", tmp_path / "run"])
+    # work shorter than MIN_GAP_S prints nothing: set it to 0 so a fast machine still shows the lines
+    args = ["train", "-m", "cnn-tiny", "-d", "digits", "--epochs", "2", "--batch-size", "64", "--threads", "1", "--out",
+            str(tmp_path / "run")]
+    proc = run(["-c", "import sys, edgekd.progress as p; p.MIN_GAP_S = 0.0; from edgekd.cli.app import main; "
+                f"sys.argv = ['edgekd', *{args!r}]; main()"])
     assert proc.returncode == 0, proc.stderr
     assert "\x1b" not in proc.stderr and "\r" not in proc.stderr  # no cursor control, no colour codes
     lines = [line for line in proc.stderr.splitlines() if line.startswith("train: ")]
