@@ -7,10 +7,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import typer
 from typer.testing import CliRunner
 
-from edgekd.cli.explain_cmd import explain as explain_cmd
+from edgekd.cli.app import app
 from edgekd.errors import EdgekdError
 from edgekd.explain.images import spread_over_classes
 from edgekd.explain.overlay import map_stats, title_for
@@ -22,9 +21,6 @@ runner = CliRunner()
 
 
 def invoke(*args):
-    app = typer.Typer()
-    app.command("explain")(explain_cmd)
-    app.command("unused")(lambda: None)  # two commands: Typer then keeps the command name
     return runner.invoke(app, [str(a) for a in args])
 
 
@@ -150,7 +146,7 @@ def test_explain_bad_inputs(digits_tiny, tmp_path):
                           "unknown map")
     assert_one_line_error(invoke("explain", digits_tiny, "digits", "--n", "0", "--out", tmp_path / "o"), "--n")
     assert_one_line_error(invoke("explain", digits_tiny, "digits", "--split", "dev", "--out", tmp_path / "o"),
-                          "unknown split")
+                          "unknown --split value")
     (tmp_path / "notes.png").write_text("not an image")
     assert_one_line_error(invoke("explain", digits_tiny, tmp_path / "notes.png", "--out", tmp_path / "o"),
                           "not a readable image")

@@ -168,12 +168,9 @@ SCRIPT = textwrap.dedent(
     import sys
     for name in ("torch", "onnx", "litert_torch"):  # absent on a device
         sys.modules[name] = None
-    import json, typer
+    import json
     from typer.testing import CliRunner
-    from edgekd.cli.explain_cmd import explain
-    app = typer.Typer()
-    app.command("explain")(explain)
-    app.command("unused")(lambda: None)
+    from edgekd.cli.app import app
     out, image, models = sys.argv[1], sys.argv[2], sys.argv[3:]
     for i, model in enumerate(models):
         r = CliRunner().invoke(app, ["explain", model, image, "pneumoniamnist", "--n", "2", "--out", f"{out}/{i}"])

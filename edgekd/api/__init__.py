@@ -12,15 +12,15 @@ and a command-line run with the same values are the same run, and both save the 
 from edgekd.api.results import EvalResult, RunResult
 from edgekd.api.runs import calibrate, distill, evaluate, train
 from edgekd.api.site import adapt, classify
-from edgekd.api.tools import attention_agreement, import_teacher, list_models, report
+from edgekd.api.tools import attention_agreement, explain, import_teacher, list_models, report
 from edgekd.data.options import DatasetsSpec
 from edgekd.distillation.spec import DistillSpec
-from edgekd.explain.spec import AgreementSpec, ReportSpec
+from edgekd.explain.spec import AgreementSpec, ExplainSpec, ReportSpec
 from edgekd.models.spec import ModelsSpec
 from edgekd.onsite.spec import AdaptSpec, ClassifySpec
 from edgekd.training.spec import CalibrateSpec, EvalSpec, ImportTeacherSpec, TrainSpec
 
 __all__ = ["AdaptSpec", "AgreementSpec", "CalibrateSpec", "ClassifySpec", "DatasetsSpec", "DistillSpec",
-           "EvalResult", "EvalSpec", "ImportTeacherSpec", "ModelsSpec", "ReportSpec", "RunResult", "TrainSpec",
-           "adapt", "attention_agreement", "calibrate", "classify", "distill", "evaluate", "import_teacher",
+           "EvalResult", "EvalSpec", "ExplainSpec", "ImportTeacherSpec", "ModelsSpec", "ReportSpec", "RunResult", "TrainSpec",
+           "adapt", "attention_agreement", "calibrate", "classify", "distill", "evaluate", "explain", "import_teacher",
            "list_models", "report", "train"]

@@ -1,4 +1,4 @@
-"""The other commands of the Python API: models, import-teacher, report, attention-agreement.
+"""The other commands of the Python API: models, import-teacher, explain, report, attention-agreement.
 Each takes its command's spec and returns what the command prints from. Heavy imports happen
 inside the functions."""
 
@@ -7,11 +7,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from edgekd.explain.spec import AgreementSpec, ReportSpec
+from edgekd.explain.spec import AgreementSpec, ExplainSpec, ReportSpec
 from edgekd.models.spec import ModelsSpec
 from edgekd.training.spec import ImportTeacherSpec
 
-__all__ = ["attention_agreement", "import_teacher", "list_models", "report"]
+__all__ = ["attention_agreement", "explain", "import_teacher", "list_models", "report"]
 
 
 def list_models(spec: ModelsSpec) -> list[dict[str, Any]]:
@@ -67,3 +67,14 @@ def attention_agreement(spec: AgreementSpec) -> dict[str, Any]:
     spec.check()
     return run(spec.teacher, list(spec.student), spec.dataset, spec.split, list(spec.map) or None, spec.out,
                spec.data_dir, spec.limit, spec.steps, spec.fill, spec.seed, quiet=spec.quiet)
+
+
+def explain(spec: ExplainSpec) -> dict[str, Any]:
+    """Overlays of the model's attention on each input and explain.json's content (torch-free
+    for an exported model)."""
+    from edgekd.explain.run import explain as run
+
+    spec.check()
+    layers = [v.strip() for item in spec.layers for v in item.split(",") if v.strip()] or None
+    return run(spec.model, list(spec.inputs), spec.map, spec.out, spec.split, spec.n, spec.data_dir, spec.runtime,
+               layers, resize=spec.resize)

@@ -13,6 +13,7 @@ from edgekd.api import (
     DatasetsSpec,
     DistillSpec,
     EvalSpec,
+    ExplainSpec,
     ImportTeacherSpec,
     ModelsSpec,
     ReportSpec,
@@ -61,7 +62,7 @@ register(app, DistillSpec, distill_cmd.run)
 register(app, ImportTeacherSpec, import_teacher_cmd.run)
 app.command("export")(export_cmd.export)
 app.command("bench")(handle_errors(bench))  # one-line errors, exit code 2
-app.command("explain")(explain_cmd.explain)
+register(app, ExplainSpec, explain_cmd.explain)
 register(app, ClassifySpec, site_cmd.classify)
 register(app, AdaptSpec, site_cmd.adapt)
 register(app, AgreementSpec, explain_cmd.attention_agreement)

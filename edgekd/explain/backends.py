@@ -24,7 +24,6 @@ from typing import Any
 import numpy as np
 
 from edgekd.attention import registry
-from edgekd.attention.compute import attention
 from edgekd.errors import EdgekdError
 from edgekd.metrics import softmax
 from edgekd.model_files import is_checkpoint
@@ -131,6 +130,7 @@ class CheckpointBackend:
     def explain(self, x: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray]:
         import torch
 
+        from edgekd.attention.compute import attention
         from edgekd.explain.layers import map_layers
 
         if name not in self._layers:

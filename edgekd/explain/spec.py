@@ -8,7 +8,7 @@ from pathlib import Path
 
 from edgekd.spec import REQUIRED, Spec, option
 
-__all__ = ["AgreementSpec", "ReportSpec"]
+__all__ = ["AgreementSpec", "ExplainSpec", "ReportSpec"]
 
 MAP_NAMES = ("fma", "mip", "cam", "sals", "gradcam")
 
@@ -45,3 +45,25 @@ class AgreementSpec(Spec):
                                "least decisive on the fully-removed image).", choices=("auto", "mean", "blur"))
     seed: int = option(0, "Seed of the controls, of tie-breaking and of the shuffled pairs.")
     quiet: bool = option(False, "No progress bar.", negatable=False, record=False)
+
+
+@dataclass(kw_only=True)
+class ExplainSpec(Spec):
+    """Overlay the attention map on each image, with the predicted class and its probability."""
+
+    command = "explain"
+
+    model: Path = option(REQUIRED, "Checkpoint (.pt), or exported model (.onnx, .tflite, .engine) with an attention "
+                                   "head.", argument=True)
+    inputs: list[str] = option(REQUIRED, "Image files (.png, .jpg) and/or data set names (edgekd datasets).",
+                               argument=True)
+    map: str | None = option(None, "fma | mip | cam | sals (checkpoint) or head (exported model). Default: head for an "
+                                   "export, fma for a checkpoint.")
+    out: Path = option(Path("explain"), "Folder for the overlay PNGs and explain.json.", "-o", record=False)
+    split: str = option("test", "Split of a data set input.", choices=("train", "val", "test"))
+    n: int = option(8, "Images per data set input, spread over classes.", "-n")
+    data_dir: Path | None = option(None, "Data root (default: $EDGEKD_DATA or ~/.cache/edgekd/data).")
+    runtime: str = option("auto", "Runtime for an exported model (edgekd bench --help).", "-r")
+    layers: list[str] = option([], "Checkpoint only: module names (comma-separated or repeated).")
+    resize: bool = option(False, "Resize and convert (grey / colour) image files that do not fit the model's input; "
+                                 "without it they are refused. Each conversion is reported.", negatable=False)
