@@ -109,7 +109,7 @@ def distill(
     result = run_distill(teacher, student, dataset, out, cfg, dcfg, data_dir and str(data_dir), teacher_cache,
                          resume, force, download, quiet, data_options=opt.data_options(image_size, resize, skip_bad))
     if result:
-        save_run_config(ctx, out, resolved_options(out, dataset, cfg.threads))
+        save_run_config(ctx, out, {**resolved_options(out, dataset, cfg.threads), **opt.resolved_data(out)})
         print_result(f"{student} ({method}) on {dataset}", result)
         t = result["teacher"]["test"]
         shown = f"test accuracy {t['accuracy']:.4f}" if t is not None else "no test split"

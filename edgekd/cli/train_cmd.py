@@ -52,7 +52,7 @@ def train(
     result = train_supervised(model, dataset, out, cfg, data_dir and str(data_dir), parse_model_args(model_arg),
                               resume, force, download, quiet, opt.data_options(image_size, resize, skip_bad))
     if result.get("best_epoch"):
-        save_run_config(ctx, out, {"threads": cfg.threads})
+        save_run_config(ctx, out, {"threads": cfg.threads, **opt.resolved_data(out)})
         print_result(f"{model} on {dataset}", result)
 
 

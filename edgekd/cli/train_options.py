@@ -35,8 +35,8 @@ Deterministic = Annotated[bool, typer.Option(
          "PneumoniaMNIST distillation epoch, 1 thread, median of 7 interleaved pairs on a quiet machine; "
          "benchmarks/determinism.md); --no-deterministic saves that and gives up bitwise repeats.")]
 ImageSize = Annotated[int | None, typer.Option(
-    "--image-size", help="folder:PATH sets: read every image at N x N pixels (default: the shorter side of the most "
-                         "common size). Stored with the model and applied by the device side.")]
+    "--image-size", help="folder:PATH sets: read every image at N x N pixels (default: the median shorter side of "
+                         "the images). Stored with the model and applied by the device side.")]
 Resize = Annotated[str | None, typer.Option(
     "--resize", help="folder:PATH sets: how an image becomes N x N: shorter-crop (the shorter side to N, then the "
                      "centre crop; the default, as torchvision's Resize + CenterCrop), letterbox (the whole image, "
@@ -59,6 +59,14 @@ def data_options(image_size: int | None, resize: str | None, skip_bad: bool = Fa
     if resize is not None:
         check_resize(resize)
     return DataOptions(image_size, resize, skip_bad)
+
+
+def resolved_data(out) -> dict:
+    """The image size and resize policy a folder run settled on (for config.toml), {} otherwise."""
+    from edgekd.train.checkpoint import load_checkpoint
+
+    pre = load_checkpoint(out / "model.pt")["data"].get("preprocess")
+    return {"image_size": pre["image_size"], "resize": pre["resize"]} if pre else {}
 
 
 def train_config(epochs: int, batch_size: int, lr: float, optimizer: str, schedule: str, weight_decay: float,
