@@ -86,6 +86,8 @@ def test_flat_folder_split_is_seeded_printed_and_saved_with_the_run(tmp_path):
     saved = {(r["path"], r["label"], r["split"]) for r in rows}
     assert saved == {(s.rel(f), s.classes[lab], split) for split, files in s.splits.items() for f, lab in files}
     assert scan(root, 16).splits == s.splits  # the same split on every read (seed 0)
+    config = (run / "config.toml").read_text()  # the settled size and policy, for a replay with --config
+    assert "image_size = 16" in config and 'resize = "shorter-crop"' in config
 
 
 def test_skip_bad_trains_without_the_bad_files_and_says_how_many(tmp_path):

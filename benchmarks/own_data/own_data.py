@@ -172,7 +172,8 @@ def colour(results: dict) -> None:
         "test": json.loads((out / "test.json").read_text())["test"], "train_wall_s": round(wall, 1),
         "export_rc": exported.returncode, "preprocess": meta.get("preprocess"), "attention_grid": meta.get("attention_grid"),
         "classify_new": {"right": right, "of": len(answers), "stderr": classify.stderr.strip()},
-        "trainval_stdout": tv.stdout.strip(), "trainval_test_json": json.loads((tv_out / "test.json").read_text()),
+        "trainval_stdout": tv.stdout.strip().replace(f"{ROOT}/", ""),
+        "trainval_test_json": json.loads((tv_out / "test.json").read_text()),
     }
     save(results)
     print(json.dumps(results["colour"], indent=2))

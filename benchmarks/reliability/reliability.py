@@ -233,8 +233,8 @@ def build_files(w: Path) -> Path:
     (w / "bad_image" / "x" / "9.png").write_bytes(b"not a png")
     for split in ("train", "val", "test"):
         image_folder(w / "splits" / split, classes=("x", "y") + (("z",) if split == "val" else ()), per_class=2)
-    image_folder(w / "train_val" / "train", classes=("x", "y"))
-    image_folder(w / "train_val" / "val", classes=("x", "y"), per_class=2)
+    image_folder(w / "train_dev" / "train", classes=("x", "y"))  # train/ + val/ is a layout; train/ + dev/ is not
+    image_folder(w / "train_dev" / "dev", classes=("x", "y"), per_class=2)
     image_folder(w / "test_among_classes", classes=("x", "y", "test"))
     image_folder(w / "one_class", classes=("x",), per_class=12)
     image_folder(w / "grey_and_colour", classes=("x", "y"), per_class=12)
@@ -286,7 +286,7 @@ def build_cases(w: Path) -> list[tuple[str, str, list]]:
             ("train: folder: class folders without images", train(*folder("empty"), "--out", w / "o5")),
             ("train: folder: too few images for val/test", train(*folder("one_each"), "--out", w / "o6")),
             ("train: folder: an unreadable image", train(*folder("bad_image"), "--out", w / "o7")),
-            ("train: folder: only train/ and val/ split folders", train(*folder("train_val"), "--out", w / "o10")),
+            ("train: folder: train/ and dev/ split folders", train(*folder("train_dev"), "--out", w / "o10")),
             ("train: folder: test/ among class folders", train(*folder("test_among_classes"), "--out", w / "o11")),
             ("train: folder: one class", train(*folder("one_class"), "--out", w / "o12")),
             ("train: folder: grey and colour images mixed", train(*folder("grey_and_colour"), "--out", w / "o13")),

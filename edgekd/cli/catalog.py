@@ -23,7 +23,7 @@ LAYOUT_HELP = (  # `edgekd datasets --help`: the layouts (edgekd/data/folder_lay
     "- folder:FILE.csv: rows path,label[,split] (paths relative to the CSV), split by the rules above.\n\n"
     "Refused with one error line: split-named folders among class folders or any other set of split "
     "folders, splits with different classes, fewer than two classes, a class missing from a split. "
-    "Images are read at --image-size N (default: the shorter side of the most common size) by the "
+    "Images are read at --image-size N (default: the median shorter side of the images) by the "
     "--resize policy (shorter-crop, letterbox, stretch); all grey -> 1 channel, else RGB (grey images at most "
     "5 % of a colour set). Unreadable images and off-policy ones (enlarged more than 2x) are listed, all of "
     "them; training refuses them unless --skip-bad. Hidden files, non-image files and files outside class "

@@ -7,8 +7,8 @@ per file: duplicates across splits, and the set's fingerprint), and decides the 
 - channels: every image grey -> 1 channel; otherwise 3 (RGB; alpha dropped, palettes
   expanded). Grey images may make up at most 5 % of a colour set (they are repeated to
   three channels, which loses nothing); a larger mix is refused.
-- size: ``--image-size N`` when given, else S, the shorter side of the most common size;
-  each image is brought to N x N by the ``--resize`` policy
+- size: ``--image-size N`` when given, else the median shorter side of the images (a set of
+  one size: its shorter side); each image is brought to N x N by the ``--resize`` policy
   (:mod:`edgekd.images`, default ``shorter-crop``).
 
 Problems are collected, never raised one at a time, so a user sees all of them at once:
@@ -67,7 +67,7 @@ class FolderScan:
     splits: dict[str, Files]  # split -> [(file, label)]; no "test" in a train + val layout
     preprocess: Preprocess
     common_size: tuple[int, int]  # (width, height) most images have
-    image_size_given: bool  # --image-size given (else the common shorter side)
+    image_size_given: bool  # --image-size given (else the median shorter side)
     resized: int  # images whose size is not N x N
     grey_to_rgb: int  # grey images repeated to three channels
     note: str = ""  # how validation and test were chosen
@@ -148,7 +148,8 @@ def scan(path: str | Path, image_size: int | None = None, resize: str = DEFAULT_
         raise EdgekdError(f"{layout.root} holds no readable image ({len(problems)} unreadable): check the files")
     channels, grey_to_rgb = _channels([facts[f] for f in good], good)
     w0, h0 = Counter(facts[f].size for f in good).most_common(1)[0][0]
-    pre = Preprocess(image_size or min(w0, h0), channels, resize)
+    sides = sorted(min(facts[f].size) for f in good)
+    pre = Preprocess(image_size or max(8, sides[(len(sides) - 1) // 2]), channels, resize)
     for f in good:
         w, h = facts[f].size
         factor = upscale(w, h, pre)

@@ -16,8 +16,8 @@ __all__ = ["DatasetsSpec", "ReadOptions"]
 class ReadOptions(Spec):
     """How a folder set's images are read (None: the default, or for distill and eval the checkpoint's own)."""
 
-    image_size: int | None = option(None, "folder:PATH sets: read every image at N x N pixels (default: the shorter "
-                                          "side of the most common size). Stored with the model and applied by the "
+    image_size: int | None = option(None, "folder:PATH sets: read every image at N x N pixels (default: the median "
+                                          "shorter side of the images). Stored with the model and applied by the "
                                           "device side.")
     resize: str | None = option(None, "folder:PATH sets: how an image becomes N x N: shorter-crop (the shorter side "
                                       "to N, then the centre crop; the default, as torchvision's Resize + CenterCrop), "
@@ -30,6 +30,12 @@ class ReadOptions(Spec):
         super().check()
         if self.image_size is not None:
             check_image_size(self.image_size)
+
+    def settled(self, preprocess: dict | None):
+        """These options with the image size and policy a folder set was read at (for the run record)."""
+        if not preprocess:
+            return self
+        return self.replace(image_size=preprocess["image_size"], resize=preprocess["resize"])
 
 
 @dataclass(kw_only=True)

@@ -127,7 +127,9 @@ def _distill(teacher_path: Path | Sequence[Path], student_name: str, dataset: st
         cost = check_cost(estimate_cost(info, train_count(info, cfg.label_fraction), cfg.batch_size, student, live,
                                         device=device, probe=not quiet), info)
     data = load_run_data(dataset, data_dir, download, cfg.label_fraction, cfg.seed, source=source)
-    cfg = cfg.with_data(len(data.train))  # --epochs auto: by the training set's size
+    cfg = cfg.with_data(len(data.train))
+    if isinstance(cfg, DataOptions):  # a whole spec: record the size and policy a folder set was read at
+        cfg = cfg.settled(data.info.preprocess)  # --epochs auto: by the training set's size
     cfg.check_data(dataset)
     with run_folder(out, resume, force) if ctx.is_main else contextlib.nullcontext():
         dist.barrier()

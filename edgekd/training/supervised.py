@@ -63,6 +63,8 @@ def _train(model_name: str, dataset: str, out: Path, cfg: TrainConfig, data_dir:
                                         device=device, probe=not quiet), info)
     data = load_run_data(dataset, data_dir, download, cfg.label_fraction, cfg.seed, source=source)
     cfg = cfg.with_data(len(data.train))
+    if isinstance(cfg, DataOptions):  # a whole spec: record the size and policy a folder set was read at
+        cfg = cfg.settled(data.info.preprocess)
     cfg.check_data(dataset)
     with run_folder(out, resume, force) if ctx.is_main else contextlib.nullcontext():
         dist.barrier()
