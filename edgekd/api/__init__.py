@@ -9,6 +9,7 @@ and a command-line run with the same values are the same run, and both save the 
 ``config.toml``. Importing this package imports no torch.
 """
 
+from edgekd.api.catalog import datasets
 from edgekd.api.results import EvalResult, RunResult
 from edgekd.api.runs import calibrate, distill, evaluate, train
 from edgekd.api.site import adapt, classify
@@ -20,7 +21,7 @@ from edgekd.models.spec import ModelsSpec
 from edgekd.onsite.spec import AdaptSpec, ClassifySpec
 from edgekd.training.spec import CalibrateSpec, EvalSpec, ImportTeacherSpec, TrainSpec
 
-__all__ = ["AdaptSpec", "AgreementSpec", "CalibrateSpec", "ClassifySpec", "DatasetsSpec", "DistillSpec",
-           "EvalResult", "EvalSpec", "ExplainSpec", "ImportTeacherSpec", "ModelsSpec", "ReportSpec", "RunResult", "TrainSpec",
-           "adapt", "attention_agreement", "calibrate", "classify", "distill", "evaluate", "explain", "import_teacher",
-           "list_models", "report", "train"]
+__all__ = ["AdaptSpec", "AgreementSpec", "CalibrateSpec", "ClassifySpec", "DatasetsSpec", "DistillSpec", "EvalResult",
+           "EvalSpec", "ExplainSpec", "ImportTeacherSpec", "ModelsSpec", "ReportSpec", "RunResult", "TrainSpec",
+           "adapt", "attention_agreement", "calibrate", "classify", "datasets", "distill", "evaluate", "explain",
+           "import_teacher", "list_models", "report", "train"]

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from edgekd.api import DatasetsSpec, ModelsSpec
-from edgekd.errors import EdgekdError
 
 LAYOUT_HELP = (  # `edgekd datasets --help`: the layouts (edgekd/data/folder_layout.py has the rules)
     "List data sets, check one (edgekd datasets folder:PATH), or audit one: edgekd datasets --check PATH "
@@ -32,60 +29,42 @@ LAYOUT_HELP = (  # `edgekd datasets --help`: the layouts (edgekd/data/folder_lay
 
 
 def datasets(spec: DatasetsSpec) -> None:
-    """List data sets, check one, or audit a folder (edgekd datasets --help)."""
-    name, check, report, data_dir = spec.name, spec.check, spec.report, spec.data_dir
-    from edgekd.data.registry import describe, get_source
-    from edgekd.data.spec import default_data_dir
+    """Print the data set list, one set's check, or a folder's audit (edgekd.api.datasets)."""
+    from edgekd.api import datasets as run
 
-    if check is not None:
-        if name is not None:
-            raise EdgekdError("give a data set name or --check PATH, not both")
-        run_audit(check if check.startswith("folder:") else f"folder:{check}", spec, report)
-        return
-    if report is not None:
-        raise EdgekdError("--report goes with --check PATH: drop it, or add --check")
-    if name is not None:
-        source = get_source(name, spec.image_size, spec.resize)
+    answer = run(spec)
+    if answer.audit is not None:
+        print_audit(spec.audit, answer)
+    elif answer.source is not None:
+        source = answer.source
         if hasattr(source, "scan"):
             print_folder_check(source.scan, source.name)
         else:
             info = source.info
-            typer.echo(f"{name}: {info.num_classes} classes ({', '.join(info.class_names)}), "
+            typer.echo(f"{spec.name}: {info.num_classes} classes ({', '.join(info.class_names)}), "
                        f"{info.channels}x{info.size}x{info.size}, train/val/test "
                        f"{'/'.join(str(info.splits.get(s, '?')) for s in ('train', 'val', 'test'))}; {info.source}")
-        return
-    table = Table(title=f"data sets (data dir: {default_data_dir(data_dir)})")
-    for col in ("name", "classes", "channels", "size", "train/val/test", "present"):
-        table.add_column(col)
-    for row in describe(data_dir):
-        table.add_row(row["name"], str(row["classes"]), str(row["channels"]), f"{row['size']}x{row['size']}",
-                      row["splits"], "yes" if row["present"] else "no")
-    Console(width=120).print(table)
-    typer.echo("also: folder:PATH for your own images; check one with: edgekd datasets folder:PATH, audit one with "
-               "edgekd datasets --check PATH (layouts: edgekd datasets --help)")
+    else:
+        table = Table(title=f"data sets (data dir: {answer.data_dir})")
+        for col in ("name", "classes", "channels", "size", "train/val/test", "present"):
+            table.add_column(col)
+        for row in answer.rows:
+            table.add_row(row["name"], str(row["classes"]), str(row["channels"]), f"{row['size']}x{row['size']}",
+                          row["splits"], "yes" if row["present"] else "no")
+        Console(width=120).print(table)
+        typer.echo("also: folder:PATH for your own images; check one with: edgekd datasets folder:PATH, audit one "
+                   "with edgekd datasets --check PATH (layouts: edgekd datasets --help)")
 
 
-
-
-
-def run_audit(name: str, options, report: Path | None) -> None:
-    """Decode every image of the set, print the summary, write the full list; exit 1 on problems."""
-    from edgekd.data.folder import problem_list_path
-    from edgekd.data.folder_audit import audit, report_text, summary_lines
-    from edgekd.data.registry import get_source
-    from edgekd.fileio import atomic_write_text
-
-    source = get_source(name, options.image_size, options.resize)
-    result = audit(source.scan)
-    path = report or problem_list_path(source.scan.root, "audit")
-    atomic_write_text(path, report_text(result))
-    typer.echo(f"{name}")
-    for line in summary_lines(result):
+def print_audit(name: str, answer) -> None:
+    """The audit's summary and where its full list is; exit code 1 when it found problems."""
+    typer.echo(name)
+    for line in answer.audit_lines:
         typer.echo(line)
-    typer.echo(f"full report: {path}")
-    if not result.ok:
-        typer.echo(f"{len(result.problems)} unreadable or off-policy images: training refuses this set until they are "
-                   "fixed or removed, or with --skip-bad goes on without them", err=True)
+    typer.echo(f"full report: {answer.report}")
+    if not answer.audit.ok:
+        typer.echo(f"{len(answer.audit.problems)} unreadable or off-policy images: training refuses this set until "
+                   "they are fixed or removed, or with --skip-bad goes on without them", err=True)
         raise typer.Exit(1)
 
 

@@ -47,10 +47,10 @@ class DatasetsSpec(Spec):
     name: str | None = option(None, "A data set to check (folder:PATH or a name): layout, classes, images per class "
                                     "and split, shape, skipped files.", argument=True, metavar="[NAME]")
     data_dir: Path | None = option(None, "Data root (default: $EDGEKD_DATA or ~/.cache/edgekd/data).")
-    check: str | None = option(None, "Audit an image folder or CSV (PATH or folder:PATH): decode every file; counts, "
+    audit: str | None = option(None, "Audit an image folder or CSV (PATH or folder:PATH): decode every file; counts, "
                                      "sizes, aspect ratios, modes, duplicates across splits, every unreadable or "
                                      "off-policy image. Exit code 1 when it finds unreadable or off-policy images.",
-                               metavar="PATH")
+                               metavar="PATH", flag="--check")
     report: Path | None = option(None, "With --check: write the full list here (default: <PATH>-audit.txt beside "
                                        "the folder).", record=False)
     image_size: int | None = option_of(ReadOptions, "image_size")

@@ -117,6 +117,9 @@ def spec_options(cls: type) -> list[Option]:
         cli = f.metadata.get("cli")
         if cli is None:
             continue
+        if callable(getattr(cls, f.name, None)):  # e.g. a field named 'check' would hide Spec.check()
+            raise TypeError(f"{cls.__name__}.{f.name}: an option may not share its name with a method; "
+                            "give the field another name and the flag with option(..., flag=...)")
         kind, repeatable, optional = _kind(hints[f.name])
         if f.default is not dataclasses.MISSING:
             default = f.default
