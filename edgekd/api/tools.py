@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from edgekd.explain.faithfulness import format_interval  # noqa: F401  (how the CLI prints an interval)
 from edgekd.explain.spec import AgreementSpec, ExplainSpec, ReportSpec
 from edgekd.models.spec import ModelsSpec
 from edgekd.training.spec import ImportTeacherSpec

@@ -70,7 +70,7 @@ register(app, ReportSpec, report_cmd.run)
 
 
 def main() -> None:
-    from edgekd.training.threads import calm_openmp_waits
+    from edgekd.api.process import calm_openmp_waits
 
     calm_openmp_waits()  # before any command imports torch (benchmarks/contention/contention.md)
     app()

@@ -29,7 +29,7 @@ def explain(spec: ExplainSpec) -> None:
 def attention_agreement(spec: AgreementSpec) -> None:
     """Print the faithfulness and agreement figures (edgekd.api.attention_agreement)."""
     from edgekd.api import attention_agreement as run
-    from edgekd.explain.faithfulness import format_interval
+    from edgekd.api.tools import format_interval
 
     r = run(spec)
     typer.echo(f"{r['dataset']} {r['split']} (n = {r['n']}), fill {r['fill']}: ins−del of p(predicted class), "
