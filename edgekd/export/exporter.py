@@ -8,10 +8,12 @@ Order, so that bad requests cost nothing and failures leave nothing behind:
    stage) and the data: calibration images (int8) and the test split (parity gate);
 4. the export itself, into a temporary file beside the output (``atomic_path``);
 5. the parity gate on that temporary file in the real runtime: a failure prints the
-   parity table, writes ``<artifact>.parity.json`` marked ``refused`` (with the ways
-   forward), deletes the temporary file and raises; the output name is never created;
+   parity table, writes ``<artifact>.refused.parity.json`` (marked ``refused``, with the ways
+   forward), deletes the temporary file and raises; the output name is never created, and
+   an artifact already there (``--force``) keeps its file, sidecar and ``<artifact>.parity.json``:
+   the parity record always describes the file beside it;
 6. rename into place, then the ``<artifact>.json`` sidecar (TFLite, TensorRT) and
-   ``<artifact>.parity.json``.
+   ``<artifact>.parity.json``; a refusal record of an earlier attempt is removed.
 
 An exported ``.onnx`` given instead of a checkpoint becomes a TensorRT engine without
 torch (:mod:`edgekd.export.onnx_engine`, the Jetson route). This module imports no torch
@@ -83,6 +85,11 @@ def sidecar_paths(path: Path) -> tuple[Path, Path]:
     return path.with_name(path.name + ".json"), path.with_name(path.name + ".parity.json")
 
 
+def refused_path(path: Path) -> Path:
+    """``<artifact>.refused.parity.json``: the gate's figures for an artifact it refused to write."""
+    return path.with_name(path.name + ".refused.parity.json")
+
+
 def check_output(path: Path, fmt: formats.ExportFormat, force: bool) -> None:
     if path.suffix.lower() not in fmt.suffixes:
         raise EdgekdError(f"--out {path} must end in {' or '.join(fmt.suffixes)} for --format {fmt.name}")
@@ -101,11 +108,22 @@ def _metadata(content: dict[str, Any], wrapper: Any, fmt: formats.ExportFormat, 
                  "attention_layers": list(wrapper.layers), "layout": "NHWC" if opts.nhwc else "NCHW",
                  "format": fmt.name, "quantize": opts.quantize, "dynamic_batch": bool(opts.dynamic_batch),
                  "outputs": wrapper.output_names, "input": "input"})
+    if opts.quantize in formats.CALIBRATED and fmt.name in ("onnx", "tflite"):
+        meta["int8_scheme"] = int8_record(fmt.name, opts)
     if wrapper.attention_output:
         meta["attention_output"] = wrapper.attention_output
     if opset is not None:
         meta["opset"] = opset
     return meta
+
+
+def int8_record(fmt: str, opts: ExportOptions) -> dict[str, Any]:
+    """The int8 scheme as the metadata records it: its fields, weight bits and calibration."""
+    from edgekd.quant.schemes import get_scheme
+
+    bits = 7 if fmt == "onnx" and opts.reduce_range else 8
+    return {**get_scheme(opts.quantize).describe(fmt), "weight_bits": bits, "calibration": opts.calibration,
+            "calib_samples": opts.calib_samples, "calib_dataset": opts.calib_dataset}
 
 
 def export(checkpoint: str | Path, opts: ExportOptions, console: Any = None) -> ExportResult:
@@ -134,8 +152,9 @@ def _export(checkpoint: Path, out: Path, opts: ExportOptions, console: Any) -> E
     calib_n = opts.calib_samples if opts.quantize in formats.CALIBRATED else None
     fmt = formats.validate(opts.format, opts.quantize, opts.head, opts.dynamic_batch, opts.nhwc, calib_n,
                            opts.opset, calibration=opts.calibration)
-    if not opts.reduce_range and (fmt.name != "onnx" or opts.quantize != "int8"):
-        raise EdgekdError("--full-range applies to --format onnx --quantize int8 only: drop it")
+    if not opts.reduce_range and (fmt.name != "onnx" or opts.quantize not in formats.CALIBRATED):
+        raise EdgekdError("--full-range applies to --format onnx with an int8 scheme (--quantize int8...) only: "
+                          "drop it")
     if opts.accept_drop is not None and not 0 <= opts.accept_drop <= 100:
         raise EdgekdError(f"--accept-accuracy-drop is in points of test accuracy (0..100), got {opts.accept_drop:g}")
     opset = (opts.opset or formats.DEFAULT_OPSET) if fmt.opset else None
@@ -154,7 +173,6 @@ def _export(checkpoint: Path, out: Path, opts: ExportOptions, console: Any) -> E
         notes: list[str] = []
         parity: dict[str, Any] | None = None
         verify_s = 0.0
-        side, parity_path = sidecar_paths(out)
         with atomic_path(out) as tmp:
             with converter_output(opts.verbose):  # the converters' logs, shown with --verbose
                 if fmt.name == "onnx":
@@ -174,7 +192,7 @@ def _export(checkpoint: Path, out: Path, opts: ExportOptions, console: Any) -> E
             if opts.verify:
                 t1 = time.perf_counter()
                 parity = gate(tmp, torch_reference(wrapper, test[0]), opts, test, fmt.runtime,
-                              f"{fmt.name} {opts.quantize} ({opts.head} head)", parity_path, console)
+                              f"{fmt.name} {opts.quantize} ({opts.head} head)", refused_path(out), console)
                 verify_s = time.perf_counter() - t1
     write_records(out, fmt, meta, parity, export_s, notes, settings(opts))
     if parity is None and console is not None:
@@ -192,6 +210,7 @@ def write_records(out: Path, fmt: formats.ExportFormat, meta: dict[str, Any], pa
     side, parity_path = sidecar_paths(out)
     if fmt.name != "onnx":
         atomic_write_text(side, metadata_json(meta) + "\n")
+    refused_path(out).unlink(missing_ok=True)  # an earlier refusal no longer describes this name
     record = {"artifact": out.name, "written": True, "refused": False, **export_settings, "layout": meta["layout"],
               "bytes": out.stat().st_size, "export_seconds": round(export_s, 3), "notes": notes}
     if parity is None:
@@ -215,7 +234,7 @@ def gate(path: Path, reference: Any, opts: ExportOptions, test: tuple, runtime: 
          record: Path | None = None, console: Any = None, quantize: str | None = None,
          export_settings: dict[str, Any] | None = None) -> dict:
     """The parity report of ``path`` against ``reference()`` (the outputs it must match); when
-    refused, the table is printed, ``record`` written (marked refused), and it raises."""
+    refused, the table is printed, ``record`` (:func:`refused_path`) written, and it raises."""
     from edgekd.export.verify import check_parity_against, print_report, verdict_error, ways_forward
     from edgekd.fileio import atomic_write_json
 
@@ -226,7 +245,7 @@ def gate(path: Path, reference: Any, opts: ExportOptions, test: tuple, runtime: 
         if console is not None:
             print_report(rep, f"parity (refused): {what} in {rep['runtime']}", console)
         if record is not None:
-            atomic_write_json(record, {"artifact": record.name[:-len(".parity.json")], "written": False,
+            atomic_write_json(record, {"artifact": record.name[:-len(".refused.parity.json")], "written": False,
                                        "refused": True, "verified": True, **(export_settings or settings(opts)),
                                        **rep, "ways_forward": ways_forward(quantize)})
         raise verdict_error(rep, what, record)
