@@ -59,6 +59,9 @@ def bench(
     class_map: Annotated[str | None, typer.Option(
         "--class-map", help=f"{FEED} model output -> data set class, e.g. 0=normal,1=pneumonia, or a file "
         "(one class per line in output order, or JSON); default: outputs in the data set's class order.")] = None,
+    profile: Annotated[bool, typer.Option(
+        "--profile", help="Also profile each model op by op (time per op, int8 vs float kernels, XNNPACK / MLAS "
+        "fast paths taken); printed after the tables and kept in --json / --md.")] = False,
     labels: Annotated[list[str] | None, typer.Option(
         "--label", help="Row name of each model, in order (default: from its metadata, e.g. "
         "'cnn-small fma+kd (onnx int8)'; the file name without metadata).")] = None,
@@ -97,7 +100,10 @@ def bench(
     for model in models:  # fail fast, before any child starts
         if not model.is_file():
             raise EdgekdError(f"model file {model} does not exist: check the path")
-        resolve_runtime(model, runtime)
+        chosen = resolve_runtime(model, runtime)[0]
+        if profile and chosen not in ("onnxruntime", "litert", "tflite-runtime"):
+            raise EdgekdError(f"--profile reads onnxruntime and LiteRT profiles; {model.name} runs in {chosen}: "
+                              "drop --profile or that model")
     if labels and len(labels) != len(models):
         raise EdgekdError(f"{len(labels)} --label for {len(models)} models: give one per model, in order")
     if layout is not None and layout.lower() not in LAYOUT_CHOICES:
@@ -113,7 +119,7 @@ def bench(
     settings = {
         "runtime": runtime, "threads": threads, "batch": batch, "warmup": warmup, "iters": iters,
         "min_time": min_time, "dataset": dataset, "split": split if dataset else None, "limit": limit,
-        "feed": options.to_json(),
+        "feed": options.to_json(), "profile": profile,
     }
     with tempfile.TemporaryDirectory(prefix="edgekd-data-") as tmp:
         shared, class_names, data_norm = None, None, None
@@ -133,7 +139,7 @@ def bench(
                 "model": str(model), "runtime": runtime, "threads": threads, "batch": batch, "warmup": warmup,
                 "iters": iters, "min_time": min_time, "dataset": dataset, "split": split,
                 "shared_data": shared, "peak": peak, "feed": options.to_json(), "class_names": class_names,
-                "data_norm": data_norm, "label": labels[i] if labels else None,
+                "data_norm": data_norm, "label": labels[i] if labels else None, "profile": profile,
             }
             records.append(measure_in_child(spec, timeout=timeout))
 
@@ -143,6 +149,10 @@ def bench(
     for row in report["rows"]:
         for note in row["notes"]:
             console.print(f"[yellow]note[/yellow] {row['name']}: {note}")
+    if profile:
+        from edgekd.bench.report import profile_sections
+
+        Console().print("\n".join(profile_sections(report)), markup=False, highlight=False)
     if md_path:
         write_markdown(md_path, report)
     if plot_path:
