@@ -5,7 +5,17 @@ from __future__ import annotations
 import typer
 
 from edgekd import __version__
-from edgekd.cli import catalog, distill_cmd, eval_cmd, explain_cmd, export_cmd, import_teacher_cmd, report_cmd, train_cmd
+from edgekd.cli import (
+    catalog,
+    distill_cmd,
+    eval_cmd,
+    explain_cmd,
+    export_cmd,
+    import_teacher_cmd,
+    qat_cmd,
+    report_cmd,
+    train_cmd,
+)
 from edgekd.cli.bench import bench
 from edgekd.cli.common import handle_errors
 
@@ -34,6 +44,7 @@ app.command("train")(train_cmd.train)
 app.command("eval")(eval_cmd.eval_checkpoint)
 app.command("distill")(distill_cmd.distill)
 app.command("import-teacher")(import_teacher_cmd.import_teacher)
+app.command("qat")(qat_cmd.qat)
 app.command("export")(export_cmd.export)
 app.command("bench")(handle_errors(bench))  # one-line errors, exit code 2
 app.command("explain")(explain_cmd.explain)
