@@ -62,6 +62,16 @@ def bench(
     profile: Annotated[bool, typer.Option(
         "--profile", help="Also profile each model op by op (time per op, int8 vs float kernels, XNNPACK / MLAS "
         "fast paths taken); printed after the tables and kept in --json / --md.")] = False,
+    all_formats: Annotated[bool, typer.Option(
+        "--all-formats", help="Export each MODEL.pt in every format x quantization (each int8 scheme) x attention "
+        "head (needs torch), or take a folder of exported files (torch-free), and benchmark every cell: one table "
+        "per model with refused and failed cells reported, not dropped.")] = False,
+    floor: Annotated[float | None, typer.Option(
+        "--floor", help="With --all-formats: mark rows whose test accuracy is below ACC (0.85 or 85).",
+        metavar="ACC")] = None,
+    matrix_dir: Annotated[Path | None, typer.Option(
+        "--matrix-dir", help="With --all-formats: folder for the exported cells (default: <MODEL stem>-all-formats "
+        "beside the checkpoint).")] = None,
     labels: Annotated[list[str] | None, typer.Option(
         "--label", help="Row name of each model, in order (default: from its metadata, e.g. "
         "'cnn-small fma+kd (onnx int8)'; the file name without metadata).")] = None,
@@ -96,6 +106,16 @@ def bench(
     from edgekd.runtime.registry import check_runtime, resolve_runtime
 
     console = Console(stderr=True)
+    if all_formats:
+        from edgekd.bench.matrix_cli import run_all_formats
+
+        run_all_formats(models, matrix_dir, floor, {"runtime": runtime, "threads": threads, "batch": batch,
+                                                     "warmup": warmup, "iters": iters, "min_time": min_time,
+                                                     "peak": peak, "data_dir": data_dir and str(data_dir)},
+                        timeout, json_path, md_path, plot_path, console)
+        return
+    if floor is not None or matrix_dir is not None:
+        raise EdgekdError("--floor and --matrix-dir go with --all-formats: add it, or drop them")
     check_runtime(runtime)
     for model in models:  # fail fast, before any child starts
         if not model.is_file():

@@ -96,15 +96,6 @@ def export(
 
 def _default_head(checkpoint: Path) -> str:
     """``cam`` when the checkpoint's model gives a non-constant CAM at its input size, else ``none``."""
-    from edgekd.attention.cam import classifier_of
-    from edgekd.attention.stages import map_stages
-    from edgekd.errors import EdgekdError
-    from edgekd.train.checkpoint import load_model
+    from edgekd.export.head import default_head
 
-    model, meta = load_model(checkpoint)  # a missing or corrupt file fails here with its one-line error
-    try:
-        classifier_of(model)
-        map_stages(model, "cam", meta["input_size"])
-    except EdgekdError:
-        return "none"
-    return "cam"
+    return default_head(checkpoint)

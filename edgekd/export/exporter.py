@@ -59,6 +59,7 @@ class ExportOptions:
     reduce_range: bool = True  # ONNX int8: 7-bit weights (onnx_export module doc); False: full 8 bits
     accept_drop: float | None = None  # --accept-accuracy-drop, in points of test accuracy
     verbose: bool = False  # let the converters' own logs through
+    reuse: dict | None = None  # float graphs kept across exports of one checkpoint (bench --all-formats)
 
 
 @dataclass
@@ -173,6 +174,7 @@ def _export(checkpoint: Path, out: Path, opts: ExportOptions, console: Any) -> E
         notes: list[str] = []
         parity: dict[str, Any] | None = None
         verify_s = 0.0
+        reuse_key = (content.get("sha256"), str(checkpoint), fmt.name, opts.head, opts.nhwc, opts.dynamic_batch, opset)
         with atomic_path(out) as tmp:
             with converter_output(opts.verbose):  # the converters' logs, shown with --verbose
                 if fmt.name == "onnx":
@@ -180,18 +182,22 @@ def _export(checkpoint: Path, out: Path, opts: ExportOptions, console: Any) -> E
 
                     notes += export_onnx(wrapper, tmp, meta, opset=opset, dynamic_batch=opts.dynamic_batch,
                                          quantize_mode=opts.quantize, calib=calib, calibration=opts.calibration,
-                                             reduce_range=opts.reduce_range)
+                                         reduce_range=opts.reduce_range, reuse=opts.reuse, reuse_key=reuse_key)
                 elif fmt.name == "tflite":
                     from edgekd.export.tflite_export import export_tflite
 
-                    notes += export_tflite(wrapper, tmp, meta, quantize_mode=opts.quantize, calib=calib)
+                    notes += export_tflite(wrapper, tmp, meta, quantize_mode=opts.quantize, calib=calib,
+                                           reuse=opts.reuse, reuse_key=reuse_key)
                 else:
                     build = _tensorrt(wrapper, tmp, meta, opts, opset, calib, test, notes)
                     meta.update(build)
             export_s = time.perf_counter() - t0
             if opts.verify:
                 t1 = time.perf_counter()
-                parity = gate(tmp, torch_reference(wrapper, test[0]), opts, test, fmt.runtime,
+                reference = torch_reference(wrapper, test[0])
+                if opts.reuse is not None:  # PyTorch's outputs do not depend on the format or quantization
+                    reference = _kept(opts.reuse, ("reference", *reuse_key[:2], opts.head, opts.nhwc), reference)
+                parity = gate(tmp, reference, opts, test, fmt.runtime,
                               f"{fmt.name} {opts.quantize} ({opts.head} head)", refused_path(out), console)
                 verify_s = time.perf_counter() - t1
     write_records(out, fmt, meta, parity, export_s, notes, settings(opts))
@@ -250,6 +256,15 @@ def gate(path: Path, reference: Any, opts: ExportOptions, test: tuple, runtime: 
                                        **rep, "ways_forward": ways_forward(quantize)})
         raise verdict_error(rep, what, record)
     return rep
+
+
+def _kept(store: dict, key: tuple, compute: Any) -> Any:
+    """``compute`` as a callable whose result is kept in ``store[key]`` (computed at most once)."""
+    def get() -> Any:
+        if key not in store:
+            store[key] = compute()
+        return store[key]
+    return get
 
 
 def torch_reference(wrapper: Any, x: Any) -> Any:

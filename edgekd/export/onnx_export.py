@@ -229,22 +229,33 @@ def write_metadata(path: Path, meta: dict[str, Any]) -> None:
 
 def export_onnx(wrapper: ExportHead, path: Path, meta: dict[str, Any], *, opset: int = DEFAULT_OPSET,
                 dynamic_batch: bool = False, quantize_mode: str = "none",
-                calib: np.ndarray | None = None, calibration: str = "minmax", reduce_range: bool = True) -> list[str]:
+                calib: np.ndarray | None = None, calibration: str = "minmax", reduce_range: bool = True,
+                reuse: dict | None = None, reuse_key: tuple = ()) -> list[str]:
     """Write the ONNX artifact to ``path`` (the caller's temporary name); returns notes. ``quantize_mode``:
-    none, fp16, dynamic or an int8 scheme (:mod:`edgekd.quant.schemes`)."""
+    none, fp16, dynamic or an int8 scheme (:mod:`edgekd.quant.schemes`). ``reuse``: a dict that keeps
+    the folded float graph (and its notes) under ``reuse_key`` + its precision, so the exports of one
+    model in many quantization modes (``bench --all-formats``) trace it with torch.onnx once."""
     _imports()
+    key = (*reuse_key, "fp16" if quantize_mode == "fp16" else "fp32")
     with tempfile.TemporaryDirectory(prefix="edgekd-onnx-") as tmp:
         work = Path(tmp)
         fp32 = work / "model.onnx"
-        if quantize_mode == "fp16":
-            with wrapper.half() as half:
-                notes = torch_to_onnx(half, fp32, meta["input_size"], opset, dynamic_batch)
+        if reuse is not None and key in reuse:
+            graph, notes = reuse[key]
+            fp32.write_bytes(graph)
+            notes = list(notes)
         else:
-            notes = torch_to_onnx(wrapper, fp32, meta["input_size"], opset, dynamic_batch)
-        try:
-            fold(fp32)
-        except Exception as exc:  # folding is an optimisation; the unfolded graph is valid
-            notes.append(f"constant folding skipped ({first_line(exc)})")
+            if quantize_mode == "fp16":
+                with wrapper.half() as half:
+                    notes = torch_to_onnx(half, fp32, meta["input_size"], opset, dynamic_batch)
+            else:
+                notes = torch_to_onnx(wrapper, fp32, meta["input_size"], opset, dynamic_batch)
+            try:
+                fold(fp32)
+            except Exception as exc:  # folding is an optimisation; the unfolded graph is valid
+                notes.append(f"constant folding skipped ({first_line(exc)})")
+            if reuse is not None:
+                reuse[key] = (fp32.read_bytes(), list(notes))
         if quantize_mode in ("none", "fp16"):
             path.write_bytes(fp32.read_bytes())
         else:

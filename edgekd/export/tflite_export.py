@@ -159,13 +159,20 @@ def quantize(data: bytes, mode: str, calib: np.ndarray | None, nhwc: bool) -> by
 
 
 def export_tflite(wrapper: ExportHead, path: Path, meta: dict[str, Any], *, quantize_mode: str = "none",
-                  calib: np.ndarray | None = None) -> list[str]:
-    """Write the TFLite artifact to ``path`` (the caller's temporary name); returns notes."""
+                  calib: np.ndarray | None = None, reuse: dict | None = None, reuse_key: tuple = ()) -> list[str]:
+    """Write the TFLite artifact to ``path`` (the caller's temporary name); returns notes. ``reuse``:
+    a dict that keeps the float32 flatbuffer under ``reuse_key``, so one model exported in many
+    quantization modes is converted by litert-torch once."""
     try:
         import ai_edge_litert  # noqa: F401 - embed_tflite_metadata and the parity gate need it
     except ImportError:
         raise MissingDependency("ai-edge-litert", "tflite") from None
-    data = convert(wrapper, meta["input_size"], meta["layout"] == "NHWC")
+    if reuse is not None and reuse_key in reuse:
+        data = reuse[reuse_key]
+    else:
+        data = convert(wrapper, meta["input_size"], meta["layout"] == "NHWC")
+        if reuse is not None:
+            reuse[reuse_key] = data
     notes: list[str] = []
     if quantize_mode != "none":
         data = quantize(data, quantize_mode, calib, meta["layout"] == "NHWC")
