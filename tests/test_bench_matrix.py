@@ -85,3 +85,20 @@ def test_all_formats_takes_checkpoints_or_folders_only(matrix_folder):
 
     result = CliRunner().invoke(app, ["bench", "--all-formats", str(matrix_folder / "model-onnx-none-none.onnx")])
     assert_one_line_error(result, "checkpoints (.pt)", "folders")
+
+
+@pytest.mark.slow
+def test_all_formats_from_a_checkpoint_exports_and_benchmarks_every_cell(trained_digits_run, tmp_path):
+    """The whole matrix from a checkpoint through the CLI (every format x quantization x head)."""
+    from edgekd.cli.app import app
+    from edgekd.export.matrix import plan
+
+    folder, js = tmp_path / "cells", tmp_path / "m.json"
+    result = CliRunner().invoke(app, ["bench", "--all-formats", str(trained_digits_run / "model.pt"), "--matrix-dir",
+                                      str(folder), "--threads", "1", "--iters", "5", "--warmup", "1", "--no-peak",
+                                      "--json", str(js)])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(js.read_text())["models"][0]["rows"]
+    assert len(rows) == len(plan(("onnx", "tflite"), ("none",))) and (folder / "matrix.json").is_file()
+    assert all(r["status"] in ("ok", "refused", "failed") for r in rows)
+    assert all(r.get("p50_ms") for r in rows if r["status"] == "ok")

@@ -33,10 +33,24 @@ def _export(ckpt: Path, out: Path, fmt: str, quantize: str, dynamic: bool, reuse
         result = export(ckpt, ExportOptions(**opts, accept_drop=100.0))
     parity = refused["record"] if refused else result.parity
     return {"path": str(out), "format": fmt, "quantize": quantize, "dynamic_batch": dynamic,
-            "bytes": out.stat().st_size, "refused": refused is not None,
+            "bytes": out.stat().st_size, "name_bytes": name_bytes(out), "refused": refused is not None,
             "refused_because": "; ".join(refused["record"].get("failures", [])) if refused else None,
             "parity": {k: parity.get(k) for k in ("top1_agreement", "accuracy_torch", "accuracy_artifact", "flips",
                                                   "max_abs_logits", "passed")}}
+
+
+def name_bytes(path: Path) -> int:
+    """Bytes of tensor names in the file (the same in every precision; long in litert-torch's files)."""
+    if path.suffix == ".tflite":
+        from ai_edge_litert.tools import flatbuffer_utils
+
+        model = flatbuffer_utils.read_model_from_bytearray(bytearray(path.read_bytes()))
+        return sum(len(t.name or b"") for g in model.subgraphs for t in g.tensors)
+    import onnx
+
+    graph = onnx.load(str(path)).graph
+    return sum(len(n) for node in graph.node for n in (*node.input, *node.output)) + \
+        sum(len(i.name) for i in graph.initializer)
 
 
 def export_all(ckpt: Path, work: Path, role: str) -> dict[str, dict[str, Any]]:

@@ -109,8 +109,6 @@ def main() -> None:
     rep = {"machine": machine_info(), "peak": peak, "timing": timed, "exports": files,
            "latency": {k: timing.summary(timed, k) for k in timed["p50"]}, "ratios": ratios(timed),
            "models": {"student": made_how(student), "teacher": made_how(teacher)}}
-    for rec in list(rep["models"].values()) + list(files.values()):
-        rec[("checkpoint" if "checkpoint" in rec else "path")] = Path(rec.get("checkpoint") or rec["path"]).name
     from edgekd.train.checkpoint import load_checkpoint
 
     rep["models"]["student"]["macs"] = load_checkpoint(student).get("macs")
@@ -123,11 +121,16 @@ def main() -> None:
             print(f"qat {dataset}", flush=True)
             run = Path(given[dataset]) if dataset in given else qat_rows.make_run(dataset, work / "qat")
             rep["qat"] += qat_rows.rows_for(dataset, run, work / "qat" / dataset, args.qat_epochs)
-            rep.setdefault("qat_runs", {})[dataset] = {**made_how(run / "model.pt"), "checkpoint": rel_path(run)}
+            rep.setdefault("qat_runs", {})[dataset] = made_how(run / "model.pt")
     if not args.skip_matrix:
         print("matrix", flush=True)
         rep["matrix"] = matrix_time(student, work)
     rep["targets"] = report.targets(rep)
+    for rec in [*rep["models"].values(), *rep.get("qat_runs", {}).values()]:  # no paths of this machine
+        rec["checkpoint"] = rel_path(rec["checkpoint"]) if not Path(rec["checkpoint"]).is_absolute() else \
+            Path(rec["checkpoint"]).parent.name + "/" + Path(rec["checkpoint"]).name
+    for rec in files.values():
+        rec["path"] = Path(rec["path"]).name
     write_outputs(args.out, rep, report.markdown, report.plot)
 
 
