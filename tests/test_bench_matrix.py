@@ -70,6 +70,7 @@ def test_the_device_half_benchmarks_a_folder_without_torch(matrix_folder):
 
 @pytest.mark.parametrize("args, words", [
     (["--floor", "0.9"], "--all-formats"),
+    (["--matrix-dir", "cells"], "--all-formats"),
     (["--all-formats", "--floor", "120"], "not an accuracy"),
     (["--all-formats", "--runtime", "onnxruntime"], "--runtime"),
 ])
