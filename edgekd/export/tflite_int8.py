@@ -21,17 +21,9 @@ import re
 from typing import Any
 
 from edgekd.quant.schemes import Int8Scheme
+from edgekd.runtime.tflite_graph import op_names
 
 CONVS = ("CONV_2D", "DEPTHWISE_CONV_2D")
-
-
-def op_names(model: Any) -> list[str]:
-    """The builtin op name (``CONV_2D``...) of each operator in subgraph 0 of a flatbuffer object."""
-    from ai_edge_litert import schema_py_generated as schema
-
-    by_code = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
-    codes = [max(c.builtinCode, c.deprecatedBuiltinCode) for c in model.operatorCodes]
-    return [by_code.get(codes[op.opcodeIndex], "CUSTOM") for op in model.subgraphs[0].operators]
 
 
 def float_scopes(data: bytes, first: bool, last: bool) -> list[str]:
