@@ -122,6 +122,9 @@ def main() -> None:
             run = Path(given[dataset]) if dataset in given else qat_rows.make_run(dataset, work / "qat")
             rep["qat"] += qat_rows.rows_for(dataset, run, work / "qat" / dataset, args.qat_epochs)
             rep.setdefault("qat_runs", {})[dataset] = made_how(run / "model.pt")
+        print("qat pneumoniamnist teacher (int8-all, onnx)", flush=True)
+        rep["qat"] += qat_rows.rows_for("pneumoniamnist", teacher.parent, work / "qat" / "teacher", args.qat_epochs,
+                                        ("int8-all",), ("onnx",), model="teacher")
     if not args.skip_matrix:
         print("matrix", flush=True)
         rep["matrix"] = matrix_time(student, work)

@@ -44,11 +44,12 @@ def profile_table(report: dict) -> list[str]:
 
 
 def qat_table(report: dict) -> list[str]:
-    lines = ["| data set | scheme | format | method | gate | agreement | flips | int8 test acc | fp32 test acc |",
-             "|---|---|---|---|---|---:|---:|---:|---:|"]
+    lines = ["| data set | model | scheme | format | method | gate | agreement | flips | int8 test acc | "
+             "fp32 test acc |", "|---|---|---|---|---|---|---:|---:|---:|---:|"]
     for r in report["qat"]:
         gate = "pass" if r.get("passed") else "**refused**"
-        lines.append(f"| {r['dataset']} | {r['scheme']} | {r['format']} | {r['method']} | {gate} | "
+        lines.append(f"| {r['dataset']} | {r.get('model', 'student')} | {r['scheme']} | {r['format']} | {r['method']} | "
+                     f"{gate} | "
                      f"{_f(r.get('top1_agreement'), '.2%')} | {_f(r.get('flips'), 'd')} | "
                      f"{_f(r.get('accuracy_artifact'), '.4f')} | {_f(r.get('fp32_test_accuracy'), '.4f')} |")
     return lines

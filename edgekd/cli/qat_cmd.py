@@ -22,7 +22,8 @@ def qat(
     formats: str = typer.Option("onnx,tflite", "--formats", help="Comma-separated formats to export after "
                                 "fine-tuning (onnx, tflite)."),
     epochs: int = typer.Option(3, "--epochs", min=0, help="Fine-tuning epochs (0: fold, round and export only)."),
-    lr: float = typer.Option(0.005, "--lr", help="Peak learning rate (cosine to 0)."),
+    lr: float = typer.Option(0.0005, "--lr", help="Peak learning rate (cosine to 0); the folded weights have no "
+                             "BatchNorm to renormalise them, so keep it small."),
     batch_size: int = typer.Option(128, "--batch-size", min=1, help="Batch size."),
     calib_samples: int = typer.Option(256, "--calib-samples", min=1, help="Calibration images (train split) for "
                                       "the activation ranges, in training and in the export."),

@@ -150,6 +150,18 @@ class FakeQuant:
             for a in self.acts:
                 a.enabled = True
 
+    @contextmanager
+    def float_activations(self) -> Iterator[None]:
+        """Activations unquantized, weights still on their grid: what the float checkpoint written
+        after training computes (the parity gate's reference)."""
+        for a in self.acts:
+            a.enabled = False
+        try:
+            yield
+        finally:
+            for a in self.acts:
+                a.enabled = True
+
     @torch.no_grad()
     def calibrate(self, images: Tensor, batch: int = 256) -> None:
         """Activation ranges: min / max over ``images`` through the float model (eval mode)."""
