@@ -135,15 +135,15 @@ def plot(report: dict, path: Path) -> None:
         ax.legend(fontsize=7)
     ax = axes[2]
     rows = [r for r in report.get("qat", []) if r["scheme"] == "int8-all"] or report.get("qat", [])
-    sets = sorted({r["dataset"] for r in rows})
-    for i, d in enumerate(sets):
+    sets = sorted({(r["dataset"], r.get("model", "student")) for r in rows})
+    for i, (d, who) in enumerate(sets):
         for j, method in enumerate(("post-training", "qat")):
-            vals = [r["top1_agreement"] for r in rows if r["dataset"] == d and r["method"].startswith(method)
-                    and r.get("top1_agreement") is not None]
+            vals = [r["top1_agreement"] for r in rows if (r["dataset"], r.get("model", "student")) == (d, who)
+                    and r["method"].startswith(method) and r.get("top1_agreement") is not None]
             if vals:
                 ax.bar(i + 0.4 * j, min(vals), 0.4, color=("#c44e52", "#55a868")[j], label=method if i == 0 else None)
     ax.axhline(0.99, color="black", linestyle="--", linewidth=0.8)
-    ax.set_xticks([i + 0.2 for i in range(len(sets))], sets, fontsize=7)
+    ax.set_xticks([i + 0.2 for i in range(len(sets))], [f"{d}\n{who}" for d, who in sets], fontsize=7)
     ax.set_ylim(0.9, 1.001)
     ax.set_ylabel("top-1 agreement with PyTorch (worst format)")
     ax.set_title(f"{rows[0]['scheme'] if rows else ''}: post-training vs qat (gate at 99 %)", fontsize=9)

@@ -94,7 +94,16 @@ def main() -> None:
     ap.add_argument("--skip-matrix", action="store_true")
     ap.add_argument("--work", type=Path, help="folder for exported files (default: a temporary one)")
     ap.add_argument("--out", type=Path, default=HERE / "quantization")
+    ap.add_argument("--render", action="store_true", help="only rewrite the .md and .png (and the targets) from "
+                    "the existing .json")
     args = ap.parse_args()
+    if args.render:
+        import json
+
+        rep = json.loads(args.out.with_suffix(".json").read_text())
+        rep["targets"] = report.targets(rep)
+        write_outputs(args.out, rep, report.markdown, report.plot)
+        return
     work = args.work or Path(tempfile.mkdtemp(prefix="edgekd_quant_"))
     from benchmarks.edge_latency import make_models
 
