@@ -65,7 +65,7 @@ def test_qat_command_fine_tunes_and_exports_on_the_int8_grid(trained_digits_run,
 
     out = tmp_path / "qat"
     result = CliRunner().invoke(app, ["qat", str(trained_digits_run), "--out", str(out), "--epochs", "1",
-                                      "--formats", "onnx", "--quiet"])
+                                      "--format", "onnx", "--quiet"])
     assert result.exit_code == 0, result.output
     assert "onnx int8" in result.output and "ok:" in result.output
     metrics = json.loads((out / "metrics.json").read_text())
@@ -88,8 +88,8 @@ def test_qat_command_fine_tunes_and_exports_on_the_int8_grid(trained_digits_run,
 
 
 @pytest.mark.parametrize("args, words", [
-    (["--scheme", "int8-io", "--formats", "onnx"], "cannot be exported to onnx"),
-    (["--formats", "tensorrt"], "--formats"),
+    (["--scheme", "int8-io"], "cannot be exported to onnx"),
+    (["--format", "tensorrt"], "--format"),
     (["--teacher", "missing.pt"], "missing.pt"),
 ])
 def test_qat_refuses_bad_requests_in_one_line(trained_digits_run, tmp_path, args, words):

@@ -68,9 +68,9 @@ def rows_for(dataset: str, run: Path, work: Path, epochs: int, schemes: tuple[st
             ptq = gate(source, work / f"{dataset}-{model}-ptq-{scheme}.{fmt}", scheme)
             rows.append({"dataset": dataset, "model": model, "scheme": scheme, "format": fmt,
                          "method": "post-training", **ptq})
-        out = work / f"{dataset}-{model}-qat-{scheme}"
-        result = qat(run, out, QatConfig(epochs=epochs, scheme=scheme, formats=formats), force=True)
         for fmt in formats:
+            out = work / f"{dataset}-{model}-qat-{scheme}-{fmt}"
+            result = qat(run, out, QatConfig(epochs=epochs, scheme=scheme, format=fmt), force=True)
             rec = result["exports"][fmt]
             rows.append({"dataset": dataset, "model": model, "scheme": scheme, "format": fmt,
                          "method": f"qat ({epochs} epochs)",

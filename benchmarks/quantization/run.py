@@ -81,6 +81,23 @@ def matrix_time(student: Path, work: Path) -> dict:
                    + f"), benchmarks {seconds - (t1 - t0):.0f} s, each in a fresh process"}
 
 
+def qat_part(args: argparse.Namespace, work: Path, teacher: Path) -> dict:
+    """The QAT rows: every data set's student, and the PneumoniaMNIST teacher in int8-all ONNX."""
+    given = dict(s.split("=", 1) for s in args.qat_run)
+    rows, runs = [], {}
+    for dataset in qat_rows.DATASETS:
+        print(f"qat {dataset}", flush=True)
+        run = Path(given[dataset]) if dataset in given else qat_rows.make_run(dataset, work / "qat")
+        rows += qat_rows.rows_for(dataset, run, work / "qat" / dataset, args.qat_epochs)
+        runs[dataset] = made_how(run / "model.pt")
+    print("qat pneumoniamnist teacher (int8-all, onnx)", flush=True)
+    rows += qat_rows.rows_for("pneumoniamnist", Path(teacher).parent, work / "qat" / "teacher", args.qat_epochs,
+                              ("int8-all",), ("onnx",), model="teacher")
+    for rec in runs.values():
+        rec["checkpoint"] = Path(rec["checkpoint"]).parent.name + "/" + Path(rec["checkpoint"]).name
+    return {"qat": rows, "qat_epochs": args.qat_epochs, "qat_runs": runs}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--teacher", type=Path)
@@ -96,11 +113,16 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=HERE / "quantization")
     ap.add_argument("--render", action="store_true", help="only rewrite the .md and .png (and the targets) from "
                     "the existing .json")
+    ap.add_argument("--qat-only", action="store_true", help="redo only the QAT rows of the existing .json "
+                    "(needs --teacher and --qat-run for every data set)")
     args = ap.parse_args()
-    if args.render:
+    if args.render or args.qat_only:
         import json
 
         rep = json.loads(args.out.with_suffix(".json").read_text())
+        if args.qat_only:
+            work = args.work or Path(tempfile.mkdtemp(prefix="edgekd_quant_"))
+            rep.update(qat_part(args, work, args.teacher))
         rep["targets"] = report.targets(rep)
         write_outputs(args.out, rep, report.markdown, report.plot)
         return
@@ -124,21 +146,12 @@ def main() -> None:
     print("profiles", flush=True)
     rep["profiles"] = profiles(files, peak["gflops"], args.out.parent / "profiles")
     if not args.skip_qat:
-        given = dict(s.split("=", 1) for s in args.qat_run)
-        rep["qat"], rep["qat_epochs"] = [], args.qat_epochs
-        for dataset in qat_rows.DATASETS:
-            print(f"qat {dataset}", flush=True)
-            run = Path(given[dataset]) if dataset in given else qat_rows.make_run(dataset, work / "qat")
-            rep["qat"] += qat_rows.rows_for(dataset, run, work / "qat" / dataset, args.qat_epochs)
-            rep.setdefault("qat_runs", {})[dataset] = made_how(run / "model.pt")
-        print("qat pneumoniamnist teacher (int8-all, onnx)", flush=True)
-        rep["qat"] += qat_rows.rows_for("pneumoniamnist", teacher.parent, work / "qat" / "teacher", args.qat_epochs,
-                                        ("int8-all",), ("onnx",), model="teacher")
+        rep.update(qat_part(args, work, teacher))
     if not args.skip_matrix:
         print("matrix", flush=True)
         rep["matrix"] = matrix_time(student, work)
     rep["targets"] = report.targets(rep)
-    for rec in [*rep["models"].values(), *rep.get("qat_runs", {}).values()]:  # no paths of this machine
+    for rec in rep["models"].values():  # no paths of this machine
         rec["checkpoint"] = rel_path(rec["checkpoint"]) if not Path(rec["checkpoint"]).is_absolute() else \
             Path(rec["checkpoint"]).parent.name + "/" + Path(rec["checkpoint"]).name
     for rec in files.values():

@@ -16,11 +16,11 @@ from edgekd.cli.common import DataDir, handle_errors
 @handle_errors
 def qat(
     run: Path = typer.Argument(..., help="A run folder (or its model.pt) written by train or distill."),
-    out: Path | None = typer.Option(None, "--out", "-o", help="New run folder (default: RUN/qat)."),
+    out: Path | None = typer.Option(None, "--out", "-o", help="New run folder (default: RUN/qat-FORMAT)."),
     scheme: str = typer.Option("int8", "--scheme", help="The int8 scheme to train for and export (edgekd export "
                                "--quantize names; docs/quantization.md)."),
-    formats: str = typer.Option("onnx,tflite", "--formats", help="Comma-separated formats to export after "
-                                "fine-tuning (onnx, tflite)."),
+    fmt: str = typer.Option("onnx", "--format", "-f", help="onnx or tflite: the file to export, and the weight "
+                            "grid to train for (onnxruntime's 7-bit, LiteRT's 8-bit); run once per format."),
     epochs: int = typer.Option(3, "--epochs", min=0, help="Fine-tuning epochs (0: fold, round and export only)."),
     lr: float = typer.Option(0.0005, "--lr", help="Peak learning rate (cosine to 0); the folded weights have no "
                              "BatchNorm to renormalise them, so keep it small."),
@@ -42,7 +42,7 @@ def qat(
 
     Folds BatchNorm, trains a few epochs with the distillation loss while weights and activations
     are rounded as the int8 file will round them, keeps the best validation epoch, writes OUT/model.pt
-    (weights on their int8 grid) and exports OUT/model-SCHEME.onnx / .tflite through the parity gate.
+    (weights on the format's int8 grid) and exports OUT/model-SCHEME.onnx (or .tflite) through the parity gate.
     """
     from rich.console import Console
     from rich.table import Table
@@ -51,13 +51,12 @@ def qat(
     from edgekd.quant.qat import QatConfig, summary_rows
     from edgekd.quant.qat import qat as run_qat
 
-    fmts = tuple(f.strip() for f in formats.split(",") if f.strip())
-    if not fmts or any(f not in ("onnx", "tflite") for f in fmts):
-        raise EdgekdError(f"--formats {formats!r}: give onnx, tflite or onnx,tflite")
+    if fmt not in ("onnx", "tflite"):
+        raise EdgekdError(f"--format {fmt!r}: give onnx or tflite")
     if not run.exists():
         raise EdgekdError(f"run {run} does not exist: give a run folder or its model.pt")
-    target = out or (run if run.is_dir() else run.parent) / "qat"
-    cfg = QatConfig(epochs=epochs, lr=lr, batch_size=batch_size, scheme=scheme, formats=fmts,
+    target = out or (run if run.is_dir() else run.parent) / f"qat-{fmt}"
+    cfg = QatConfig(epochs=epochs, lr=lr, batch_size=batch_size, scheme=scheme, format=fmt,
                     calib_samples=calib_samples, alpha=alpha, seed=seed, threads=threads, head=head)
     console = Console(stderr=True)
     result = run_qat(run, target, cfg, teacher, data_dir and str(data_dir), force, None if quiet else console)
