@@ -28,7 +28,10 @@ Quantization modes (``--quantize``):
 ``fp16``    ONNX: float16 weights and backbone (attention head kept in float32: its
             min-max eps, 1e-8, is 0 in float16); TFLite: float16 weights, float32
             compute; TensorRT: the FP16 builder flag
-``int8``    static int8 with calibration on real images (``--calib-dataset``)
+``int8``    static int8 with calibration on real images (``--calib-dataset``): the
+            scheme measured fastest per format; ``int8-all``, ``int8-pt``, ``int8-io``,
+            ``int8-s8``, ``int8-sym``, ``int8-qop`` are the other named schemes
+            (:mod:`edgekd.int8_schemes`)
 ``dynamic`` ONNX: onnxruntime dynamic quantization (int8 weights, activations quantized
             at run time); TFLite: weight-only int8 (float compute, so every runtime
             gives the same answer; dynamic-range kernels gave wrong logits on one
@@ -43,12 +46,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from edgekd.errors import MissingDependency
+from edgekd.int8_schemes import scheme_names
 
 __all__ = ["AUTO_ORDER", "CHECKPOINT_SUFFIXES", "FORMATS", "MODEL_SUFFIXES", "QUANTIZE_MODES", "RUNTIMES",
            "ExportFormat", "RuntimeSpec", "file_format", "format_for_suffix", "installed", "is_checkpoint", "missing",
            "suffix_list"]
 
-QUANTIZE_MODES = ("none", "fp16", "int8", "dynamic")
+QUANTIZE_MODES = ("none", "fp16", *scheme_names(), "dynamic")
 
 
 @dataclass(frozen=True)
@@ -109,11 +113,13 @@ class ExportFormat:
 FORMATS: dict[str, ExportFormat] = {
     f.name: f
     for f in (
-        ExportFormat("onnx", QUANTIZE_MODES, True, False, True, ("NCHW",), True, "onnxruntime",
+        ExportFormat("onnx", ("none", "fp16", *scheme_names("onnx"), "dynamic"), True, False, True, ("NCHW",), True,
+                     "onnxruntime",
                      "onnxscript", "onnx", "ONNX via torch.onnx (dynamo), run by onnxruntime / TensorRT"),
-        ExportFormat("tflite", QUANTIZE_MODES, False, False, True, ("NCHW", "NHWC"), False, "litert",
+        ExportFormat("tflite", ("none", "fp16", *scheme_names("tflite"), "dynamic"), False, False, True,
+                     ("NCHW", "NHWC"), False, "litert",
                      "litert_torch", "tflite", "TFLite via litert-torch, run by ai-edge-litert (batch 1)"),
-        ExportFormat("tensorrt", ("none", "fp16", "int8"), True, True, True, ("NCHW",), True, "tensorrt",
+        ExportFormat("tensorrt", ("none", "fp16", *scheme_names("tensorrt")), True, True, True, ("NCHW",), True, "tensorrt",
                      "tensorrt", "tensorrt", "TensorRT 10 engine built from the ONNX on the target GPU"),
     )
 }

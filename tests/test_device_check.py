@@ -14,18 +14,17 @@ import sys
 import numpy as np
 import pytest
 
-from benchmarks.device_check.device_lib.compare import (
+from benchmarks.device_check.device_lib.report import (
     FP32_TOL,
     compare_all,
     compare_commands,
     compare_model,
+    markdown,
     problems_of,
     same_answer,
     split_outputs,
 )
-from benchmarks.device_check.device_lib.proc_cpuinfo import CPUS, cpuinfo_text, hwcap_features
-from benchmarks.device_check.device_lib.report import markdown
-from benchmarks.device_check.device_lib.userland import apt_options, wrapper_text
+from benchmarks.device_check.device_lib.userland import CPUS, apt_options, cpuinfo_text, hwcap_features, wrapper_text
 from tests.conftest import ROOT, needs_shared
 
 # AT_HWCAP that qemu 7.2 reports for -cpu cortex-a76 and -cpu cortex-a72 (bits set by hand below)

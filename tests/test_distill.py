@@ -1,4 +1,8 @@
-"""Real distillation runs on digits with every method, the teacher cache, and the figure."""
+"""Real distillation runs on digits with every method, the teacher cache, and the figure.
+
+Also distill --baseline: the same-recipe student alone beside the distilled one, the gap
+recovery, and the warning when the teacher is not better than the student alone.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,10 @@ import json
 
 import pytest
 import torch
+from typer.testing import CliRunner
 
+from edgekd.cli.app import app
+from edgekd.distillation.baseline import baseline_report, wants_baseline
 from edgekd.distillation.cache import TeacherCache, data_fingerprint
 from edgekd.distillation.distiller import Distiller
 from edgekd.distillation.run import DistillConfig, distill
@@ -16,6 +23,7 @@ from edgekd.training.augment import AugmentPolicy, Views
 from edgekd.training.checkpoint import build_model, load_checkpoint
 from edgekd.training.loop import TrainConfig
 from edgekd.training.run import load_run_data
+from tests.conftest import needs_shared
 
 FAST = dict(epochs=2, batch_size=64, lr=0.05, seed=0)
 NO_AUG = Views(None, 0)  # --no-augment: one view
@@ -144,3 +152,40 @@ def test_double_backprop_is_refused_under_float16_autocast(trained_digits_run):
         check_precision(sals, dtype)
     check_precision(Distiller(teacher, create_model("cnn-tiny", 1, 10), "fma"), torch.float16)
     check_precision(Distiller(teacher, create_model("cnn-tiny", 1, 10), "sals", beta=0.0), torch.float16)
+
+
+runner = CliRunner()
+
+
+def invoke(*args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def test_gap_recovery_and_when_baseline_is_on():
+    report = baseline_report({"val": {"auc": 0.9}, "test": {"auc": 0.8}}, {"val": {"auc": 0.7}, "test": {"auc": 0.8}},
+                             {"val": {"auc": 0.85}, "test": {"auc": 0.79}}, "auc")
+    assert abs(report["val"]["gap_recovery"] - 0.75) < 1e-12
+    assert report["test"]["gap_recovery"] is None and report["warning"] is None  # no test gap to recover
+    assert wants_baseline("auto", 546) and not wants_baseline("auto", 4708)
+    assert wants_baseline("on", 60000) and not wants_baseline("off", 10)
+
+
+@needs_shared
+def test_a_teacher_worse_than_the_student_alone_is_named(tmp_path):
+    """A teacher stopped after one epoch at a tiny learning rate is worse than a student trained
+    alone for a few epochs: distill must say so in one warning line, and record both runs."""
+    teacher = tmp_path / "teacher"
+    result = invoke("train", "-m", "cnn-tiny", "-d", "breastmnist", "--epochs", "1", "--lr", "0.0001", "--seed", "3",
+                    "--threads", "1", "--quiet", "--out", teacher)
+    assert result.exit_code == 0, result.output
+    out = tmp_path / "student"
+    result = invoke("distill", "-t", teacher / "model.pt", "-s", "cnn-tiny", "--epochs", "6", "--batch-size", "64",
+                    "--threads", "1", "--quiet", "--out", out)  # BreastMNIST's 546 images: --baseline auto is on
+    assert result.exit_code == 0, result.output
+    report = json.loads((out / "baseline.json").read_text())
+    assert report["metric"] == "auc" and report["val"]["teacher"] <= report["val"]["alone"]
+    assert "warning: distillation cannot help here" in result.output
+    assert (out / "baseline" / "model.pt").is_file() and (out / "baseline" / "config.toml").is_file()
+    alone = json.loads((out / "baseline" / "metrics.json").read_text())
+    assert alone["distill"]["method"] == "none" and alone["distill"]["alpha"] == 0.0
+    assert alone["config"]["seed"] == 0 and alone["config"]["epochs"] == 6  # the distilled run's own recipe

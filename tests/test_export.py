@@ -217,10 +217,11 @@ def test_failed_gate_leaves_only_its_record_and_no_verify_warns(trained_digits_r
     with pytest.raises(EdgekdError, match="parity check failed") as info:
         export(ckpt, ExportOptions(quantize="dynamic", out=out))
     assert "\n" not in str(info.value)
-    assert [p.name for p in tmp_path.iterdir()] == ["q.onnx.parity.json"]  # no artifact, no temporary file
-    assert json.loads((tmp_path / "q.onnx.parity.json").read_text())["refused"] is True
+    assert [p.name for p in tmp_path.iterdir()] == ["q.onnx.refused.parity.json"]  # no artifact, no temporary file
+    assert json.loads((tmp_path / "q.onnx.refused.parity.json").read_text())["refused"] is True
     result = export(ckpt, ExportOptions(quantize="dynamic", out=out, verify=False))
     assert result.parity is None and out.is_file()
     assert json.loads((tmp_path / "q.onnx.parity.json").read_text())["verified"] is False
+    assert not (tmp_path / "q.onnx.refused.parity.json").exists()  # the refusal no longer describes q.onnx
     with pytest.raises(EdgekdError, match="already exists"):
         export(ckpt, ExportOptions(quantize="dynamic", out=out, verify=False))

@@ -56,11 +56,11 @@ def test_bad_inputs_are_one_line_errors(trained_digits_run, tmp_path):
     assert_one_line_error(invoke(ckpt, "--format", "tflite", "--dynamic-batch", "--out", tmp_path / "m.tflite"),
                           "--dynamic-batch")
     assert_one_line_error(invoke(ckpt, "--format", "onnx", "--nhwc", "--out", out), "NHWC")
-    assert_one_line_error(invoke(ckpt, "--calibration", "percentile", "--out", out), "applies to --quantize int8")
+    assert_one_line_error(invoke(ckpt, "--calibration", "percentile", "--out", out), "applies to the int8 schemes")
     assert_one_line_error(invoke(ckpt, "--format", "tflite", "--quantize", "int8", "--calibration", "entropy",
                                  "--out", tmp_path / "m.tflite"), "unknown --calibration")
     assert_one_line_error(invoke(ckpt, "--format", "tflite", "--quantize", "int8", "--full-range", "--out",
-                                 tmp_path / "m.tflite"), "--full-range applies to --format onnx --quantize int8")
+                                 tmp_path / "m.tflite"), "--full-range applies to --format onnx with an int8 scheme")
     assert_one_line_error(invoke(ckpt, "--quantize", "int8", "--accept-accuracy-drop", "-1", "--out", out),
                           "points of test accuracy")
     assert_one_line_error(invoke(ckpt, "--attention-head", "cam", "--out", out), "CAM", "constant")
@@ -91,7 +91,7 @@ def test_a_refused_int8_export_prints_its_table_keeps_the_record_and_writes_no_m
     assert sum(line.startswith("error:") for line in lines) == 1 and "Traceback" not in result.output
     assert "top-1 agreement" in result.output and "near ties" in result.output and "FAIL" in result.output
     assert not target.exists()
-    record = json.loads(target.with_name(target.name + ".parity.json").read_text())
+    record = json.loads(target.with_name(target.name + ".refused.parity.json").read_text())
     assert record["refused"] and not record["written"] and not record["passed"]
     assert record["top1_agreement"] < 0.99 and record["flips"] >= 1 and 0 <= record["flips_near_tie"] <= record["flips"]
     assert "--accept-accuracy-drop" in record["ways_forward"] and record["calib_samples"] == 1
@@ -100,4 +100,5 @@ def test_a_refused_int8_export_prints_its_table_keeps_the_record_and_writes_no_m
     assert kept.exit_code == 0, kept.output
     record = json.loads(target.with_name(target.name + ".parity.json").read_text())
     assert target.exists() and record["written"] and record["accepted_accuracy_drop"] == 1.0
+    assert not target.with_name(target.name + ".refused.parity.json").exists()  # the refusal no longer applies
 

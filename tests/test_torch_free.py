@@ -4,18 +4,24 @@ That is the promise to a Raspberry Pi where only numpy, onnxruntime, ai-edge-lit
 typer, rich and psutil are installed. The subprocess sets ``sys.modules['torch'] = None``
 (any ``import torch`` then fails; onnx, litert-torch and matplotlib are blocked too), imports
 every module of both packages, and benchmarks a tiny ONNX model built here with onnx.helper.
+
+Also the device side in its own virtual environment (``pip install -e ".[runtime]"``, no torch):
+tests/torch_free_runtime.sh exports, benches, explains and classifies there.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+import pytest
+
+from tests.conftest import ROOT, needs_shared
 
 SCRIPT = textwrap.dedent(
     """
@@ -74,3 +80,16 @@ def test_runtime_and_bench_import_without_torch(tmp_path):
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "TORCH_FREE []" in proc.stdout
+
+
+@needs_shared
+@pytest.mark.skipif(not (ROOT / ".venv" / "bin" / "edgekd").exists(), reason="needs the project's .venv (just setup)")
+@pytest.mark.skipif(shutil.which("python3") is None, reason="python3 not on PATH")
+def test_bench_runs_without_torch():
+    proc = subprocess.run(["bash", str(ROOT / "tests" / "torch_free_runtime.sh")], capture_output=True, text=True,
+                          timeout=1200, cwd=ROOT)
+    assert proc.returncode == 0, (proc.stdout[-3000:], proc.stderr[-3000:])
+    assert "torch-free bench: 2 models" in proc.stdout
+    assert "torch-free explain and classify: overlays written" in proc.stdout
+    assert "torch-free missing packages: one error line each" in proc.stdout
+    assert Path(ROOT / ".venv-runtime" / ".installed").exists()

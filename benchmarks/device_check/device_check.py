@@ -13,7 +13,7 @@ sources) and PyPI; no binfmt_misc, and the host's dpkg state is never touched. S
    run by qemu-user (device_lib/userland.py); ``edgekd[runtime]`` installed into an arm64 venv by
    the emulated python's own pip, aarch64 wheels from PyPI.
 3. The same device commands on x86 and, per CPU, under emulation (device_lib/sides.py); outputs
-   compared (device_lib/compare.py). Exit 1 when any check fails.
+   compared (device_lib/report.py). Exit 1 when any check fails.
 
 Timings under emulation are how long the check took, not how fast a Raspberry Pi is.
 """
@@ -35,10 +35,13 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from benchmarks.device_check.device_lib import host, report  # noqa: E402
-from benchmarks.device_check.device_lib.compare import compare_all, compare_commands, problems_of  # noqa: E402
-from benchmarks.device_check.device_lib.proc_cpuinfo import CPUS  # noqa: E402
+from benchmarks.device_check.device_lib.report import compare_all, compare_commands, problems_of  # noqa: E402
 from benchmarks.device_check.device_lib.sides import Side, run_side  # noqa: E402
-from benchmarks.device_check.device_lib.userland import Userland, folder_mb  # noqa: E402
+from benchmarks.device_check.device_lib.userland import (  # noqa: E402
+    CPUS,  # noqa: E402
+    Userland,
+    folder_mb,
+)
 
 #: `edgekd explain` draws its overlays with Pillow, so it must work on a [runtime] install; False
 #: would record an explain failure instead of failing the check.

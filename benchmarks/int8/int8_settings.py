@@ -4,7 +4,7 @@ For each checkpoint given, exports int8 ONNX with onnxruntime's calibration meth
 (minmax, percentile; weights per channel, 7-bit unless ``--full-range``) at 256 and 1024
 calibration images, and int8 TFLite (ai-edge-quantizer, per-channel weights, min / max
 ranges), each through ``edgekd.exporters.exporter.export`` with the real gate; refused
-exports are read back from their ``<file>.parity.json``. Accuracy and agreement only
+exports are read back from their ``<file>.refused.parity.json``. Accuracy and agreement only
 (no timings). Usage::
 
     python benchmarks/int8/int8_settings.py runs/pneu/model.pt runs/mnist/model.pt --out benchmarks/int8_settings
@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 
 from edgekd.errors import EdgekdError
-from edgekd.exporters.exporter import ExportOptions, export
+from edgekd.exporters.exporter import ExportOptions, export, refused_path
 
 SETTINGS = [("onnx", "minmax", 256), ("onnx", "percentile", 256), ("onnx", "minmax", 1024),
             ("onnx", "percentile", 1024), ("tflite", "minmax", 256), ("tflite", "minmax", 1024)]
@@ -28,11 +28,12 @@ def cell(ckpt: Path, work: Path, fmt: str, calibration: str, samples: int, full_
     out = work / f"{ckpt.parent.name}-{fmt}-{calibration}-{samples}.{fmt}"
     opts = ExportOptions(format=fmt, quantize="int8", calibration=calibration, calib_samples=samples, out=out,
                          reduce_range=not (full_range and fmt == "onnx"))
+    record = out.with_name(out.name + ".parity.json")
     try:
         export(ckpt, opts)
     except EdgekdError:
-        pass
-    rep = json.loads(out.with_name(out.name + ".parity.json").read_text())
+        record = refused_path(out)
+    rep = json.loads(record.read_text())
     return {"checkpoint": str(ckpt), "format": fmt, "calibration": calibration, "calib_samples": samples,
             **{k: rep[k] for k in ("top1_agreement", "accuracy_torch", "accuracy_artifact", "flips",
                                    "flips_near_tie", "near_ties", "test_samples", "passed")}}

@@ -1,4 +1,5 @@
-"""The other commands of the Python API: models, import-teacher, explain, report, attention-agreement.
+"""The other commands of the Python API: models, import-teacher, explain, report, attention-agreement,
+and the site side (classify, adapt; torch-free).
 Each takes its command's spec and returns what the command prints from. Heavy imports happen
 inside the functions."""
 
@@ -10,9 +11,10 @@ from typing import Any
 from edgekd.explain.faithfulness import format_interval  # noqa: F401  (how the CLI prints an interval)
 from edgekd.explain.spec import AgreementSpec, ExplainSpec, ReportSpec
 from edgekd.models.spec import ModelsSpec
+from edgekd.onsite.spec import AdaptSpec, ClassifySpec
 from edgekd.training.spec import ImportTeacherSpec
 
-__all__ = ["attention_agreement", "explain", "import_teacher", "list_models", "report"]
+__all__ = ["adapt", "attention_agreement", "classify", "explain", "import_teacher", "list_models", "report"]
 
 
 def list_models(spec: ModelsSpec) -> list[dict[str, Any]]:
@@ -79,3 +81,19 @@ def explain(spec: ExplainSpec) -> dict[str, Any]:
     layers = [v.strip() for item in spec.layers for v in item.split(",") if v.strip()] or None
     return run(spec.model, list(spec.inputs), spec.map, spec.out, spec.split, spec.n, spec.data_dir, spec.runtime,
                layers, resize=spec.resize)
+
+
+def classify(spec: ClassifySpec) -> Any:
+    """One decision per image with the model's rule (under the site prior when adapted); writes the CSV.
+    Returns :class:`edgekd.onsite.run.Classified`."""
+    from edgekd.onsite.run import classify_images
+
+    return classify_images(spec)
+
+
+def adapt(spec: AdaptSpec) -> Any:
+    """The class prior of the images, with its interval, written beside the model for classify and bench.
+    Returns :class:`edgekd.onsite.run.Adaptation`."""
+    from edgekd.onsite.run import adapt_model
+
+    return adapt_model(spec)

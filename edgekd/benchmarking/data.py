@@ -1,6 +1,6 @@
 """Evaluation data for a benchmark, torch-free: load a split once, share it with child processes.
 
-A data set is either a name known to ``edgekd.data.arrays.load_split`` (the data
+A data set is either a name known to ``edgekd.data.registry.load_split`` (the data
 registry; it returns a ``Split`` with ``.images`` / ``.labels``, or a tuple) or a path to
 an ``.npz`` file holding ``<split>_images`` / ``<split>_labels``
 (the MedMNIST layout) or ``images`` / ``labels``. Images are uint8, returned as
@@ -68,9 +68,9 @@ def load_data(dataset: str, split: str = "test", data_dir: str | Path | None = N
         images, labels = _load_npz(path, split)
     else:
         try:
-            from edgekd.data.arrays import load_split
+            from edgekd.data.registry import load_split
         except ImportError as exc:
-            raise EdgekdError(f"cannot load data set {dataset!r}: edgekd.data.arrays is unavailable ({exc})") from None
+            raise EdgekdError(f"cannot load data set {dataset!r}: edgekd.data is unavailable ({exc})") from None
         data = load_split(dataset, split, data_dir=data_dir, source=registry_source(dataset, preprocess))
         images, labels = (data.images, data.labels) if hasattr(data, "images") else data
     images = to_nchw(np.asarray(images))

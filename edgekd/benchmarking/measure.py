@@ -17,6 +17,8 @@ Order of work (so each number means one thing):
    the split, in chunks; the RSS high-water mark after it is ``rss_peak_eval_mb``.
 7. Optionally the machine's MatMul peak (:mod:`edgekd.benchmarking.peak`) and the model's
    achieved GFLOP/s at its p50 latency.
+8. Optionally (``profile``) the per-op profile (:mod:`edgekd.benchmarking.profile`), after every
+   other measurement so that profiling never slows the timed runs.
 
 Use :func:`edgekd.benchmarking.child.measure_in_child` to get a model's memory on its own.
 """
@@ -179,6 +181,7 @@ def measure(
     class_names: list[str] | None = None,
     data_norm: list[list[float]] | None = None,
     label: str | None = None,
+    profile: bool = False,
 ) -> dict[str, Any]:
     """Benchmark one model file; return a plain JSON-able record (keys: see the README/report).
 
@@ -187,7 +190,8 @@ def measure(
     and accuracy is ``None``. ``limit`` evaluates only the first N samples. ``feed``:
     :class:`~edgekd.benchmarking.feed.FeedOptions` as JSON, for models without edgekd metadata;
     ``class_names`` / ``data_norm`` ([mean, std]): the data set's, for those options.
-    ``label``: the row name (default: :func:`edgekd.benchmarking.naming.model_name`).
+    ``label``: the row name (default: :func:`edgekd.benchmarking.naming.model_name`). ``profile``: add
+    the per-op profile (:func:`edgekd.benchmarking.profile.profile_model`) as ``record["profile"]``.
     """
     if batch < 1 or warmup < 0 or iters < 1 or (min_time is not None and min_time <= 0):
         raise EdgekdError("batch and iters must be at least 1, warmup at least 0, min_time positive")
@@ -274,13 +278,19 @@ def measure(
         "split": split if images is not None else None,
         **quality,
         "peak": None,
+        "profile": None,
         "achieved_gflops": None,
         "peak_fraction": None,
         "pid": os.getpid(),
         "python": platform.python_version(),
         "timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
     }
+    runtime_name = runner.name
     runner.close()
+    if profile:
+        from edgekd.benchmarking.profile import profile_model
+
+        record["profile"] = profile_model(path, runtime_name, threads, batch)
     if peak:
         from edgekd.benchmarking.peak import efficiency, peak_gflops
 

@@ -220,7 +220,21 @@ def to_markdown(report: dict[str, Any]) -> str:
     if notes:
         lines += ["", "Notes:", ""] + [textwrap.fill(n, WIDTH, initial_indent="- ", subsequent_indent="  ")
                                        for n in notes]
+    if any(rec.get("profile") for rec in report["records"]):
+        lines += ["", *profile_sections(report)]
     return "\n".join(lines) + "\n"
+
+
+def profile_sections(report: dict[str, Any]) -> list[str]:
+    """One per-op table per profiled model (``bench --profile``), slowest ops first."""
+    from edgekd.benchmarking.profile import profile_lines
+
+    lines: list[str] = []
+    for row, rec in zip(report["rows"], report["records"]):
+        if rec.get("profile"):
+            peak = (rec.get("peak") or {}).get("gflops")
+            lines += [f"## Profile: {row['name']}", "", *profile_lines(rec["profile"], peak), ""]
+    return lines
 
 
 def write_json(path: str | Path, report: dict[str, Any]) -> None:

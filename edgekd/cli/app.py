@@ -25,9 +25,9 @@ from edgekd.cli import (
     eval_cmd,
     explain_cmd,
     export_cmd,
-    import_teacher_cmd,
-    report_cmd,
+    qat_cmd,
     site_cmd,
+    tools_cmd,
     train_cmd,
 )
 from edgekd.cli.bench import bench
@@ -59,18 +59,19 @@ register(app, TrainSpec, train_cmd.run)
 register(app, EvalSpec, eval_cmd.run)
 register(app, CalibrateSpec, eval_cmd.calibrate)
 register(app, DistillSpec, distill_cmd.run)
-register(app, ImportTeacherSpec, import_teacher_cmd.run)
+register(app, ImportTeacherSpec, tools_cmd.import_teacher)
+app.command("qat")(qat_cmd.qat)
 app.command("export")(export_cmd.export)
 app.command("bench")(handle_errors(bench))  # one-line errors, exit code 2
 register(app, ExplainSpec, explain_cmd.explain)
 register(app, ClassifySpec, site_cmd.classify)
 register(app, AdaptSpec, site_cmd.adapt)
 register(app, AgreementSpec, explain_cmd.attention_agreement)
-register(app, ReportSpec, report_cmd.run)
+register(app, ReportSpec, tools_cmd.report)
 
 
 def main() -> None:
-    from edgekd.api.process import calm_openmp_waits
+    from edgekd.api import calm_openmp_waits
 
     calm_openmp_waits()  # before any command imports torch (benchmarks/contention/contention.md)
     app()

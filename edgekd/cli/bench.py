@@ -59,6 +59,19 @@ def bench(
     class_map: Annotated[str | None, typer.Option(
         "--class-map", help=f"{FEED} model output -> data set class, e.g. 0=normal,1=pneumonia, or a file "
         "(one class per line in output order, or JSON); default: outputs in the data set's class order.")] = None,
+    profile: Annotated[bool, typer.Option(
+        "--profile", help="Also profile each model op by op (time per op, int8 vs float kernels, XNNPACK / MLAS "
+        "fast paths taken); printed after the tables and kept in --json / --md.")] = False,
+    all_formats: Annotated[bool, typer.Option(
+        "--all-formats", help="Export each MODEL.pt in every format x quantization (each int8 scheme) x attention "
+        "head (needs torch), or take a folder of exported files (torch-free), and benchmark every cell: one table "
+        "per model with refused and failed cells reported, not dropped.")] = False,
+    floor: Annotated[float | None, typer.Option(
+        "--floor", help="With --all-formats: mark rows whose test accuracy is below ACC (0.85 or 85).",
+        metavar="ACC")] = None,
+    matrix_dir: Annotated[Path | None, typer.Option(
+        "--matrix-dir", help="With --all-formats: folder for the exported cells (default: <MODEL stem>-all-formats "
+        "beside the checkpoint).")] = None,
     labels: Annotated[list[str] | None, typer.Option(
         "--label", help="Row name of each model, in order (default: from its metadata, e.g. "
         "'cnn-small fma+kd (onnx int8)'; the file name without metadata).")] = None,
@@ -93,11 +106,24 @@ def bench(
     from edgekd.runtime.registry import check_runtime, resolve_runtime
 
     console = Console(stderr=True)
+    if all_formats:
+        from edgekd.api.matrix import run_all_formats
+
+        run_all_formats(models, matrix_dir, floor, {"runtime": runtime, "threads": threads, "batch": batch,
+                                                     "warmup": warmup, "iters": iters, "min_time": min_time,
+                                                     "peak": peak, "data_dir": data_dir and str(data_dir)},
+                        timeout, json_path, md_path, plot_path, console)
+        return
+    if floor is not None or matrix_dir is not None:
+        raise EdgekdError("--floor and --matrix-dir go with --all-formats: add it, or drop them")
     check_runtime(runtime)
     for model in models:  # fail fast, before any child starts
         if not model.is_file():
             raise EdgekdError(f"model file {model} does not exist: check the path")
-        resolve_runtime(model, runtime)
+        chosen = resolve_runtime(model, runtime)[0]
+        if profile and chosen not in ("onnxruntime", "litert", "tflite-runtime"):
+            raise EdgekdError(f"--profile reads onnxruntime and LiteRT profiles; {model.name} runs in {chosen}: "
+                              "drop --profile or that model")
     if labels and len(labels) != len(models):
         raise EdgekdError(f"{len(labels)} --label for {len(models)} models: give one per model, in order")
     if layout is not None and layout.lower() not in LAYOUT_CHOICES:
@@ -113,7 +139,7 @@ def bench(
     settings = {
         "runtime": runtime, "threads": threads, "batch": batch, "warmup": warmup, "iters": iters,
         "min_time": min_time, "dataset": dataset, "split": split if dataset else None, "limit": limit,
-        "feed": options.to_json(),
+        "feed": options.to_json(), "profile": profile,
     }
     with tempfile.TemporaryDirectory(prefix="edgekd-data-") as tmp:
         shared, class_names, data_norm = None, None, None
@@ -134,7 +160,7 @@ def bench(
                 "model": str(model), "runtime": runtime, "threads": threads, "batch": batch, "warmup": warmup,
                 "iters": iters, "min_time": min_time, "dataset": dataset, "split": split,
                 "shared_data": shared, "peak": peak, "feed": options.to_json(), "class_names": class_names,
-                "data_norm": data_norm, "label": labels[i] if labels else None,
+                "data_norm": data_norm, "label": labels[i] if labels else None, "profile": profile,
             }
             records.append(measure_in_child(spec, timeout=timeout))
 
@@ -144,6 +170,10 @@ def bench(
     for row in report["rows"]:
         for note in row["notes"]:
             console.print(f"[yellow]note[/yellow] {row['name']}: {note}")
+    if profile:
+        from edgekd.benchmarking.report import profile_sections
+
+        Console().print("\n".join(profile_sections(report)), markup=False, highlight=False)
     if md_path:
         write_markdown(md_path, report)
     if plot_path:

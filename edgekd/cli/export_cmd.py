@@ -23,11 +23,14 @@ def export(
     head: str = typer.Option("auto", "--attention-head", help="Second output 'attention': none, fma, mip, cam, or auto "
                              "(cam where the model's CAM is not constant, else none: CAM is the head measured "
                              "faithful for students, benchmarks/faithfulness/faithfulness.md; an .onnx keeps its own head)."),
-    quantize: str = typer.Option("none", "--quantize", "-q", help="none, fp16, int8 (calibrated) or dynamic."),
+    quantize: str = typer.Option("none", "--quantize", "-q", help="none, fp16, dynamic, or an int8 scheme "
+                                 "(calibrated): int8 (the measured fastest per format), int8-all, int8-pt, int8-io "
+                                 "(tflite), int8-s8, int8-sym, int8-qop (onnx); docs/quantization.md."),
     calib_dataset: str | None = typer.Option(None, "--calib-dataset", help="int8 calibration images: a data set "
                                                 "name, folder:PATH, or (.onnx -> engine) a folder of image files "
                                                 "(default: the model's data set, train split)."),
-    calib_samples: int = typer.Option(256, "--calib-samples", help="Number of calibration images (int8)."),
+    calib_samples: int = typer.Option(256, "--calib-samples", help="Number of calibration images (int8 schemes), "
+                                      "a fixed random subset of the train split."),
     calibration: str = typer.Option("minmax", "--calibration", help="int8 activation ranges: minmax, or (ONNX) "
                                     "percentile, onnxruntime's calibration methods."),
     full_range: bool = typer.Option(False, "--full-range", help="ONNX int8: 8-bit weights instead of the default "
@@ -51,9 +54,10 @@ def export(
 ) -> None:
     """Export a checkpoint for edge devices and check it against PyTorch in the real runtime.
 
-    A refused artifact is not written: the parity table is printed, <file>.parity.json records it
-    (marked refused), and the error names the ways forward (more or other calibration images,
-    --calibration, --full-range, another --quantize or --format, or --accept-accuracy-drop POINTS).
+    A refused artifact is not written (a file already there keeps its own records): the parity table
+    is printed, <file>.refused.parity.json records it, and the error names the ways forward
+    (edgekd qat, more or other calibration images, another int8 scheme, --calibration, another
+    --quantize or --format, or --accept-accuracy-drop POINTS).
 
     On a Jetson: `edgekd export student.onnx --quantize fp16` builds a TensorRT engine from an
     exported ONNX and checks it against onnxruntime; torch is not needed.
@@ -92,15 +96,6 @@ def export(
 
 def _default_head(checkpoint: Path) -> str:
     """``cam`` when the checkpoint's model gives a non-constant CAM at its input size, else ``none``."""
-    from edgekd.attention.cam import classifier_of
-    from edgekd.attention.stages import map_stages
-    from edgekd.errors import EdgekdError
-    from edgekd.training.checkpoint import load_model
+    from edgekd.exporters.head import default_head
 
-    model, meta = load_model(checkpoint)  # a missing or corrupt file fails here with its one-line error
-    try:
-        classifier_of(model)
-        map_stages(model, "cam", meta["input_size"])
-    except EdgekdError:
-        return "none"
-    return "cam"
+    return default_head(checkpoint)

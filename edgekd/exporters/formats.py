@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from edgekd.attention import registry
 from edgekd.errors import EdgekdError
+from edgekd.int8_schemes import scheme_names
 from edgekd.model_files import FORMATS, QUANTIZE_MODES, ExportFormat, format_for_suffix, installed
 from edgekd.suggest import unknown
 
@@ -20,7 +21,7 @@ __all__ = ["CALIBRATED", "CALIBRATIONS", "DEFAULT_OPSET", "FORMATS", "HEADS", "Q
 
 DEFAULT_OPSET = 18  # onnx and tensorrt exports
 HEADS = ("none", *registry.exportable_names())  # attention heads: the exportable combiners
-CALIBRATED = ("int8",)  # modes that need calibration images
+CALIBRATED = scheme_names()  # modes that need calibration images: every int8 scheme
 CALIBRATIONS = {  # --calibration: how int8 activation ranges are set from the calibration images
     "minmax": ("onnx", "tflite", "tensorrt"),  # the observed min / max (TensorRT: its entropy calibrator)
     "percentile": ("onnx",),  # onnxruntime: the 99.999th percentile of |x|
@@ -74,7 +75,7 @@ def validate(fmt: str, quantize: str = "none", head: str = "none", dynamic_batch
     if calibration not in CALIBRATIONS:
         raise unknown("--calibration", calibration, CALIBRATIONS)
     if calibration != "minmax" and (quantize not in CALIBRATED or f.name not in CALIBRATIONS[calibration]):
-        raise EdgekdError(f"--calibration {calibration} applies to --quantize int8 with "
+        raise EdgekdError(f"--calibration {calibration} applies to the int8 schemes (--quantize int8...) with "
                           f"{' / '.join(CALIBRATIONS[calibration])} only: drop it")
     if calib_samples is not None and calib_samples < 0:
         raise EdgekdError(f"--calib-samples must be >= 0, got {calib_samples}")

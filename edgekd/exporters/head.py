@@ -155,3 +155,20 @@ def sample_input(input_size: tuple[int, int, int], batch: int = 1, nhwc: bool = 
     c, h, w = input_size
     shape = (batch, h, w, c) if nhwc else (batch, c, h, w)
     return torch.rand(shape, generator=torch.Generator().manual_seed(0))
+
+
+def default_head(checkpoint: Any) -> str:
+    """``cam`` when the checkpoint's model gives a non-constant CAM at its input size, else ``none``
+    (``export --attention-head auto``, and the head cells of ``bench --all-formats``)."""
+    from edgekd.attention.cam import classifier_of
+    from edgekd.attention.stages import map_stages
+    from edgekd.errors import EdgekdError
+    from edgekd.training.checkpoint import load_model
+
+    model, meta = load_model(checkpoint)  # a missing or corrupt file fails here with its one-line error
+    try:
+        classifier_of(model)
+        map_stages(model, "cam", meta["input_size"])
+    except EdgekdError:
+        return "none"
+    return "cam"

@@ -119,7 +119,7 @@ def onnxruntime_outputs(source: Path, x: np.ndarray) -> dict[str, np.ndarray]:
 def engine_from_onnx(source: str | Path, opts: Any, console: Any = None) -> Any:
     """Build, gate and write the engine for ``source`` as ``opts`` (an ExportOptions) asks."""
     from edgekd.exporters.data import test_images
-    from edgekd.exporters.exporter import ExportResult, check_output, gate, refused_record_path, settings, write_records
+    from edgekd.exporters.records import ExportResult, check_output, gate, refused_path, settings, write_records
     from edgekd.exporters.tensorrt_export import build_engine
     from edgekd.fileio import atomic_path, file_digest
 
@@ -150,7 +150,7 @@ def engine_from_onnx(source: str | Path, opts: Any, console: Any = None) -> Any:
         if test is not None:
             t1 = time.perf_counter()
             parity = gate(tmp, lambda: onnxruntime_outputs(source, test[0]), opts, test, "tensorrt",
-                          f"tensorrt {opts.quantize} built from {source.name}", refused_record_path(out), console,
+                          f"tensorrt {opts.quantize} built from {source.name}", refused_path(out), console,
                           export_settings=export_settings)
             parity["reference"] = f"onnxruntime on {source.name}"
             verify_s = time.perf_counter() - t1

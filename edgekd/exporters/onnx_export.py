@@ -18,16 +18,19 @@ Steps (each into a temporary folder; the caller renames the final file into plac
    around each blocked node), so the min-max eps (1e-8 -> 0) is lost and a constant map
    is 0/0 = NaN; it also mistyped the classifier weight a CAM head shares (checker error).
    Measured with onnxruntime 1.32; onnxconverter-common is not installed here.
-   ``int8``: onnxruntime static QDQ (per-channel int8 weights, int8 activations,
-   calibrated on real images through a ``CalibrationDataReader``), with ``reduce_range``
-   (weights in 7 bits) by default: onnxruntime's x86 kernels without VNNI can saturate
-   the int16 sums of u8 x s8 products, and on a cnn-small PneumoniaMNIST student full-range
-   per-channel weights flipped 17 % of the test decisions (83.0 % agreement, accuracy
-   87.7 -> 74.2 %) where 7-bit weights flipped 0.3 % with unchanged accuracy
-   (benchmarks/export_matrix/export_matrix.md); ``--full-range`` keeps 8-bit weights; ``dynamic``:
-   ``quantize_dynamic`` (int8 weights). The attention head's own nodes (every node the
-   ``logits`` output does not depend on) are excluded from quantization: the map's value
-   range is set per image, which static ranges cannot follow.
+   int8 schemes (:mod:`edgekd.int8_schemes`): onnxruntime's ``quantize_static``, calibrated on
+   real images through a ``CalibrationDataReader``; signed symmetric per-channel (or per-tensor)
+   weights, activations uint8 (``int8``: MLAS's x86 U8S8 path) or int8 (``int8-s8``,
+   ``int8-sym``), QDQ or QOperator, the first convolution and the classifier left in float32
+   unless ``int8-all`` (their weights stay float initializers: a QDQ pair around them would be
+   dequantized at every run). Weights are 7-bit (``reduce_range``) by default: onnxruntime's x86 kernels without
+   VNNI can saturate the int16 sums of u8 x s8 products, and on a cnn-small PneumoniaMNIST
+   student full-range per-channel weights flipped 17 % of the test decisions (83.0 %
+   agreement, accuracy 87.7 -> 74.2 %) where 7-bit weights flipped 0.3 % with unchanged
+   accuracy (benchmarks/export_matrix/export_matrix.md); ``--full-range`` keeps 8-bit weights;
+   ``dynamic``: ``quantize_dynamic`` (int8 weights). The attention head's own nodes (every
+   node the ``logits`` output does not depend on) are excluded from quantization: the map's
+   value range is set per image, which static ranges cannot follow.
 4. ``metadata_props["edgekd"]`` (edgekd/runtime/metadata.py) and ``onnx.checker``.
 """
 
@@ -44,6 +47,7 @@ from edgekd.exporters.formats import DEFAULT_OPSET
 from edgekd.exporters.head import ExportHead, sample_input
 from edgekd.exporters.onnx_graph import head_nodes
 from edgekd.exporters.quiet import python_quiet
+from edgekd.int8_schemes import INT8_SCHEMES, Int8Scheme
 from edgekd.runtime.metadata import METADATA_KEY, first_line, metadata_json
 
 LEGACY_MAX_OPSET = 17
@@ -150,13 +154,41 @@ def calibration_reader(images: np.ndarray) -> Any:
     return Reader()
 
 
+def first_conv(model: Any) -> list[str]:
+    """The name of the first Conv node (graph order is topological), as a one-item list, or []."""
+    return next(([n.name] for n in model.graph.node if n.op_type == "Conv"), [])
+
+
+def classifier(model: Any) -> list[str]:
+    """The Gemm / MatMul node (and its bias Add) that writes the ``logits`` output, or []."""
+    producer = {out: n for n in model.graph.node for out in n.output}
+    node, names = producer.get("logits"), []
+    while node is not None and node.op_type in ("Gemm", "MatMul", "Add", "Reshape", "Flatten"):
+        names.append(node.name)
+        if node.op_type in ("Gemm", "MatMul"):
+            return names
+        node = producer.get(node.input[0])
+    return []
+
+
+def static_options(scheme: Int8Scheme, reduce_range: bool) -> dict[str, Any]:
+    """``quantize_static`` keyword arguments for an int8 scheme (the module doc says why each)."""
+    from onnxruntime.quantization import QuantFormat, QuantType
+
+    activation = QuantType.QUInt8 if scheme.activations == "u8" else QuantType.QInt8
+    return {"quant_format": QuantFormat.QOperator if scheme.onnx_format == "QOperator" else QuantFormat.QDQ,
+            "per_channel": scheme.per_channel, "activation_type": activation, "weight_type": QuantType.QInt8,
+            "reduce_range": reduce_range,
+            "extra_options": {"WeightSymmetric": True, "ActivationSymmetric": scheme.activations == "s8-symmetric"}}
+
+
 def quantize(src: Path, dst: Path, mode: str, calib: np.ndarray | None, work: Path,
              calibration: str = "minmax", reduce_range: bool = True) -> None:
-    """Step 3: ``src`` (float32) -> ``dst`` in ``mode`` (int8, dynamic); ``calibration``: minmax or
-    percentile (onnxruntime's ``CalibrationMethod``) for int8 activation ranges; ``reduce_range``:
-    7-bit weights (onnxruntime's ``reduce_range``, see the module doc)."""
+    """Step 3: ``src`` (float32) -> ``dst`` in ``mode`` (an int8 scheme, or dynamic); ``calibration``:
+    minmax or percentile (onnxruntime's ``CalibrationMethod``) for int8 activation ranges;
+    ``reduce_range``: 7-bit weights (onnxruntime's ``reduce_range``, see the module doc)."""
     onnx, _ = _imports()
-    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_dynamic, quantize_static
+    from onnxruntime.quantization import CalibrationMethod, QuantType, quantize_dynamic, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
     pre = work / "pre.onnx"
@@ -168,11 +200,13 @@ def quantize(src: Path, dst: Path, mode: str, calib: np.ndarray | None, work: Pa
     onnx.save(model, str(pre))
     exclude = head_nodes(model)
     with python_quiet():
-        if mode == "int8":
+        if mode in INT8_SCHEMES:
+            scheme = INT8_SCHEMES[mode]
             method = {"minmax": CalibrationMethod.MinMax, "percentile": CalibrationMethod.Percentile}[calibration]
-            quantize_static(str(pre), str(dst), calibration_reader(calib), quant_format=QuantFormat.QDQ, per_channel=True,
-                            activation_type=QuantType.QInt8, weight_type=QuantType.QInt8,
-                            nodes_to_exclude=exclude, calibrate_method=method, reduce_range=reduce_range)
+            exclude = exclude + (first_conv(model) if scheme.float_first else []) + \
+                (classifier(model) if scheme.float_last else [])
+            quantize_static(str(pre), str(dst), calibration_reader(calib), nodes_to_exclude=exclude,
+                            calibrate_method=method, **static_options(scheme, reduce_range))
         elif mode == "dynamic":
             quantize_dynamic(str(pre), str(dst), weight_type=QuantType.QInt8, nodes_to_exclude=exclude)
         else:
@@ -195,21 +229,33 @@ def write_metadata(path: Path, meta: dict[str, Any]) -> None:
 
 def export_onnx(wrapper: ExportHead, path: Path, meta: dict[str, Any], *, opset: int = DEFAULT_OPSET,
                 dynamic_batch: bool = False, quantize_mode: str = "none",
-                calib: np.ndarray | None = None, calibration: str = "minmax", reduce_range: bool = True) -> list[str]:
-    """Write the ONNX artifact to ``path`` (the caller's temporary name); returns notes."""
+                calib: np.ndarray | None = None, calibration: str = "minmax", reduce_range: bool = True,
+                reuse: dict | None = None, reuse_key: tuple = ()) -> list[str]:
+    """Write the ONNX artifact to ``path`` (the caller's temporary name); returns notes. ``quantize_mode``:
+    none, fp16, dynamic or an int8 scheme (:mod:`edgekd.int8_schemes`). ``reuse``: a dict that keeps
+    the folded float graph (and its notes) under ``reuse_key`` + its precision, so the exports of one
+    model in many quantization modes (``bench --all-formats``) trace it with torch.onnx once."""
     _imports()
+    key = (*reuse_key, "fp16" if quantize_mode == "fp16" else "fp32")
     with tempfile.TemporaryDirectory(prefix="edgekd-onnx-") as tmp:
         work = Path(tmp)
         fp32 = work / "model.onnx"
-        if quantize_mode == "fp16":
-            with wrapper.half() as half:
-                notes = torch_to_onnx(half, fp32, meta["input_size"], opset, dynamic_batch)
+        if reuse is not None and key in reuse:
+            graph, notes = reuse[key]
+            fp32.write_bytes(graph)
+            notes = list(notes)
         else:
-            notes = torch_to_onnx(wrapper, fp32, meta["input_size"], opset, dynamic_batch)
-        try:
-            fold(fp32)
-        except Exception as exc:  # folding is an optimisation; the unfolded graph is valid
-            notes.append(f"constant folding skipped ({first_line(exc)})")
+            if quantize_mode == "fp16":
+                with wrapper.half() as half:
+                    notes = torch_to_onnx(half, fp32, meta["input_size"], opset, dynamic_batch)
+            else:
+                notes = torch_to_onnx(wrapper, fp32, meta["input_size"], opset, dynamic_batch)
+            try:
+                fold(fp32)
+            except Exception as exc:  # folding is an optimisation; the unfolded graph is valid
+                notes.append(f"constant folding skipped ({first_line(exc)})")
+            if reuse is not None:
+                reuse[key] = (fp32.read_bytes(), list(notes))
         if quantize_mode in ("none", "fp16"):
             path.write_bytes(fp32.read_bytes())
         else:

@@ -6,10 +6,11 @@
 - Quantization, on the float32 flatbuffer, with ai-edge-quantizer recipes (they ran
   here; litert-torch's PT2E path needs the model re-traced per mode):
   ``fp16``: weight-only float16 (``FLOAT_CASTING``, 16 bits; float32 compute);
-  ``int8``: ``static_wi8_ai8`` (int8 weights and activations; activation ranges are
-  the min / max over the calibration images, see :func:`calibrate`; the model's input
-  and outputs become int8 with their scale / zero point, which edgekd's LiteRT runner
-  applies);
+  int8 schemes (:mod:`edgekd.int8_schemes`, recipes in :mod:`edgekd.exporters.tflite_int8`):
+  static int8 weights and activations (activation ranges are the min / max over the
+  calibration images, see :func:`calibrate`), per channel or per tensor, the first
+  convolution float unless ``int8-all`` / ``int8-io``; float input and outputs (quantized
+  inside the graph) except ``int8-io``, whose int8 tensors edgekd's LiteRT runner scales;
   ``dynamic``: ``weight_only_wi8_afp32`` (int8 weights, float compute).
 - Metadata: embedded as the flatbuffer's ``edgekd`` metadata buffer
   (:func:`edgekd.runtime.metadata.embed_tflite_metadata`); the exporter also writes
@@ -29,6 +30,8 @@ import numpy as np
 
 from edgekd.errors import EdgekdError, MissingDependency
 from edgekd.exporters.head import ExportHead, sample_input
+from edgekd.exporters.tflite_int8 import float_io, int8_recipe
+from edgekd.int8_schemes import INT8_SCHEMES
 from edgekd.runtime.metadata import embed_tflite_metadata, first_line
 
 SIGNATURE = "serving_default"
@@ -51,14 +54,14 @@ def convert(wrapper: ExportHead, input_size, nhwc: bool) -> bytes:
                           f"try --format onnx, or report the model name") from None
 
 
-def _recipe(mode: str) -> Any:
+def _recipe(mode: str, data: bytes) -> Any:
     from ai_edge_quantizer import recipe
     from ai_edge_quantizer.algorithm_manager import AlgorithmName
     from ai_edge_quantizer.qtyping import TFLOperationName
     from ai_edge_quantizer.recipe_manager import RecipeManager
 
-    if mode == "int8":
-        return recipe.static_wi8_ai8()
+    if mode in INT8_SCHEMES:
+        return int8_recipe(INT8_SCHEMES[mode], data)
     if mode == "dynamic":
         return recipe.weight_only_wi8_afp32()
     if mode == "fp16":
@@ -120,7 +123,7 @@ def calibrate(data: bytes, mode: str, images: np.ndarray) -> dict:
     from ai_edge_quantizer.utils import qsv_utils
 
     manager = recipe_manager.RecipeManager()
-    manager.load_quantization_recipe(_recipe(mode))
+    manager.load_quantization_recipe(_recipe(mode, data))
     cal = calibrator.Calibrator(bytearray(data), num_threads=1, qsv_update_func=qsv_utils.min_max_update)
     samples = [{"input": np.ascontiguousarray(images[i:i + 1])} for i in range(len(images))]
     cal.calibrate({SIGNATURE: samples}, manager)
@@ -134,7 +137,7 @@ def quantize(data: bytes, mode: str, calib: np.ndarray | None, nhwc: bool) -> by
     except ImportError:
         raise MissingDependency("ai-edge-quantizer", "tflite") from None
     data = unshare_constants(data)
-    qt = quantizer.Quantizer(bytearray(data), _recipe(mode))
+    qt = quantizer.Quantizer(bytearray(data), _recipe(mode, data))
     result = None
     try:
         with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()), \
@@ -150,22 +153,31 @@ def quantize(data: bytes, mode: str, calib: np.ndarray | None, nhwc: bool) -> by
     except Exception as exc:
         raise EdgekdError(f"ai-edge-quantizer could not quantize to {mode} ({first_line(exc)}): "
                           f"try another --quantize mode") from None
+    if mode in INT8_SCHEMES and INT8_SCHEMES[mode].float_io:
+        return float_io(bytes(quantized))
     return bytes(quantized)
 
 
 def export_tflite(wrapper: ExportHead, path: Path, meta: dict[str, Any], *, quantize_mode: str = "none",
-                  calib: np.ndarray | None = None) -> list[str]:
-    """Write the TFLite artifact to ``path`` (the caller's temporary name); returns notes."""
+                  calib: np.ndarray | None = None, reuse: dict | None = None, reuse_key: tuple = ()) -> list[str]:
+    """Write the TFLite artifact to ``path`` (the caller's temporary name); returns notes. ``reuse``:
+    a dict that keeps the float32 flatbuffer under ``reuse_key``, so one model exported in many
+    quantization modes is converted by litert-torch once."""
     try:
         import ai_edge_litert  # noqa: F401 - embed_tflite_metadata and the parity gate need it
     except ImportError:
         raise MissingDependency("ai-edge-litert", "tflite") from None
-    data = convert(wrapper, meta["input_size"], meta["layout"] == "NHWC")
+    if reuse is not None and reuse_key in reuse:
+        data = reuse[reuse_key]
+    else:
+        data = convert(wrapper, meta["input_size"], meta["layout"] == "NHWC")
+        if reuse is not None:
+            reuse[reuse_key] = data
     notes: list[str] = []
     if quantize_mode != "none":
         data = quantize(data, quantize_mode, calib, meta["layout"] == "NHWC")
-        if quantize_mode == "int8":
-            notes.append("int8 TFLite: input and outputs are int8 tensors with scale / zero point "
+        if quantize_mode in INT8_SCHEMES and not INT8_SCHEMES[quantize_mode].float_io:
+            notes.append(f"{quantize_mode} TFLite: input and outputs are int8 tensors with scale / zero point "
                          "(edgekd's LiteRT runner converts)")
     path.write_bytes(embed_tflite_metadata(data, meta))
     return notes

@@ -15,10 +15,11 @@ mode        logits max |diff|   attention max|diff| top-1 agreement  accuracy dr
 ==========  ==================  ==================  ===============  ===============
 none        1e-4                1e-4                100 % *          -
 fp16        1e-2 x max(1, |z|)  5e-2                100 % *          -
-int8        reported            reported            >= 99 %          <= 1 point
+int8 *      reported            reported            >= 99 %          <= 1 point
 dynamic     reported            reported            >= 99 %          <= 1 point
 ==========  ==================  ==================  ===============  ===============
 
+int8 \\*: every int8 scheme (``int8``, ``int8-all``... :mod:`edgekd.int8_schemes`).
 ``|z|`` is the largest PyTorch logit magnitude on the samples: float16 carries ~3
 significant digits, so its error scales with the logits. \\* Near-ties are exempt: an
 image whose two best PyTorch logits differ by less than the logits tolerance may flip
@@ -35,8 +36,9 @@ decisions or only coin flips.
 ``accept_drop`` (``--accept-accuracy-drop POINTS``) is the user's stated trade: the
 top-1 agreement minimum and the accuracy limit are replaced by "test accuracy drops by
 at most POINTS points"; the numeric tolerances of fp32 / fp16 still apply. A refused
-gate keeps its report: the exporter writes it as ``<file>.parity.json`` marked
-``refused`` and names the ways forward (:func:`verdict_error`).
+gate keeps its report: the exporter writes it as ``<file>.refused.parity.json`` (marked
+``refused``; an artifact already at ``<file>`` keeps its own ``<file>.parity.json``) and names
+the ways forward (:func:`verdict_error`).
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ from typing import Any
 import numpy as np
 
 from edgekd.errors import EdgekdError
+from edgekd.int8_schemes import precision
 
 
 @dataclass(frozen=True)
@@ -105,7 +108,7 @@ def compare(ref: dict[str, np.ndarray], got: dict[str, np.ndarray], idx: np.ndar
     ``accept_drop``: accepted test-accuracy loss (a fraction, 0.005 = half a point)
     instead of the agreement and accuracy limits of the table.
     """
-    tol = TOLERANCES[quantize]
+    tol = TOLERANCES[precision(quantize)]
     if accept_drop is not None:
         if not 0 <= accept_drop <= 1:
             raise EdgekdError(f"--accept-accuracy-drop must be 0..100 points, got {accept_drop * 100:g}")
@@ -186,7 +189,7 @@ def check_parity_against(artifact: Path, reference: Callable[[], dict[str, np.nd
     finally:
         runner.close()
     rep.update(compare(drawn(reference(), metadata), drawn(got, metadata), idx, labels, quantize, accept_drop))
-    rep["tolerances"] = {k: asdict(v) for k, v in TOLERANCES.items() if k == quantize}
+    rep["tolerances"] = {k: asdict(v) for k, v in TOLERANCES.items() if k == precision(quantize)}
     return rep
 
 
@@ -203,12 +206,13 @@ def drawn(outputs: dict[str, np.ndarray], metadata: dict[str, Any]) -> dict[str,
 
 def ways_forward(quantize: str) -> str:
     """What a user can do about a refused gate, for the error line and the parity record."""
-    if quantize in ("none", "fp16"):
+    if precision(quantize) in ("none", "fp16"):
         return ("report the model (a float export should match), try --quantize none, or --no-verify to keep it "
                 "unchecked")
-    return ("more or other calibration images (--calib-samples, --calib-dataset), another setting (ONNX int8: "
-            "--calibration percentile, 7-bit weights unless --full-range; --quantize dynamic or fp16; the other "
-            "--format), or accept the measured change with --accept-accuracy-drop POINTS (points of test accuracy)")
+    return ("quantisation-aware fine-tuning (edgekd qat RUN), more or other calibration images (--calib-samples, "
+            "--calib-dataset), another setting (another int8 scheme, e.g. --quantize int8-pt; ONNX: --calibration "
+            "percentile; --quantize dynamic or fp16; the other --format), or accept the measured change with "
+            "--accept-accuracy-drop POINTS (points of test accuracy)")
 
 
 def verdict_error(rep: dict[str, Any], what: str, record: Path | None = None) -> EdgekdError:

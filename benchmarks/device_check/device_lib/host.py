@@ -89,7 +89,7 @@ def build_wheel(python: Path, repo: Path, out: Path) -> Path:
 
 def write_inputs(folder: Path, data: Path) -> tuple[Path, Path]:
     """The test split's images (``images.npz``, uint8 NCHW) and its first image as a PNG."""
-    from edgekd.data.arrays import load_split
+    from edgekd.data.registry import load_split
 
     folder.mkdir(parents=True, exist_ok=True)
     images = load_split(DATASET, "test", data).images

@@ -1,0 +1,1 @@
+"""Quantization: the named int8 schemes (torch-free) and quantisation-aware distillation."""
