@@ -35,7 +35,7 @@ RECORD_KEYS = {
     "input_shape", "outputs", "params", "macs", "attention_head", "metadata", "load_ms", "first_inference_ms",
     "warmup", "iters", "min_time", "latency", "throughput_ips", "rss_baseline_mb", "rss_load_mb", "rss_peak_mb",
     "rss_peak_eval_mb", "dataset", "split", "accuracy", "auc", "eval_samples", "peak", "achieved_gflops",
-    "peak_fraction", "pid", "python", "timestamp", "feed", "profile",
+    "peak_fraction", "pid", "python", "timestamp", "feed", "profile", "decision",
 }
 
 

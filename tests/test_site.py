@@ -141,3 +141,36 @@ def _without_rule(model: Path, out: Path) -> None:
             meta.pop("decision")
             prop.value = json.dumps(meta)
     onnx.save(proto, str(out))
+
+
+def test_bench_reports_the_shipped_decision_and_the_site_prior(pneumonia_model, tmp_path):
+    """bench on the device side: the rule's accuracy equals eval's decisions (up to images within
+    float32 noise of the threshold), and its prior estimate is the one adapt makes from the same images."""
+    import shutil
+
+    from edgekd.benchmarking.machine import machine_info
+    from edgekd.benchmarking.measure import measure
+    from edgekd.benchmarking.report import build_report, to_markdown
+    from edgekd.data.registry import load_split
+
+    model = tmp_path / "copy.onnx"  # no <model>.adapt.json from another test beside it
+    shutil.copy(pneumonia_model["onnx"], model)
+    record = measure(model, dataset="pneumoniamnist", iters=3, warmup=0, estimate_prior=True)
+    decision = record["decision"]
+    labels = load_split("pneumoniamnist", "test", None).labels.reshape(-1)
+    reference, margin = torch_decisions(pneumonia_model["pt"])
+    unsure = int((margin <= 1e-3).sum())
+    assert abs(decision["accuracy"] - np.mean(reference == labels)) <= unsure / len(labels) + 1e-12
+    assert decision["n"] == 624 and decision["adapted_to"] is None and 0 <= decision["ece_after"] <= 1
+    result = invoke("adapt", model, "--dataset", "pneumoniamnist", "--bootstrap", "20")
+    assert result.exit_code == 0, result.output
+    adapted = json.loads(Path(str(model) + ".adapt.json").read_text())
+    # the same EM on the same float32 logits, in another process: equal to float precision
+    assert np.allclose(decision["estimated_prior"], adapted["prior"], atol=1e-6)
+    again_record = measure(model, dataset="pneumoniamnist", iters=3, warmup=0)
+    again = again_record["decision"]
+    # adapt and bench feed the images through their own code: an image on the threshold may tip
+    assert again["adapted_to"] == adapted["prior"]
+    assert abs(again["accuracy"] - decision["accuracy_at_estimated_prior"]) <= 1 / 624 + 1e-12
+    text = to_markdown(build_report([record, again_record], machine_info(), {"dataset": "pneumoniamnist"}))
+    assert "operating point" in text and "(site prior)" in text and "est. prior" in text

@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from edgekd.benchmarking.data import load_data, open_shared
+from edgekd.benchmarking.decisions import decision_figures
 from edgekd.benchmarking.feed import Feed, feed_images, is_edgekd, plan_feed
 from edgekd.benchmarking.naming import model_name
 from edgekd.benchmarking.options import FeedOptions
@@ -136,9 +137,9 @@ def time_runs(runner: Runner, x: np.ndarray, iters: int, min_time: float | None)
     return np.asarray(times, dtype=np.float64) * 1e-9
 
 
-def evaluate(runner: Runner, images: np.ndarray, labels: np.ndarray, feed: Feed) -> dict[str, Any]:
+def evaluate(runner: Runner, images: np.ndarray, labels: np.ndarray, feed: Feed) -> tuple[dict[str, Any], np.ndarray]:
     """Accuracy and AUC (binary, or macro one-vs-rest; None where undefined) of ``runner``
-    on uint8 NCHW ``images`` fed as ``feed`` says."""
+    on uint8 NCHW ``images`` fed as ``feed`` says, and the logits they came from."""
     fixed = runner.input_shape[0] if runner.input_shape else None
     chunk = fixed if fixed and fixed > 1 else EVAL_CHUNK
     parts = []
@@ -159,7 +160,7 @@ def evaluate(runner: Runner, images: np.ndarray, labels: np.ndarray, feed: Feed)
                           f"benchmark it on the data set it was trained for, or map its outputs with --class-map")
     report = classification_report(labels, logits, feed.columns)
     auc = report["auc"] if np.isfinite(report["auc"]) else None
-    return {"accuracy": report["accuracy"], "auc": auc, "eval_samples": int(n)}
+    return {"accuracy": report["accuracy"], "auc": auc, "eval_samples": int(n)}, logits
 
 
 def measure(
@@ -182,6 +183,7 @@ def measure(
     data_norm: list[list[float]] | None = None,
     label: str | None = None,
     profile: bool = False,
+    estimate_prior: bool = False,
 ) -> dict[str, Any]:
     """Benchmark one model file; return a plain JSON-able record (keys: see the README/report).
 
@@ -192,6 +194,9 @@ def measure(
     ``class_names`` / ``data_norm`` ([mean, std]): the data set's, for those options.
     ``label``: the row name (default: :func:`edgekd.benchmarking.naming.model_name`). ``profile``: add
     the per-op profile (:func:`edgekd.benchmarking.profile.profile_model`) as ``record["profile"]``.
+    ``record["decision"]``: what the model's shipped decision rule achieves on the data
+    (:func:`edgekd.benchmarking.decisions.decision_figures`; ``estimate_prior`` adds the class
+    prior of the images estimated without their labels); None without a rule or data.
     """
     if batch < 1 or warmup < 0 or iters < 1 or (min_time is not None and min_time <= 0):
         raise EdgekdError("batch and iters must be at least 1, warmup at least 0, min_time positive")
@@ -242,8 +247,11 @@ def measure(
     lat = latency_stats(times)
 
     quality: dict[str, Any] = {"accuracy": None, "auc": None, "eval_samples": 0}
+    decision = None
     if images is not None:
-        quality = evaluate(runner, images, labels, plan)
+        quality, logits = evaluate(runner, images, labels, plan)
+        if plan.mode == "metadata":
+            decision = decision_figures(meta, path, logits, labels, estimate_prior)
     rss_peak_eval = peak_rss_mb()
 
     record: dict[str, Any] = {  # keys: tests/test_runtime.py RECORD_KEYS
@@ -277,6 +285,7 @@ def measure(
         "dataset": dataset,
         "split": split if images is not None else None,
         **quality,
+        "decision": decision,
         "peak": None,
         "profile": None,
         "achieved_gflops": None,

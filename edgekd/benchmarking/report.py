@@ -55,6 +55,21 @@ QUALITY_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("accuracy", "acc", "{:.4f}"),
     ("auc", "AUC", "{:.4f}"),
 )
+#: the decision table, shown when a model carries a decision rule (edgekd distill / train fit one)
+DECISION_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("name", "model", "{}"),
+    ("decision_rule", "operating point", "{}"),
+    ("decision_accuracy", "acc", "{:.4f}"),
+    ("balanced_accuracy", "bal acc", "{:.4f}"),
+    ("sensitivity", "sens", "{:.3f}"),
+    ("specificity", "spec", "{:.3f}"),
+    ("ece_after", "ECE", "{:.3f}"),
+)
+#: added to the decision table with --estimate-prior: the positive (or first) class's estimated share
+PRIOR_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("estimated_share", "est. prior", "{:.1%}"),
+    ("accuracy_at_estimated_prior", "acc adapted", "{:.4f}"),
+)
 DETAIL_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("name", "model", "{}"),
     ("runtime", "runtime", "{}"),
@@ -104,6 +119,7 @@ def compare(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
             "achieved_gflops": rec.get("achieved_gflops"),
             "peak_fraction": rec.get("peak_fraction"),
             "notes": list(rec.get("notes", [])),
+            **_decision_row(rec.get("decision")),
         })
     if rows:
         ref = rows[0]
@@ -113,6 +129,32 @@ def compare(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
             row["size_ratio"] = _ratio(row["size_mb"], ref["size_mb"])
             row["rss_ratio"] = _ratio(row["rss_peak_mb"], ref["rss_peak_mb"])
     return rows
+
+
+def _decision_row(decision: dict[str, Any] | None) -> dict[str, Any]:
+    """The decision cells of one row (empty without a decision rule)."""
+    if not decision:
+        return {}
+    rule = decision["rule"] + (" (site prior)" if decision.get("adapted_to") else "")
+    if decision.get("threshold") is not None:
+        rule += f" t={decision['threshold']:.3f}"
+    row = {"decision_rule": rule, "decision_accuracy": decision.get("accuracy"),
+           "balanced_accuracy": decision.get("balanced_accuracy"), "sensitivity": decision.get("sensitivity"),
+           "specificity": decision.get("specificity"), "ece_before": decision.get("ece_before"),
+           "ece_after": decision.get("ece_after"),
+           "accuracy_at_estimated_prior": decision.get("accuracy_at_estimated_prior")}
+    prior = decision.get("estimated_prior")
+    if prior is not None:
+        row["estimated_prior"] = prior
+        row["estimated_share"] = prior[decision.get("positive_class") or 0] if len(prior) == 2 else None
+    return row
+
+
+def decision_columns(rows: Sequence[dict[str, Any]]) -> tuple[tuple[str, str, str], ...] | None:
+    """The decision table's columns for these rows; None when no row carries a decision rule."""
+    if not any(row.get("decision_rule") for row in rows):
+        return None
+    return DECISION_COLUMNS + (PRIOR_COLUMNS if any("estimated_prior" in row for row in rows) else ())
 
 
 def build_report(records: Sequence[dict[str, Any]], machine: dict[str, Any], settings: dict[str, Any]) -> dict[str, Any]:
@@ -179,7 +221,11 @@ def rich_tables(report: dict[str, Any]) -> list[Any]:
     from rich.table import Table
 
     tables = []
-    for title, columns in (("edgekd bench: speed", SPEED_COLUMNS), ("size, memory, accuracy", QUALITY_COLUMNS)):
+    shown = [("edgekd bench: speed", SPEED_COLUMNS), ("size, memory, accuracy", QUALITY_COLUMNS)]
+    decisions = decision_columns(report["rows"])
+    if decisions:
+        shown.append(("decisions at the shipped operating point", decisions))
+    for title, columns in shown:
         headers, body = _fitted(report["rows"], columns)
         table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False)
         for i, header in enumerate(headers):
@@ -212,6 +258,10 @@ def to_markdown(report: dict[str, Any]) -> str:
         "",
         *markdown_table(rows, DETAIL_COLUMNS),
         "",
+        *([*markdown_table(rows, decision_columns(rows)), "", *textwrap.wrap(
+            "Decisions: each model's shipped rule (temperature and operating point fitted on validation, under the "
+            "site prior when <model>.adapt.json is beside it); ECE of its calibrated probabilities, 15 bins.",
+            WIDTH), ""] if decision_columns(rows) else []),
         *textwrap.wrap("Speed-up is the first row's p50 / the row's p50. Latency per run of one batch; outliers "
                        f"(1.5 IQR) are kept. {LATENCY_ONLY}: timed on random input only (see the notes). Every "
                        "column: the JSON report.", WIDTH),
