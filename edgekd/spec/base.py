@@ -103,8 +103,14 @@ class Spec:
 
     def check(self) -> None:
         """Refuse values that cannot run (one-line EdgekdError): here, any value outside its
-        option's choices (with a close match); each spec adds its own checks after these."""
+        option's choices (with a close match) or range; each spec adds its own checks after these."""
         for opt in self.options():
+            value = getattr(self, opt.name)
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                if opt.cli.at_least is not None and value < opt.cli.at_least:
+                    raise EdgekdError(f"{opt.flag} {value:g}: give at least {opt.cli.at_least:g}")
+                if opt.cli.at_most is not None and value > opt.cli.at_most:
+                    raise EdgekdError(f"{opt.flag} {value:g}: give at most {opt.cli.at_most:g}")
             if opt.cli.choices is None:
                 continue
             allowed = opt.cli.choice_list() or []

@@ -48,6 +48,8 @@ class Cli:
     record: bool = True
     metavar: str | None = None
     flag: str | None = None
+    at_least: float | None = None
+    at_most: float | None = None
 
     def choice_list(self) -> list[str] | None:
         """The allowed values (calling the registry function when there is one)."""
@@ -57,11 +59,12 @@ class Cli:
 
 
 def option(default: Any, help: str, *flags: str, choices=None, negatable: bool = True, argument: bool = False,
-           record: bool = True, metavar: str | None = None, flag: str | None = None) -> Any:
+           record: bool = True, metavar: str | None = None, flag: str | None = None, at_least: float | None = None,
+           at_most: float | None = None) -> Any:
     """A spec field: ``default`` (a list default is copied per instance; :data:`REQUIRED` for
     none) and how the option shows on the command line (see :class:`Cli`)."""
     cli = Cli(help, tuple(flags), tuple(choices) if isinstance(choices, (list, tuple)) else choices, negatable,
-              argument, record, metavar, flag)
+              argument, record, metavar, flag, at_least, at_most)
     if isinstance(default, list):
         return dataclasses.field(default_factory=lambda: list(default), metadata={"cli": cli})
     return dataclasses.field(default=default, metadata={"cli": cli})
