@@ -92,6 +92,21 @@ def calibration(name: str, n: int, meta: dict[str, Any], data_dir: Any) -> tuple
     return calibration_images(name, n, meta, data_dir), f"{n} calibration images from {name} (train split)"
 
 
+def head_nodes(model: Any, logits: str = "logits") -> list[str]:
+    """Names of the nodes of an ONNX graph (``onnx.ModelProto``) that the ``logits`` output does not
+    depend on: the attention head. Used here and by the ONNX exporter on the host."""
+    producer = {out: node for node in model.graph.node for out in node.output}
+    needed: set[str] = set()
+    stack = [logits]
+    while stack:
+        node = producer.get(stack.pop())
+        if node is None or node.name in needed:
+            continue
+        needed.add(node.name)
+        stack.extend(node.input)
+    return [n.name for n in model.graph.node if n.name not in needed]
+
+
 def attention_nodes(source: Path, meta: dict[str, Any], quantize: str) -> list[str]:
     """ONNX node names of the attention head, pinned to float32 in fp16 / int8 engines."""
     if quantize == "none" or meta.get("attention_head", "none") == "none":
@@ -100,8 +115,6 @@ def attention_nodes(source: Path, meta: dict[str, Any], quantize: str) -> list[s
         import onnx
     except ImportError:
         raise MissingDependency("onnx", "jetson") from None
-    from edgekd.exporters.onnx_graph import head_nodes
-
     return head_nodes(onnx.load(str(source)))
 
 

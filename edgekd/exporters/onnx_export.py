@@ -45,7 +45,7 @@ import numpy as np
 from edgekd.errors import EdgekdError, MissingDependency
 from edgekd.exporters.formats import DEFAULT_OPSET
 from edgekd.exporters.head import ExportHead, sample_input
-from edgekd.exporters.onnx_graph import head_nodes
+from edgekd.exporters.onnx_engine import head_nodes
 from edgekd.exporters.quiet import python_quiet
 from edgekd.int8_schemes import INT8_SCHEMES, Int8Scheme
 from edgekd.runtime.metadata import METADATA_KEY, first_line, metadata_json
