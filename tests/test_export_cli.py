@@ -1,7 +1,7 @@
 """``edgekd export`` through Typer's CliRunner: a real export, and bad inputs as one-line errors.
 
-The command is registered on a local Typer app here (the lead registers it in
-edgekd/cli/app.py), so these tests do not depend on that file.
+The command is registered from its spec on a local Typer app here, as edgekd/cli/app.py
+registers it, so these tests do not depend on that file.
 """
 
 from __future__ import annotations
@@ -12,11 +12,13 @@ import shutil
 import typer
 from typer.testing import CliRunner
 
-from edgekd.cli.export_cmd import export
+from edgekd.api import ExportSpec
+from edgekd.cli import export_cmd
+from edgekd.cli.spec_command import register
 from tests.conftest import assert_one_line_error
 
 app = typer.Typer()
-app.command("export")(export)
+register(app, ExportSpec, export_cmd.export, help=export_cmd.HELP)
 app.command("noop", hidden=True)(lambda: None)  # two commands: "export" stays a subcommand
 runner = CliRunner()
 

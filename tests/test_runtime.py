@@ -215,12 +215,15 @@ def test_cli_bench_writes_reports(tmp_path, artifacts, monkeypatch):
     import typer
     from typer.testing import CliRunner
 
+    from edgekd.api import BenchSpec
     from edgekd.cli.bench import bench
+    from edgekd.cli.spec_command import register
+    from tests.conftest import assert_one_line_error
 
     monkeypatch.setenv("EDGEKD_CACHE", str(tmp_path / "cache"))
     _, paths = artifacts
     app = typer.Typer()
-    app.command("bench")(bench)
+    register(app, BenchSpec, bench)
     app.command("noop")(lambda: None)  # two commands, so "bench" is a subcommand as in edgekd's app
     out = tmp_path / "out"
     args = ["bench", str(paths["onnx"]), str(paths["tflite"]), "--threads", "1", "--iters", "3",
@@ -234,7 +237,7 @@ def test_cli_bench_writes_reports(tmp_path, artifacts, monkeypatch):
     assert (out / "r.md").is_file() and (out / "r.png").stat().st_size > 0
 
     bad = CliRunner().invoke(app, ["bench", str(paths["onnx"]), "--dataset", str(_rgb_npz(tmp_path))])
-    assert isinstance(bad.exception, EdgekdError) and "expects input" in str(bad.exception)
+    assert_one_line_error(bad, "expects input")
 
 
 def _rgb_npz(tmp_path: Path) -> Path:

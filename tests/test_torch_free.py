@@ -34,6 +34,9 @@ SCRIPT = textwrap.dedent(
         for info in pkgutil.iter_modules(pkg.__path__):
             importlib.import_module(f"{pkg.__name__}.{info.name}")
     import edgekd.cli.bench, edgekd.model_files, edgekd.exporters.formats  # the one model-file table, torch-free
+    import edgekd.api.bench, edgekd.api.printing, edgekd.cli.export_cmd  # bench, and export of an .onnx on a Jetson
+    from edgekd.api import BenchSpec, ExportSpec
+    assert BenchSpec(models=[sys.argv[1]]).record()["iters"] == 100 and ExportSpec(checkpoint="m.onnx").format is None
     from edgekd.benchmarking.measure import measure
     from edgekd.benchmarking.report import write_plot
     rec = measure(sys.argv[1], threads=1, warmup=1, iters=3, peak=True)
@@ -43,6 +46,9 @@ SCRIPT = textwrap.dedent(
     assert "matplotlib is not installed" in write_plot("x.png", {"rows": []})
     other = measure(sys.argv[2], threads=1, warmup=0, iters=2)  # no edgekd metadata, no data: latency only
     assert other["feed"]["mode"] == "random" and other["name"] == "other (onnx)", other["name"]
+    import edgekd
+    report = edgekd.bench(BenchSpec(models=[sys.argv[1]], threads=1, iters=2, warmup=0, peak=False))
+    assert [r["runtime"] for r in report["rows"]] == ["onnxruntime"], report["rows"]
     loaded = sorted(m for m in sys.modules if m.split(".")[0] == "torch" and sys.modules[m] is not None)
     print("TORCH_FREE", loaded)
     """

@@ -1,6 +1,7 @@
 """``edgekd bench --all-formats MODEL...``: checkpoints are exported cell by cell (host, torch),
-folders are benchmarked as they are (device, torch-free); one table per model, then the
-Markdown / JSON / PNG outputs the bench options ask for (:mod:`edgekd.benchmarking.matrix`)."""
+folders are benchmarked as they are (device, torch-free); one table per model (the CLI prints
+them), then the Markdown / JSON / PNG outputs the bench options ask for
+(:mod:`edgekd.benchmarking.matrix`)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from edgekd.benchmarking.spec import BenchSpec
 from edgekd.errors import EdgekdError
 from edgekd.model_files import is_checkpoint
 
@@ -37,39 +39,40 @@ def folders_for(models: list[Path], matrix_dir: Path | None) -> list[tuple[Path,
     return out
 
 
-def run_all_formats(models: list[Path], matrix_dir: Path | None, floor: float | None, spec: dict[str, Any],
-                    timeout: float, json_path: Path | None, md_path: Path | None, plot_path: Path | None,
-                    console: Any) -> list[dict[str, Any]]:
-    """Export (checkpoints) and benchmark every cell; print and write the tables."""
-    from rich.console import Console
-
+def run_all_formats(spec: BenchSpec, console: Any = None) -> dict[str, Any]:
+    """Export (checkpoints) and benchmark every cell of each of ``spec.models``; write the
+    Markdown / JSON / PNG outputs ``spec`` asks for. Returns what ``--json`` holds:
+    ``{"machine", "settings", "models": [one result of bench_folder per MODEL, with its seconds]}``."""
     from edgekd.benchmarking.machine import machine_info
     from edgekd.benchmarking.matrix import bench_folder, table_lines, write_plot
     from edgekd.fileio import atomic_write_json, atomic_write_text
 
-    if spec.get("runtime", "auto") != "auto":
+    if spec.runtime != "auto":
         raise EdgekdError("--runtime does not apply with --all-formats: each cell runs in its format's runtime")
-    floor = parse_floor(floor)
-    plan = folders_for(models, matrix_dir)
+    floor = parse_floor(spec.floor)
+    plan = folders_for(spec.models, spec.matrix_dir)
+    settings = {"runtime": "auto", "threads": spec.threads, "batch": spec.batch, "warmup": spec.warmup,
+                "iters": spec.iters, "min_time": spec.min_time, "peak": spec.peak,
+                "data_dir": spec.data_dir and str(spec.data_dir)}
     results = []
     for folder, checkpoint in plan:
         t0 = time.perf_counter()
         if checkpoint is not None:
             from edgekd.exporters.matrix import export_matrix
 
-            export_matrix(checkpoint, folder, data_dir=spec.get("data_dir"), console=console)
-        bench_spec = {k: v for k, v in spec.items() if k != "runtime"} | {"runtime": "auto"}
-        result = bench_folder(folder, bench_spec, floor, timeout, console)
+            export_matrix(checkpoint, folder, data_dir=settings["data_dir"], console=console)
+        result = bench_folder(folder, settings, floor, spec.timeout, console)
         result["seconds"] = round(time.perf_counter() - t0, 1)
         results.append(result)
-        Console().print("\n".join(table_lines(result)), markup=False, highlight=False)
-        console.print(f"{result['folder']}: {len(result['rows'])} cells in {result['seconds']:.0f} s")
-    if md_path:
-        atomic_write_text(md_path, "\n".join(line for r in results for line in [*table_lines(r), ""]))
-    if json_path:
-        atomic_write_json(json_path, {"machine": machine_info(), "settings": spec, "models": results})
-    if plot_path:
-        note = write_plot(plot_path, results)
-        if note:
+        if console is not None:
+            console.print(f"{result['folder']}: {len(result['rows'])} cells in {result['seconds']:.0f} s")
+    if spec.md:
+        atomic_write_text(spec.md, "\n".join(line for r in results for line in [*table_lines(r), ""]))
+    report = {"machine": machine_info(), "settings": settings, "models": results}
+    if spec.json:
+        atomic_write_json(spec.json, report)
+    if spec.plot:
+        note = write_plot(spec.plot, results)
+        if note and console is not None:
             console.print(f"[yellow]note[/yellow] {note}")
-    return results
+    return report

@@ -8,7 +8,7 @@ from typing import Any
 
 from edgekd.spec import Spec
 
-__all__ = ["EvalResult", "RunResult"]
+__all__ = ["EvalResult", "QatResult", "RunResult"]
 
 
 @dataclass(frozen=True)
@@ -47,3 +47,22 @@ class EvalResult:
     split: str
     metrics: dict[str, Any] = field(default_factory=dict)
     reliability: Path | None = None
+
+
+@dataclass(frozen=True)
+class QatResult:
+    """A finished ``qat`` run: ``out`` (model.pt, metrics.json, the int8 file) and ``metrics``, the
+    content of its metrics.json (before / after figures, every epoch, ``exports`` by format)."""
+
+    out: Path
+    metrics: dict[str, Any]
+
+    @property
+    def checkpoint(self) -> Path:
+        """The fine-tuned weights, on the format's int8 grid: ``out/model.pt``."""
+        return self.out / "model.pt"
+
+    @property
+    def failed(self) -> dict[str, dict[str, Any]]:
+        """The exports the parity gate refused or that failed, by format (empty when all passed)."""
+        return {f: r for f, r in self.metrics["exports"].items() if r["status"] != "ok"}

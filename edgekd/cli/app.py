@@ -1,4 +1,5 @@
-"""The ``edgekd`` command line: thin wrappers over the library, heavy imports inside commands."""
+"""The ``edgekd`` command line: one command per spec, each a thin wrapper that prints what the Python API
+(:mod:`edgekd.api`) returns; heavy imports happen inside the commands."""
 
 from __future__ import annotations
 
@@ -8,30 +9,21 @@ from edgekd import __version__
 from edgekd.api import (
     AdaptSpec,
     AgreementSpec,
+    BenchSpec,
     CalibrateSpec,
     ClassifySpec,
     DatasetsSpec,
     DistillSpec,
     EvalSpec,
     ExplainSpec,
+    ExportSpec,
     ImportTeacherSpec,
     ModelsSpec,
+    QatSpec,
     ReportSpec,
     TrainSpec,
 )
-from edgekd.cli import (
-    catalog,
-    distill_cmd,
-    eval_cmd,
-    explain_cmd,
-    export_cmd,
-    qat_cmd,
-    site_cmd,
-    tools_cmd,
-    train_cmd,
-)
-from edgekd.cli.bench import bench
-from edgekd.cli.common import handle_errors
+from edgekd.cli import bench, catalog, distill_cmd, eval_cmd, explain_cmd, export_cmd, qat_cmd, site_cmd, tools_cmd, train_cmd
 from edgekd.cli.spec_command import register
 
 app = typer.Typer(
@@ -60,9 +52,9 @@ register(app, EvalSpec, eval_cmd.run)
 register(app, CalibrateSpec, eval_cmd.calibrate)
 register(app, DistillSpec, distill_cmd.run)
 register(app, ImportTeacherSpec, tools_cmd.import_teacher)
-app.command("qat")(qat_cmd.qat)
-app.command("export")(export_cmd.export)
-app.command("bench")(handle_errors(bench))  # one-line errors, exit code 2
+register(app, QatSpec, qat_cmd.qat)
+register(app, ExportSpec, export_cmd.export, help=export_cmd.HELP)
+register(app, BenchSpec, bench.bench)
 register(app, ExplainSpec, explain_cmd.explain)
 register(app, ClassifySpec, site_cmd.classify)
 register(app, AdaptSpec, site_cmd.adapt)

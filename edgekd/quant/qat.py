@@ -236,19 +236,3 @@ def _parity(rep: dict[str, Any] | None) -> dict[str, Any]:
     keys = ("top1_agreement", "accuracy_torch", "accuracy_artifact", "flips", "max_abs_logits", "passed")
     return {k: rep.get(k) for k in keys} if rep else {}
 
-
-def summary_rows(result: dict[str, Any]) -> list[tuple[str, str]]:
-    """What the command prints: accuracy before, after (fake-quant and float), and each export."""
-    before, after = result["before"], result["after"]
-    rows = [("float student (before)", f"test accuracy {before['test']['accuracy']:.4f}"),
-            ("after qat, fake-quantized", f"test accuracy {after['test_fake_quant']['accuracy']:.4f} "
-                                          f"(epoch {result['qat']['selected_epoch']} of {result['qat']['epochs']})"),
-            ("after qat, float (grid weights)", f"test accuracy {after['test']['accuracy']:.4f}")]
-    for fmt, rec in result.get("exports", {}).items():
-        if rec.get("top1_agreement") is not None:
-            text = (f"{rec['status']}: test accuracy {rec['accuracy_artifact']:.4f}, agreement "
-                    f"{rec['top1_agreement']:.2%}")
-        else:
-            text = f"{rec['status']}: {rec.get('reason', '')}"
-        rows.append((f"{fmt} {result['qat']['scheme']}", text))
-    return rows
