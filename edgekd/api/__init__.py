@@ -13,11 +13,19 @@ and a command-line run with the same values are the same run, and both save the 
 """
 
 from edgekd.api.bench import bench
-from edgekd.api.catalog import datasets
 from edgekd.api.exports import export, qat
 from edgekd.api.results import EvalResult, QatResult, RunResult
 from edgekd.api.runs import calibrate, distill, evaluate, train
-from edgekd.api.tools import adapt, attention_agreement, classify, explain, import_teacher, list_models, report
+from edgekd.api.tools import (
+    adapt,
+    attention_agreement,
+    classify,
+    datasets,
+    explain,
+    import_teacher,
+    list_models,
+    report,
+)
 from edgekd.benchmarking.spec import BenchSpec
 from edgekd.data.options import DatasetsSpec
 from edgekd.distillation.spec import DistillSpec

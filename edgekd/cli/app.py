@@ -23,7 +23,7 @@ from edgekd.api import (
     ReportSpec,
     TrainSpec,
 )
-from edgekd.cli import bench, catalog, distill_cmd, eval_cmd, explain_cmd, export_cmd, qat_cmd, site_cmd, tools_cmd, train_cmd
+from edgekd.cli import bench, catalog, explain_cmd, export_cmd, qat_cmd, runs_cmd, site_cmd
 from edgekd.cli.spec_command import register
 
 app = typer.Typer(
@@ -47,11 +47,11 @@ def main_options(version: bool | None = typer.Option(None, "--version", callback
 
 register(app, DatasetsSpec, catalog.datasets, help=catalog.LAYOUT_HELP)
 register(app, ModelsSpec, catalog.models)
-register(app, TrainSpec, train_cmd.run)
-register(app, EvalSpec, eval_cmd.run)
-register(app, CalibrateSpec, eval_cmd.calibrate)
-register(app, DistillSpec, distill_cmd.run)
-register(app, ImportTeacherSpec, tools_cmd.import_teacher)
+register(app, TrainSpec, runs_cmd.train)
+register(app, EvalSpec, runs_cmd.evaluate)
+register(app, CalibrateSpec, runs_cmd.calibrate)
+register(app, DistillSpec, runs_cmd.distill)
+register(app, ImportTeacherSpec, catalog.import_teacher)
 register(app, QatSpec, qat_cmd.qat)
 register(app, ExportSpec, export_cmd.export, help=export_cmd.HELP)
 register(app, BenchSpec, bench.bench)
@@ -59,7 +59,7 @@ register(app, ExplainSpec, explain_cmd.explain)
 register(app, ClassifySpec, site_cmd.classify)
 register(app, AdaptSpec, site_cmd.adapt)
 register(app, AgreementSpec, explain_cmd.attention_agreement)
-register(app, ReportSpec, tools_cmd.report)
+register(app, ReportSpec, explain_cmd.report)
 
 
 def main() -> None:

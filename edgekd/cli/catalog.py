@@ -1,4 +1,5 @@
-"""``edgekd datasets`` and ``edgekd models``: what the registries hold."""
+"""``edgekd datasets``, ``edgekd models`` and ``edgekd import-teacher``: what the registries hold, and a
+teacher trained elsewhere (torchvision architecture + state dict) as a model.pt."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from edgekd.api import DatasetsSpec, ModelsSpec
+from edgekd.api import DatasetsSpec, ImportTeacherSpec, ModelsSpec
 
 LAYOUT_HELP = (  # `edgekd datasets --help`: the layouts (edgekd/data/folder_layout.py has the rules)
     "List data sets, check one (edgekd datasets folder:PATH), or audit one: edgekd datasets --check PATH "
@@ -116,3 +117,14 @@ def models(spec: ModelsSpec) -> None:
                       row["description"])
     Console(width=140).print(table)
     typer.echo("also: tv:NAME for any torchvision classifier (random init)")
+
+
+def import_teacher(spec: ImportTeacherSpec) -> None:
+    """Print the imported teacher's test accuracy and where it is (edgekd.api.import_teacher)."""
+    from edgekd.api import import_teacher as run
+
+    result = run(spec)
+    test = result["test"]
+    scores = f": test accuracy {test['accuracy']:.4f}" if test else " (no data set: not evaluated)"
+    typer.echo(f"{result['model']} ({result['params']:,} params){scores} -> {result['out']} "
+               f"(sha256 {result['sha256'][:12]})")

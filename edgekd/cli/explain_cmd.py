@@ -1,14 +1,15 @@
-"""``edgekd explain`` and ``edgekd attention-agreement``: why a model decided, and whether students agree.
+"""``edgekd explain``, ``edgekd attention-agreement`` and ``edgekd report``: why a model decided,
+whether students agree, and one self-contained HTML page of a run (offline in any browser).
 
-Printing only: the work is :func:`edgekd.api.explain` and :func:`edgekd.api.attention_agreement`;
-``explain`` on an exported model never imports torch.
+Printing only: the work is :func:`edgekd.api.explain`, :func:`edgekd.api.attention_agreement` and
+:func:`edgekd.api.report`; ``explain`` on an exported model never imports torch.
 """
 
 from __future__ import annotations
 
 import typer
 
-from edgekd.api import AgreementSpec, ExplainSpec
+from edgekd.api import AgreementSpec, ExplainSpec, ReportSpec
 
 
 def explain(spec: ExplainSpec) -> None:
@@ -29,7 +30,7 @@ def explain(spec: ExplainSpec) -> None:
 def attention_agreement(spec: AgreementSpec) -> None:
     """Print the faithfulness and agreement figures (edgekd.api.attention_agreement)."""
     from edgekd.api import attention_agreement as run
-    from edgekd.api.tools import format_interval
+    from edgekd.api.printing import format_interval
 
     r = run(spec)
     typer.echo(f"{r['dataset']} {r['split']} (n = {r['n']}), fill {r['fill']}: ins−del of p(predicted class), "
@@ -41,3 +42,11 @@ def attention_agreement(spec: AgreementSpec) -> None:
         for name, g in (rec.get("agreement") or {}).items():
             typer.echo(f"  {name} r - r_shuffled with the teacher: {format_interval(g['gain'])}")
     typer.echo(f"written: {spec.out / 'agreement.json'}, {spec.out / 'faithfulness.png'}, {spec.out / 'curves.png'}")
+
+
+def report(spec: ReportSpec) -> None:
+    """Print where the page is and its size (edgekd.api.report)."""
+    from edgekd.api import report as run
+
+    path = run(spec)
+    typer.echo(f"report: {path} ({path.stat().st_size / 1e3:.0f} kB, self-contained)")
