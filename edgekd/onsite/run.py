@@ -12,10 +12,10 @@ from typing import Any
 import numpy as np
 
 from edgekd.decision import DecisionRule, decide, estimate_prior, prior_interval
+from edgekd.decision.site import model_rule, site_rule, write_adaptation
 from edgekd.errors import EdgekdError
 from edgekd.fileio import atomic_write_text
 from edgekd.onsite.inputs import SiteImages, model_input, read_inputs
-from edgekd.decision.site import model_rule, site_rule, write_adaptation
 from edgekd.onsite.spec import AdaptSpec, ClassifySpec
 
 __all__ = ["Adaptation", "Classified", "adapt_model", "classify_images"]
