@@ -16,7 +16,9 @@ Run from the repository root (``EDGEKD_DATA`` defaults to ../shared/data):
 Runs are made in the git-ignored ``benchmarks/_work/study/`` (``v2/`` and ``quick/`` below it);
 each finished run is added to its round's record file, ``records/{v1,v2,quick}.jsonl.gz``
 beside this script (lib/records.py), and the reports are built from those records alone.
-``--collect`` adds run folders made otherwise.
+``--collect`` adds run folders made otherwise. The work is in ``lib/``, one job per module:
+plan (the design as data), runner (resume, jobs), records, recipe, stats (intervals,
+aggregation, targets), cost (projection), report (Markdown, figures, latency).
 
 Design (decisions written down here, as METHOD.md asks):
 - One teacher per data set: ResNet-20, trained once on the study's whole training set

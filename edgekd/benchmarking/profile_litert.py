@@ -84,7 +84,7 @@ def profile_litert(path: Path, threads: int | None, runs: int = 200, runtime: st
         from ai_edge_litert.tools import flatbuffer_utils
     except ImportError:
         raise missing("litert") from None
-    from edgekd.runtime.tflite_graph import op_names
+    from edgekd.runtime.litert_runner import op_names
 
     data = Path(path).read_bytes()
     rng = np.random.default_rng(0)

@@ -21,7 +21,7 @@ import re
 from typing import Any
 
 from edgekd.int8_schemes import Int8Scheme
-from edgekd.runtime.tflite_graph import op_names
+from edgekd.runtime.litert_runner import op_names
 
 CONVS = ("CONV_2D", "DEPTHWISE_CONV_2D")
 

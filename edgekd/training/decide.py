@@ -62,7 +62,7 @@ def calibrate_checkpoint(checkpoint: str | Path, operating_point: str, calibrati
     file, written atomically; returns the rule."""
     from edgekd.data.registry import get_source, load_split
     from edgekd.training.checkpoint import build_model, load_checkpoint, rewrite_model
-    from edgekd.training.device import resolve_device
+    from edgekd.training.evaluate import resolve_device
 
     content = load_checkpoint(checkpoint)
     name = content["data"]["name"]

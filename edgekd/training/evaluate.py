@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from edgekd.errors import EdgekdError
 from edgekd.metrics import classification_report
 from edgekd.training.batches import TensorSplit
 
@@ -64,7 +65,6 @@ def evaluate_checkpoint(checkpoint, dataset: str | None, split: str, data_dir: s
     from edgekd.errors import EdgekdError
     from edgekd.metrics import softmax
     from edgekd.training.checkpoint import build_model, load_checkpoint
-    from edgekd.training.device import resolve_device
 
     content = load_checkpoint(checkpoint)
     name = dataset or content["data"]["name"]
@@ -98,3 +98,14 @@ def evaluate_checkpoint(checkpoint, dataset: str | None, split: str, data_dir: s
                                       f"after (T = {rule.temperature:.2f})": probabilities(rule, logits, adapted=False)},
                              reliability, title=f"{Path(checkpoint).name} on {name} {split}")
     return result
+
+
+def resolve_device(name: str) -> torch.device:
+    """``--device``: auto, cpu or cuda, as a torch device (a one-line error for a GPU that is not there)."""
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise EdgekdError("--device cuda was asked for but no CUDA GPU is visible; use --device cpu")
+    if name != "cpu" and not name.startswith("cuda"):
+        raise EdgekdError(f"unknown device '{name}'; use auto, cpu or cuda")
+    return torch.device(name)

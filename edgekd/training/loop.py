@@ -30,8 +30,10 @@ from edgekd.training import distributed as dist
 from edgekd.training.batches import TensorSplit, batches, epoch_order
 from edgekd.training.checkpoint import load_checkpoint, save_checkpoint, save_model
 from edgekd.training.config import TrainConfig
-from edgekd.training.device import resolve_device  # noqa: F401  (imported from here by the run code)
-from edgekd.training.evaluate import evaluate
+from edgekd.training.evaluate import (
+    evaluate,
+    resolve_device,  # noqa: F401  (imported from here by the run code)
+)
 from edgekd.training.plots import plot_curves
 
 # step_fn(x, y, idx, view): augmented images, labels, training positions, view indices (int64 numpy)
