@@ -23,6 +23,7 @@ import numpy as np
 from edgekd.benchmarking.profile_ops import INT8_OPS, kind, summarize
 from edgekd.errors import EdgekdError
 from edgekd.model_files import missing
+from edgekd.runtime.onnxruntime_runner import session_options
 
 FAST_PATH = ("onnxruntime fast paths: MLAS integer kernels (QLinearConv, QGemm, QLinearAdd...) for int8 nodes, "
              "MLAS's blocked NCHWc kernels for float convolutions")
@@ -96,12 +97,7 @@ def _events(ort: Any, path: Path, threads: int | None, exact: bool, x: np.ndarra
             prepack: bool) -> list[dict[str, Any]]:
     """The profiler's events over ``runs`` runs of ``x`` in a session built as the runner builds it."""
     with tempfile.TemporaryDirectory(prefix="edgekd-profile-") as tmp:
-        opts = ort.SessionOptions()
-        if threads:
-            opts.intra_op_num_threads = int(threads)
-        opts.inter_op_num_threads = 1
-        opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        opts.log_severity_level = 3
+        opts = session_options(ort, threads)
         opts.enable_profiling = True
         opts.profile_file_prefix = str(Path(tmp) / "ort")
         if exact:

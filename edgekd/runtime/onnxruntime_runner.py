@@ -21,6 +21,7 @@ either; a model without metadata gets it (the answer must not depend on the mach
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -66,12 +67,7 @@ class OnnxRuntimeRunner(Runner):
         except ImportError:
             raise missing(self.name) from None
         path = Path(path)
-        opts = ort.SessionOptions()
-        if threads:
-            opts.intra_op_num_threads = int(threads)
-        opts.inter_op_num_threads = 1
-        opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        opts.log_severity_level = 3
+        opts = session_options(ort, threads)
         self._session = _session(ort, path, opts)
         self.path, self.threads = path, threads
         self.metadata = read_onnx_session_metadata(self._session, path)
@@ -111,3 +107,15 @@ class OnnxRuntimeRunner(Runner):
 
     def close(self) -> None:
         self._session = None
+
+
+def session_options(ort: Any, threads: int | None) -> Any:
+    """The session options every edgekd session uses: ``threads`` intra-op threads (None: onnxruntime's
+    default), sequential execution, warnings and errors only."""
+    opts = ort.SessionOptions()
+    if threads:
+        opts.intra_op_num_threads = int(threads)
+    opts.inter_op_num_threads = 1
+    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    opts.log_severity_level = 3
+    return opts
