@@ -37,6 +37,7 @@ reports: setup
     {{py}} benchmarks/ensemble/ensemble.py --report-only
     {{py}} benchmarks/schedules/schedules.py --from-json > /dev/null
     {{py}} benchmarks/contention/contention.py --report-only > /dev/null
+    {{py}} benchmarks/decisions/decisions.py > /dev/null
 
 # Timing benchmarks whose results are committed under benchmarks/<question>/ (run them on a quiet machine).
 bench: setup
