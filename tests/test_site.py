@@ -173,4 +173,4 @@ def test_bench_reports_the_shipped_decision_and_the_site_prior(pneumonia_model, 
     assert again["adapted_to"] == adapted["prior"]
     assert abs(again["accuracy"] - decision["accuracy_at_estimated_prior"]) <= 1 / 624 + 1e-12
     text = to_markdown(build_report([record, again_record], machine_info(), {"dataset": "pneumoniamnist"}))
-    assert "operating point" in text and "(site prior)" in text and "est. prior" in text
+    assert "| point |" in text and " site |" in text and "| adapted |" in text
