@@ -241,6 +241,18 @@ def rich_tables(report: dict[str, Any]) -> list[Any]:
     return tables
 
 
+def _decision_section(rows: Sequence[dict[str, Any]]) -> list[str]:
+    """The decision table and what its columns mean; nothing when no row carries a decision rule."""
+    columns = decision_columns(rows)
+    if columns is None:
+        return []
+    legend = ("Decisions: each model's shipped rule (point: temperature and operating point fitted on validation, "
+              "'site': under the site prior of <model>.adapt.json); sens / spec of the positive class; ECE of the "
+              "calibrated probabilities, 15 bins; prior: the positive share estimated from the images (no labels), "
+              "adapted: the accuracy under it.")
+    return [*markdown_table(rows, columns), "", *textwrap.wrap(legend, WIDTH), ""]
+
+
 def to_markdown(report: dict[str, Any]) -> str:
     """The comparison as a Markdown document: speed, then size / memory / accuracy, then details."""
     rows, s = report["rows"], report["settings"]
@@ -261,12 +273,7 @@ def to_markdown(report: dict[str, Any]) -> str:
         "",
         *markdown_table(rows, DETAIL_COLUMNS),
         "",
-        *([*markdown_table(rows, decision_columns(rows)), "", *textwrap.wrap(
-            "Decisions: each model's shipped rule (point: temperature and operating point fitted on validation, "
-            "'site': under the site prior of <model>.adapt.json); sens / spec of the positive class; ECE of the "
-            "calibrated probabilities, 15 bins; prior: the positive share estimated from the images (no labels), "
-            "adapted: the accuracy under it.", 
-            WIDTH), ""] if decision_columns(rows) else []),
+        *_decision_section(rows),
         *textwrap.wrap("Speed-up is the first row's p50 / the row's p50. Latency per run of one batch; outliers "
                        f"(1.5 IQR) are kept. {LATENCY_ONLY}: timed on random input only (see the notes). Every "
                        "column: the JSON report.", WIDTH),
