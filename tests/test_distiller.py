@@ -109,6 +109,20 @@ def test_terms_equal_independent_computation(method: str) -> None:
     assert torch.allclose(terms["att"], 2.0 * att, atol=1e-5)
 
 
+def test_label_smoothing_moves_only_the_hard_label_term() -> None:
+    """--label-smoothing eps: CE against (1 - eps) one-hot + eps / K, written out here; KD's
+    soft targets are the teacher's and stay as they were."""
+    x, y = batch()
+    plain, smooth = make("kd", alpha=0.4), make("kd", alpha=0.4, label_smoothing=0.2)
+    smooth.student.load_state_dict(plain.student.state_dict())
+    _, t0 = plain.forward_train(x, y)
+    logits, t1 = smooth.forward_train(x, y)
+    log_p = F.log_softmax(logits, dim=1)
+    target = 0.8 * F.one_hot(y, 3).float() + 0.2 / 3
+    assert torch.allclose(t1["ce"], 0.6 * -(target * log_p).sum(1).mean(), atol=1e-6)
+    assert not torch.allclose(t1["ce"], t0["ce"]) and torch.allclose(t1["kd"], t0["kd"], atol=1e-7)
+
+
 def test_defaults() -> None:
     assert (make("kd").alpha, make("kd").beta, make("none").alpha) == (0.9, 0.0, 0.0)
     assert (make("at").beta, make("fma").beta, make("fma").alpha, make("at").alpha) == (10.0, 1.0, 0.9, 0.9)

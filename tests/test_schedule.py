@@ -37,6 +37,17 @@ def test_train_config_settles_auto_with_the_data_and_keeps_a_given_number():
         TrainConfig(epochs=0).check()
 
 
+def test_train_takes_epochs_auto_and_checks_label_smoothing():
+    from edgekd.api import TrainSpec
+
+    assert TrainSpec(epochs="auto").with_data(546).epochs == auto_epochs(546)
+    assert TrainSpec().epochs == 30  # teachers keep 30 epochs: benchmarks/teachers/teachers.md
+    TrainSpec(label_smoothing=0.1).check()
+    for bad in (-0.1, 1.0):
+        with pytest.raises(EdgekdError, match=r"--label-smoothing must be in \[0, 1\)"):
+            TrainSpec(label_smoothing=bad).check()
+
+
 def test_distill_help_states_the_table():
     from edgekd.api import DistillSpec
 

@@ -60,6 +60,7 @@ class Distiller(nn.Module):
         student_layers: Sequence[str] | None = None,
         at_form: str = "official",
         logit_standardize: bool = False,
+        label_smoothing: float = 0.0,
     ):
         super().__init__()
         cls = methods.get(method)
@@ -74,6 +75,7 @@ class Distiller(nn.Module):
         self.alpha = float(alpha if alpha is not None else cls.default_alpha)
         self.beta = float(beta if beta is not None else cls.default_beta)
         self.temperature = float(temperature)
+        self.label_smoothing = float(label_smoothing)  # on the hard-label CE term only, never on KD's targets
         if not 0.0 <= self.alpha <= 1.0:
             raise EdgekdError(f"alpha must be in [0, 1] (got {self.alpha}): it weighs KD against CE")
         has_term = cls.default_beta > 0
@@ -171,7 +173,7 @@ class Distiller(nn.Module):
             logits, own = self.student(x), {}
         terms: dict[str, Tensor] = {}
         if self.alpha < 1:
-            terms["ce"] = (1.0 - self.alpha) * F.cross_entropy(logits, y)
+            terms["ce"] = (1.0 - self.alpha) * F.cross_entropy(logits, y, label_smoothing=self.label_smoothing)
         if self.alpha > 0:
             t_logits = teacher["logits"]
             assert isinstance(t_logits, Tensor)

@@ -146,7 +146,7 @@ def _run(loaded, student, student_name: str, data: RunData, cfg: TrainConfig, dc
     wrapped = dist.wrap(student, device, cfg.compile)
     distiller = Distiller(teacher, wrapped, dcfg.method, dcfg.alpha, dcfg.temperature, dcfg.beta, dcfg.att_loss,
                           dcfg.att_size, dcfg.teacher_layers or None, dcfg.student_layers or None, dcfg.at_form,
-                          dcfg.logit_standardize)
+                          dcfg.logit_standardize, cfg.label_smoothing)
     check_precision(distiller, amp_dtype(device))
     if isinstance(cfg, DistillSpec):  # a whole distill spec: record the values the Distiller chose
         cfg = cfg.replace(dataset=cfg.dataset or data.info.name, alpha=distiller.alpha, beta=distiller.beta)

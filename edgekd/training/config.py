@@ -34,6 +34,8 @@ class TrainConfig(Spec):
     optimizer: str = option("sgd", "sgd (momentum 0.9, Nesterov) or adamw.", choices=("sgd", "adamw"))
     schedule: str = option("cosine", "cosine or step (x0.1 at 50% and 75%).", choices=("cosine", "step"))
     weight_decay: float = option(5e-4, "Weight decay.")
+    label_smoothing: float = option(0.0, "Cross-entropy label smoothing on the hard labels (0 <= x < 1; 0: off). "
+                                         "benchmarks/teachers/teachers.md measures it on teachers and their students.")
     augment: bool = option(True, "Random shifts of up to 2 px (each image's shift a pure function of seed, image "
                                  "and view).")
     flip: bool = option(False, "Also mirror left-right with probability 1/2; only data sets whose classes survive "
@@ -68,6 +70,8 @@ class TrainConfig(Spec):
         parse_epochs(self.epochs)
         if self.batch_size < 1 or self.lr <= 0:
             raise EdgekdError("epochs, batch size and lr must be positive")
+        if not 0.0 <= self.label_smoothing < 1.0:
+            raise EdgekdError(f"--label-smoothing must be in [0, 1) (got {self.label_smoothing}); 0.1 is usual")
         if self.threads is not None:
             from edgekd.training.threads import parse_threads
 

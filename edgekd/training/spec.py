@@ -27,7 +27,8 @@ class TrainSpec(TrainConfig, ReadOptions):
     dataset: str = option("digits", DATASET_HELP, "-d")
     data_dir: Path | None = option(None, DATA_DIR_HELP)
     download: bool = option(False, DOWNLOAD_HELP, negatable=False)
-    epochs: int = option(30, "Training epochs.")
+    epochs: int | str = option(30, "Training epochs, or auto (by the training set's size, as distill: "
+                                   "edgekd/training/schedule.py). 30 by default: benchmarks/teachers/teachers.md.")
     model_arg: list[str] = option([], "Model argument name=value (repeatable).")
     threads: int | str | None = option_of(TrainConfig, "threads", "auto")
     out: Path = option(Path("runs/train"), "Run folder.", "-o", record=False)

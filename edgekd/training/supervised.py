@@ -83,7 +83,7 @@ def _fit(model, model_name: str, model_kwargs: dict | None, data, cfg: TrainConf
 
     def step(x: torch.Tensor, y: torch.Tensor, idx: torch.Tensor, view):
         logits = trained(x)
-        return logits, {"ce": F.cross_entropy(logits, y)}
+        return logits, {"ce": F.cross_entropy(logits, y, label_smoothing=cfg.label_smoothing)}
 
     if ctx.is_main:
         announce_data(data)
