@@ -1,10 +1,15 @@
-"""How a benchmark's models were made, read from their checkpoints, so every benchmark JSON
-records it and every table header states it (instead of a hard-coded "trained 5 epochs")."""
+"""What a benchmark's results record and where they go: how its models were made, read from their
+checkpoints, so every benchmark JSON records it and every table header states it (instead of a
+hard-coded "trained 5 epochs"), and ``write_outputs``: ``<out>.json`` (the figures), ``<out>.md``
+(the tables people read) and ``<out>.png`` (the plot), written atomically beside one another."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from edgekd.fileio import atomic_write_json, atomic_write_text
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -42,3 +47,12 @@ def describe(rec: dict[str, Any]) -> str:
         return (f"{rec['model']} distilled from {rec['teacher']} with {rec['method']} "
                 f"(alpha {rec['alpha']:g}, beta {rec['beta']:g}), {how}")
     return f"{rec['model']} trained {how}"
+
+
+def write_outputs(out: Path, report: dict, markdown: Callable[[dict], str],
+                  plot: Callable[[dict, Path], None]) -> None:
+    """Write the report's JSON, its markdown and its plot; print the markdown."""
+    atomic_write_json(out.with_suffix(".json"), report)
+    atomic_write_text(out.with_suffix(".md"), markdown(report))
+    plot(report, out.with_suffix(".png"))
+    print(markdown(report))

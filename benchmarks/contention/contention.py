@@ -40,8 +40,11 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from benchmarks._lib.outputs import write_outputs  # noqa: E402
-from benchmarks._lib.provenance import describe, made_how  # noqa: E402
+from benchmarks._lib.provenance import (  # noqa: E402
+    describe,
+    made_how,
+    write_outputs,  # noqa: E402
+)
 from edgekd.benchmarking.machine import machine_info  # noqa: E402
 
 HERE = Path(__file__).resolve().parent

@@ -27,8 +27,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 os.environ.setdefault("EDGEKD_DATA", str(Path(__file__).resolve().parents[3] / "shared" / "data"))
-from benchmarks._lib.outputs import write_outputs  # noqa: E402
-from benchmarks._lib.provenance import made_how, rel_path  # noqa: E402
+from benchmarks._lib.provenance import (  # noqa: E402
+    made_how,
+    rel_path,
+    write_outputs,  # noqa: E402
+)
 from benchmarks.study.lib.stats import mean_sd, paired  # noqa: E402
 from edgekd.decision import adapt, decide, fit_decision_rule, prior_interval, probabilities  # noqa: E402
 from edgekd.decision.calibration_metrics import ece_interval, expected_calibration_error, reliability_bins  # noqa: E402

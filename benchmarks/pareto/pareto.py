@@ -25,8 +25,11 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from benchmarks._lib.outputs import write_outputs  # noqa: E402
-from benchmarks._lib.provenance import describe, made_how  # noqa: E402
+from benchmarks._lib.provenance import (  # noqa: E402
+    describe,
+    made_how,
+    write_outputs,  # noqa: E402
+)
 
 HERE = Path(__file__).resolve().parent
 WORK = HERE.parent / "_work" / "pareto"

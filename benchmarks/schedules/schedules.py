@@ -25,8 +25,11 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from benchmarks._lib.outputs import write_outputs  # noqa: E402
-from benchmarks._lib.provenance import made_how, rel_path  # noqa: E402
+from benchmarks._lib.provenance import (  # noqa: E402
+    made_how,
+    rel_path,
+    write_outputs,  # noqa: E402
+)
 
 HERE = Path(__file__).resolve().parent
 EPOCHS = (10, 30, 100, 300)
