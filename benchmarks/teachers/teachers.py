@@ -32,8 +32,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from benchmarks._lib.outputs import write_outputs  # noqa: E402
-from benchmarks._lib.provenance import made_how, rel_path  # noqa: E402
+from benchmarks._lib.provenance import made_how, rel_path, write_outputs  # noqa: E402
 from benchmarks.study.lib.stats import mean_sd, paired  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
@@ -197,6 +196,10 @@ def _teacher_entry(rows: list[dict], alone: dict[int, dict], metric: str) -> dic
         gap = np.mean([t["test"][metric] for t in teachers]) - np.mean([a["test"][metric] for _, a in pairs])
         e["teacher_minus_alone"] = float(gap)
         e["gap_recovery"] = float(e["vs_alone"][metric]["mean"] / gap) if gap > 0 else None
+    per_draw = [v["students"] for v in e["per_draw"].values() if len(v["students"]) > 1]
+    if len(per_draw) > 1:  # how much of the students' spread is the teacher draw's, how much the seed's
+        e["spread"] = {"between_draws_sd": float(np.std([np.mean(v) for v in per_draw], ddof=1)),
+                       "within_draw_sd": float(np.sqrt(np.mean([np.var(v, ddof=1) for v in per_draw])))}
     by_draw = {t["draw"]: t["test"][metric] for t in teachers}
     e["student_minus_teacher"] = paired([s["test"][metric] for s in students], [by_draw[s["draw"]] for s in students])
     return e
@@ -237,20 +240,26 @@ def markdown(report: dict) -> str:
                   f"Student alone (same recipe): ACC {_ms(e['alone']['accuracy'])}, AUC {_ms(e['alone']['auc'])} "
                   f"({e['alone']['accuracy']['n']} seeds). Comparisons on {metric}.", "",
                   "| teacher | params | train min | draws | teacher ACC | teacher AUC | teacher ECE | student ACC | "
-                  "student AUC | student − alone ACC | student − alone AUC | gap recovery | student − teacher |",
-                  "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+                  "student AUC | student ECE | student − alone ACC | student − alone AUC | gap recovery | "
+                  "student − teacher |",
+                  "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
         for arch, t in e["teachers"].items():
             va = t.get("vs_alone", {})
             rec = t.get("gap_recovery")
             lines.append(
                 f"| {arch} | {t['params'] / 1e6:.2f} M | {np.mean(t['train_minutes']):.0f} | {t['draws']} | "
                 f"{_ms(t['teacher']['accuracy'])} | {_ms(t['teacher']['auc'])} | {_ms(t['teacher']['ece_after'], 1, 3)} | "
-                f"{_ms(t['student']['accuracy'])} | {_ms(t['student']['auc'])} | {_delta(va.get('accuracy'))} | "
+                f"{_ms(t['student']['accuracy'])} | {_ms(t['student']['auc'])} | "
+                f"{_ms(t['student']['ece_after'], 1, 3)} | {_delta(va.get('accuracy'))} | "
                 f"{_delta(va.get('auc'))} | {'-' if rec is None else f'{100 * rec:.0f} %'} | "
                 f"{_delta(t['student_minus_teacher'])} |")
         lines += ["", "Per teacher draw (" + metric + ", teacher -> its students): " + "; ".join(
             f"{arch} t{d}: {100 * v['teacher']:.1f} -> " + ", ".join(f"{100 * s:.1f}" for s in v["students"])
             for arch, t in e["teachers"].items() for d, v in t["per_draw"].items()), ""]
+        lines += [f"Spread of {arch}'s students ({metric}): between teacher draws sd "
+                  f"{100 * t['spread']['between_draws_sd']:.2f}, within a draw (seeds) sd "
+                  f"{100 * t['spread']['within_draw_sd']:.2f}." for arch, t in e["teachers"].items() if "spread" in t]
+        lines += [""] if any("spread" in t for t in e["teachers"].values()) else []
     return "\n".join(lines)
 
 
