@@ -81,7 +81,8 @@ def test_distill_replays_from_its_saved_config(trained_digits_run, tmp_path, mon
 
 @pytest.mark.parametrize("text, words", [
     ("epoch = 3\n", ("bad.toml: unknown option 'epoch'", "did you mean epochs?")),
-    ("epochs = \"3\"\n", ("bad.toml: epochs must be a whole number", '"3"')),
+    ("batch_size = \"3\"\n", ("bad.toml: batch_size must be a whole number", '"3"')),
+    ("epochs = \"ten\"\n", ("--epochs must be a positive whole number or auto", "'ten'")),
     ("lr = \"fast\"\n", ("bad.toml: lr must be a number",)),
     ("augment = 1\n", ("bad.toml: augment must be true or false",)),
     ("model = 3\n", ("bad.toml: model must be a string",)),
