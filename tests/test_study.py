@@ -266,3 +266,30 @@ def test_run_records_name_repository_paths_relatively(tmp_path):
     assert m["teacher"]["checkpoint"] == "benchmarks/_work/study/runs/t/model.pt"
     assert m["teacher_cache"] == str(tmp_path / "cache")
     assert provenance.rel_path(inside) == "benchmarks/_work/study/runs/t/model.pt"
+
+
+def test_teachers_benchmark_pairs_students_with_the_alone_student_of_their_seed():
+    """benchmarks/teachers: students pair with the alone student of the same seed (a variant group
+    shares its data set's), the gap recovery is (student - alone) / (teacher - alone), and a teacher
+    below the student alone gets no recovery."""
+    from benchmarks.teachers import teachers
+
+    def rec(group, role, arch, draw, seed, auc):
+        return {"group": group, "role": role, "arch": arch, "draw": draw, "seed": seed, "params": 1, "macs": 1,
+                "epochs": 30, "epoch_s_median": 2.0,
+                "test": {"auc": auc, "accuracy": auc, "ece_after": 0.05, "accuracy_at_half": auc}}
+
+    rows = [rec("breastmnist", "alone", "-", None, 0, 0.80), rec("breastmnist", "alone", "-", None, 1, 0.84),
+            rec("breastmnist", "teacher", "wrn16-2", 0, None, 0.92),
+            rec("breastmnist", "student", "wrn16-2", 0, 0, 0.86), rec("breastmnist", "student", "wrn16-2", 0, 1, 0.88),
+            rec("breastmnist-ls", "teacher", "resnet20", 0, None, 0.70),
+            rec("breastmnist-ls", "student", "resnet20", 0, 1, 0.80)]
+    groups = teachers.summarise(rows)["groups"]
+    assert list(groups) == ["breastmnist"]
+    wrn, smoothed = groups["breastmnist"]["teachers"]["wrn16-2"], groups["breastmnist"]["teachers"][
+        "resnet20, label smoothing 0.1"]
+    assert wrn["vs_alone"]["auc"]["mean"] == pytest.approx(0.05)  # (0.86 - 0.80 + 0.88 - 0.84) / 2
+    assert wrn["gap_recovery"] == pytest.approx(0.05 / (0.92 - 0.82))
+    assert smoothed["vs_alone"]["auc"]["mean"] == pytest.approx(-0.04)  # paired with seed 1's alone only
+    assert smoothed["gap_recovery"] is None and smoothed["teacher_minus_alone"] < 0
+    assert "teacher below alone" in teachers.markdown({"groups": groups})
