@@ -284,8 +284,9 @@ def plot(report: dict, path: Path) -> None:
                        100 * (a["mean"] + (a["sd"] if a["sd"] == a["sd"] else 0)), color="grey", alpha=0.25)
             ax.axhline(100 * a["mean"], color="grey", lw=1, label="student alone")
         for arch, t in e["teachers"].items():
-            xs, ys = zip(*[(100 * v["teacher"], 100 * s) for v in t["per_draw"].values() for s in v["students"]])
-            ax.plot(xs, ys, "o", label=arch)
+            points = [(100 * v["teacher"], 100 * s) for v in t["per_draw"].values() for s in v["students"]]
+            if points:
+                ax.plot(*zip(*points), "o", label=arch)
         lo, hi = ax.get_xlim()
         ax.plot([lo, hi], [lo, hi], color="black", lw=0.6, ls=":")
         ax.set_xlabel(f"teacher test {e['metric']} (%)")
