@@ -29,7 +29,8 @@ test-all: setup
     {{py}} -m pytest -q -m "slow or not slow"
 
 # Rebuild every summary that comes from committed records, without training or timing anything: the study
-# (both recipes, from benchmarks/study/records/), its --quick report, the ensemble, schedules and contention.
+# (both recipes, from benchmarks/study/records/), its --quick report, the ensemble, schedules, contention,
+# decisions and teachers.
 # A rebuilt file that differs from the committed one shows in `git diff`.
 reports: setup
     {{py}} benchmarks/study/study.py --report
@@ -38,6 +39,7 @@ reports: setup
     {{py}} benchmarks/schedules/schedules.py --from-json > /dev/null
     {{py}} benchmarks/contention/contention.py --report-only > /dev/null
     {{py}} benchmarks/decisions/decisions.py > /dev/null
+    {{py}} benchmarks/teachers/teachers.py > /dev/null
 
 # Timing benchmarks whose results are committed under benchmarks/<question>/ (run them on a quiet machine).
 bench: setup
