@@ -27,12 +27,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 os.environ.setdefault("EDGEKD_DATA", str(Path(__file__).resolve().parents[3] / "shared" / "data"))
-from benchmarks._lib.provenance import (  # noqa: E402
-    made_how,
-    rel_path,
-    write_outputs,  # noqa: E402
-)
-from benchmarks.study.lib.stats import mean_sd, paired  # noqa: E402
+from benchmarks._lib.provenance import made_how, rel_path, write_outputs  # noqa: E402
+from benchmarks.study.lib.stats import delta_text, mean_sd, ms_text, paired  # noqa: E402
 from edgekd.decision import adapt, decide, fit_decision_rule, prior_interval, probabilities  # noqa: E402
 from edgekd.decision.calibration_metrics import ece_interval, expected_calibration_error, reliability_bins  # noqa: E402
 from edgekd.decision.fit import DEFAULT_RULE, rule_figures  # noqa: E402
@@ -202,41 +198,29 @@ TARGETS = {  # (data set, what, threshold): the targets the decisions must meet
 }
 
 
-def _ms(x: dict, scale: float = 100, digits: int = 1) -> str:
-    if not x or x.get("n", 0) == 0:
-        return "-"
-    sd = "" if x["sd"] != x["sd"] else f" ± {scale * x['sd']:.{digits}f}"
-    return f"{scale * x['mean']:.{digits}f}{sd}"
-
-
-def _delta(p: dict) -> str:
-    lo, hi = p["ci"]
-    return f"{100 * p['mean']:+.1f} [{100 * lo:+.1f}, {100 * hi:+.1f}]"
-
-
 def _verdicts(ds: str, e: dict, default: str) -> list[str]:
     s = e["students"]
     acc = s["rules"][default]
     out = []
     if ds == "pneumoniamnist":
         prior_err = abs(s["estimated_prior"]["mean"] - e["true_prior"])
-        out += [f"AUC {_ms(s['auc'])} (>= 97.3: {'met' if s['auc']['mean'] >= 0.973 else 'missed'})",
-                f"ACC at the default operating point ({default}) {_ms(acc)} (>= 93.0 with sd <= 1.0: "
+        out += [f"AUC {ms_text(s['auc'])} (>= 97.3: {'met' if s['auc']['mean'] >= 0.973 else 'missed'})",
+                f"ACC at the default operating point ({default}) {ms_text(acc)} (>= 93.0 with sd <= 1.0: "
                 f"{'met' if acc['mean'] >= 0.93 and acc['sd'] <= 0.01 else 'missed'})",
-                f"ACC after adapt {_ms(s['accuracy_adapted'])} (>= 94.0: "
+                f"ACC after adapt {ms_text(s['accuracy_adapted'])} (>= 94.0: "
                 f"{'met' if s['accuracy_adapted']['mean'] >= 0.94 else 'missed'}; hindsight-best threshold "
-                f"{_ms(s['hindsight_best'])})",
+                f"{ms_text(s['hindsight_best'])})",
                 f"estimated test prior {100 * s['estimated_prior']['mean']:.1f} % vs true {100 * e['true_prior']:.1f} % "
                 f"(within 3 points: {'met' if prior_err <= 0.03 else f'missed by {100 * (prior_err - 0.03):.1f}'})",
-                f"ECE after adapt {_ms(s['ece_adapted'], 1, 3)} (<= 0.030: "
+                f"ECE after adapt {ms_text(s['ece_adapted'], 1, 3)} (<= 0.030: "
                 f"{'met' if s['ece_adapted']['mean'] <= 0.03 else 'missed'})"]
     else:
         worse = [r for r, p in e["paired_vs_half"].items() if r == default and p["ci"][1] < 0]
-        out += [f"ACC at the default operating point ({default}) {_ms(acc)} vs at 0.5 "
-                f"{_ms(s['rules']['0.5'])} (never below: {'missed' if worse else 'met'})",
-                f"ACC >= 86.5 with AUC >= 90.1: ACC {_ms(acc)}, AUC {_ms(s['auc'])} "
+        out += [f"ACC at the default operating point ({default}) {ms_text(acc)} vs at 0.5 "
+                f"{ms_text(s['rules']['0.5'])} (never below: {'missed' if worse else 'met'})",
+                f"ACC >= 86.5 with AUC >= 90.1: ACC {ms_text(acc)}, AUC {ms_text(s['auc'])} "
                 f"({'met' if acc['mean'] >= 0.865 and s['auc']['mean'] >= 0.901 else 'missed'})",
-                f"test ECE after temperature {_ms(s['ece_after'], 1, 3)} (per run with a bootstrap interval below)"]
+                f"test ECE after temperature {ms_text(s['ece_after'], 1, 3)} (per run with a bootstrap interval below)"]
     return out
 
 
@@ -259,29 +243,29 @@ def markdown(report: dict) -> str:
         lines += [f"Targets: {TARGETS[ds]}.", ""] + [f"- {v}" for v in _verdicts(ds, e, default)] + [""]
         lines += [f"Students: n = {e['n_students']}; test share of the positive class {100 * e['true_prior']:.1f} %.",
                   "", "| figure | mean ± sd |", "|---|---|"]
-        lines += [f"| AUC | {_ms(s['auc'])} |", f"| ACC at 0.5 (raw arg-max) | {_ms(s['accuracy_at_half'])} |"]
-        lines += [f"| ACC, operating point {r} | {_ms(v)} |" for r, v in s["rules"].items()]
-        lines += [f"| ACC after adapt (EM, prior estimated on the test images) | {_ms(s['accuracy_adapted'])} |",
-                  f"| ACC, hindsight-best threshold (uses the test labels) | {_ms(s['hindsight_best'])} |",
-                  f"| ECE before / after temperature | {_ms(s['ece_before'], 1, 3)} / {_ms(s['ece_after'], 1, 3)} |",
-                  f"| ECE after adapt | {_ms(s['ece_adapted'], 1, 3)} |",
-                  f"| estimated positive share | {_ms(s['estimated_prior'])} % |", ""]
+        lines += [f"| AUC | {ms_text(s['auc'])} |", f"| ACC at 0.5 (raw arg-max) | {ms_text(s['accuracy_at_half'])} |"]
+        lines += [f"| ACC, operating point {r} | {ms_text(v)} |" for r, v in s["rules"].items()]
+        lines += [f"| ACC after adapt (EM, prior estimated on the test images) | {ms_text(s['accuracy_adapted'])} |",
+                  f"| ACC, hindsight-best threshold (uses the test labels) | {ms_text(s['hindsight_best'])} |",
+                  f"| ECE before / after temperature | {ms_text(s['ece_before'], 1, 3)} / {ms_text(s['ece_after'], 1, 3)} |",
+                  f"| ECE after adapt | {ms_text(s['ece_adapted'], 1, 3)} |",
+                  f"| estimated positive share | {ms_text(s['estimated_prior'])} % |", ""]
         lines += ["Paired differences over the students, each rule minus 0.5 (points, 95 % t-interval):", "",
                   "| rule | Δ ACC | wins / losses |", "|---|---|---|"]
-        lines += [f"| {r} | {_delta(p)} | {p['wins']} / {p['losses']} |" for r, p in e["paired_vs_half"].items()]
+        lines += [f"| {r} | {delta_text(p)} | {p['wins']} / {p['losses']} |" for r, p in e["paired_vs_half"].items()]
         b, pb = s["bcts"], e["paired_bcts"]
         lines += ["", "Calibration: one temperature (the default) against temperature + per-class bias (BCTS, "
                   "`--calibration bcts`), on the same students; Δ: BCTS minus temperature, points, 95 % t-interval:",
                   "", "| figure | temperature | BCTS | Δ |", "|---|---|---|---|"]
-        lines += [f"| ACC, operating point {r} | {_ms(s['rules'][r])} | {_ms(b['rules'][r])} | {_delta(pb[r])} |"
+        lines += [f"| ACC, operating point {r} | {ms_text(s['rules'][r])} | {ms_text(b['rules'][r])} | {delta_text(pb[r])} |"
                   for r in s["rules"]]
-        lines += [f"| ACC after adapt | {_ms(s['accuracy_adapted'])} | {_ms(b['accuracy_adapted'])} | "
-                  f"{_delta(pb['adapted'])} |",
-                  f"| ECE after calibration | {_ms(s['ece_after'], 1, 3)} | {_ms(b['ece_after'], 1, 3)} | |",
-                  f"| ECE after adapt | {_ms(s['ece_adapted'], 1, 3)} | {_ms(b['ece_adapted'], 1, 3)} | |"]
+        lines += [f"| ACC after adapt | {ms_text(s['accuracy_adapted'])} | {ms_text(b['accuracy_adapted'])} | "
+                  f"{delta_text(pb['adapted'])} |",
+                  f"| ECE after calibration | {ms_text(s['ece_after'], 1, 3)} | {ms_text(b['ece_after'], 1, 3)} | |",
+                  f"| ECE after adapt | {ms_text(s['ece_adapted'], 1, 3)} | {ms_text(b['ece_adapted'], 1, 3)} | |"]
         lines += ["", "By teacher draw (students' mean ± sd; the variance due to the teacher):", "",
                   "| teacher | students' AUC | students' ACC at 0.5 |", "|---|---|---|"]
-        lines += [f"| {d} | {_ms(v['auc'])} | {_ms(v['accuracy'])} |" for d, v in e["by_draw"].items()]
+        lines += [f"| {d} | {ms_text(v['auc'])} | {ms_text(v['accuracy'])} |" for d, v in e["by_draw"].items()]
         lines += ["", "Per run: ECE after temperature with its bootstrap interval, estimated prior with its interval:",
                   "", "| run | AUC | ACC 0.5 | ECE after [95 %] | estimated share [95 %] |", "|---|---|---|---|---|"]
         for r in e["runs_detail"]:

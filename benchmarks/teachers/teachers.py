@@ -33,7 +33,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from benchmarks._lib.provenance import made_how, rel_path, write_outputs  # noqa: E402
-from benchmarks.study.lib.stats import mean_sd, paired  # noqa: E402
+from benchmarks.study.lib.stats import delta_text, mean_sd, ms_text, paired  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 RUN_NAME = re.compile(r"(.+)-t(\d+)(?:-s(\d+))?")  # <arch>-t<draw> (teacher), <arch>-t<draw>-s<seed> (student)
@@ -211,21 +211,6 @@ def _figures(rows: list[dict]) -> dict:
     return {m: mean_sd([r["test"][m] for r in rows]) for m in ("accuracy", "auc", "ece_after", "accuracy_at_half")}
 
 
-def _ms(x: dict, scale: float = 100, digits: int = 1) -> str:
-    if not x or x.get("n", 0) == 0:
-        return "-"
-    sd = "" if x["sd"] != x["sd"] else f" ± {scale * x['sd']:.{digits}f}"
-    return f"{scale * x['mean']:.{digits}f}{sd}"
-
-
-def _delta(p: dict | None) -> str:
-    if not p or p["n"] == 0:
-        return "-"
-    if p["n"] < 2:
-        return f"{100 * p['mean']:+.1f}"
-    return f"{100 * p['mean']:+.1f} [{100 * p['ci'][0]:+.1f}, {100 * p['ci'][1]:+.1f}]"
-
-
 def _recovery(t: dict) -> str:
     if t.get("gap_recovery") is not None:
         return f"{100 * t['gap_recovery']:.0f} %"
@@ -245,11 +230,12 @@ def markdown(report: dict) -> str:
              "students are the decisions benchmark's runs (`--also`); its student alone was trained directly with what "
              "`--baseline` runs (`distill --method none --alpha 0 --beta 0 --cache-views 8`).", ""]
     if report.get("not_run"):
-        lines += ["Not run yet (resnet56, wrn16-2 and resnet18 cost 3x, 2.5x and 15x resnet20's MACs): " + ", ".join(report["not_run"]) + ".", ""]
+        lines += ["Not run yet (resnet56, wrn16-2 and resnet18 cost 3x, 2.5x and 15x resnet20's MACs): "
+                  + ", ".join(report["not_run"]) + ".", ""]
     for group, e in report["groups"].items():
         metric = e["metric"].upper() if e["metric"] == "auc" else "ACC"
         lines += [f"## {group}", "",
-                  f"Student alone (same recipe): ACC {_ms(e['alone']['accuracy'])}, AUC {_ms(e['alone']['auc'])} "
+                  f"Student alone (same recipe): ACC {ms_text(e['alone']['accuracy'])}, AUC {ms_text(e['alone']['auc'])} "
                   f"({e['alone']['accuracy']['n']} seeds). Comparisons on {metric}.", "",
                   "| teacher | params | train min | draws | teacher ACC | teacher AUC | teacher ECE | student ACC | "
                   "student AUC | student ECE | student − alone ACC | student − alone AUC | gap recovery | "
@@ -259,11 +245,12 @@ def markdown(report: dict) -> str:
             va = t.get("vs_alone", {})
             lines.append(
                 f"| {arch} | {t['params'] / 1e6:.2f} M | {np.mean(t['train_minutes']):.0f} | {t['draws']} | "
-                f"{_ms(t['teacher']['accuracy'])} | {_ms(t['teacher']['auc'])} | {_ms(t['teacher']['ece_after'], 1, 3)} | "
-                f"{_ms(t['student']['accuracy'])} | {_ms(t['student']['auc'])} | "
-                f"{_ms(t['student']['ece_after'], 1, 3)} | {_delta(va.get('accuracy'))} | "
-                f"{_delta(va.get('auc'))} | {_recovery(t)} | "
-                f"{_delta(t['student_minus_teacher'])} |")
+                f"{ms_text(t['teacher']['accuracy'])} | {ms_text(t['teacher']['auc'])} | "
+                f"{ms_text(t['teacher']['ece_after'], 1, 3)} | "
+                f"{ms_text(t['student']['accuracy'])} | {ms_text(t['student']['auc'])} | "
+                f"{ms_text(t['student']['ece_after'], 1, 3)} | {delta_text(va.get('accuracy'))} | "
+                f"{delta_text(va.get('auc'))} | {_recovery(t)} | "
+                f"{delta_text(t['student_minus_teacher'])} |")
         lines += ["", "Per teacher draw (" + metric + ", teacher -> its students): " + "; ".join(
             f"{arch} t{d}: {100 * v['teacher']:.1f} -> " + ", ".join(f"{100 * s:.1f}" for s in v["students"])
             for arch, t in e["teachers"].items() for d, v in t["per_draw"].items()), ""]

@@ -45,6 +45,23 @@ def mean_sd(values: list[float]) -> dict:
             "sd": float(v.std(ddof=1)) if len(v) > 1 else float("nan"), "n": len(v)}
 
 
+def ms_text(x: dict | None, scale: float = 100, digits: int = 1) -> str:
+    """``mean ± sd`` of a :func:`mean_sd` record, scaled (percent by default); ``-`` when empty."""
+    if not x or x.get("n", 0) == 0:
+        return "-"
+    sd = "" if x["sd"] != x["sd"] else f" ± {scale * x['sd']:.{digits}f}"
+    return f"{scale * x['mean']:.{digits}f}{sd}"
+
+
+def delta_text(p: dict | None) -> str:
+    """A :func:`paired` record in points: ``+1.2 [+0.3, +2.1]`` (the t-interval); no interval below 2 pairs."""
+    if not p or p["n"] == 0:
+        return "-"
+    if p["n"] < 2:
+        return f"{100 * p['mean']:+.1f}"
+    return f"{100 * p['mean']:+.1f} [{100 * p['ci'][0]:+.1f}, {100 * p['ci'][1]:+.1f}]"
+
+
 # ----------------------------------------------------------------------------- aggregation
 
 def read_run(record: dict | None) -> dict | None:
