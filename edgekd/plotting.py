@@ -22,3 +22,12 @@ def pyplot() -> Any:
     import matplotlib.pyplot as plt
 
     return plt
+
+
+def save_png(fig: Any, path, dpi: int = 110) -> None:
+    """Write ``fig`` to ``path`` as a PNG atomically (a reader never sees half a file) and close it."""
+    from edgekd.fileio import atomic_path
+
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=dpi, format="png")
+    pyplot().close(fig)

@@ -284,8 +284,7 @@ def markdown(report: dict) -> str:
 def plot(report: dict, path: Path) -> None:
     """Left: test ACC by operating point per data set (mean ± sd over students). Right: the
     reliability diagram pooled over PneumoniaMNIST's students, before and after temperature."""
-    from edgekd.fileio import atomic_path
-    from edgekd.plotting import pyplot
+    from edgekd.plotting import pyplot, save_png
 
     plt = pyplot()
     fig, (ax, rel) = plt.subplots(1, 2, figsize=(12, 4.5))
@@ -310,9 +309,7 @@ def plot(report: dict, path: Path) -> None:
     rel.set_title("PneumoniaMNIST test, students pooled")
     rel.legend()
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=110, format="png")
-    plt.close(fig)
+    save_png(fig, path)
 
 
 def main() -> None:

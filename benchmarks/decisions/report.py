@@ -6,8 +6,6 @@ from pathlib import Path
 
 import numpy as np
 
-from edgekd.fileio import atomic_path
-
 GROUPS = {"logreg": lambda m: m == "logreg", "cnn-small": lambda m: m.startswith("cnn-small")}
 
 
@@ -196,7 +194,7 @@ def markdown(report: dict) -> str:
 
 
 def plot(report: dict, path: Path) -> None:
-    from edgekd.plotting import pyplot
+    from edgekd.plotting import pyplot, save_png
 
     plt = pyplot()
     st = report["settings"]
@@ -225,6 +223,4 @@ def plot(report: dict, path: Path) -> None:
         ax.set(title=f"{ds}: rule - raw arg-max", xlabel="cnn-small test ACC, points (temperature rules)")
         ax.legend(fontsize=7, loc="best")
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=110, format="png")
-    plt.close(fig)
+    save_png(fig, path)

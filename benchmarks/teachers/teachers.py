@@ -264,8 +264,7 @@ def markdown(report: dict) -> str:
 def plot(report: dict, path: Path) -> None:
     """Per group: each teacher draw's test metric (x) against its students' (y), the student
     alone as a horizontal band: a teacher worth learning from lifts its students above it."""
-    from edgekd.fileio import atomic_path
-    from edgekd.plotting import pyplot
+    from edgekd.plotting import pyplot, save_png
 
     plt = pyplot()
     groups = list(report["groups"].items())
@@ -287,9 +286,7 @@ def plot(report: dict, path: Path) -> None:
         ax.set_title(group)
         ax.legend(fontsize=7)
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=110, format="png")
-    plt.close(fig)
+    save_png(fig, path)
 
 
 def main() -> None:

@@ -11,14 +11,13 @@ from pathlib import Path
 import numpy as np
 
 from edgekd.decision.calibration_metrics import ECE_BINS, expected_calibration_error, reliability_bins
-from edgekd.fileio import atomic_path
 
 
 def plot_reliability(labels, curves: dict[str, np.ndarray], path: str | Path, title: str = "",
                      bins: int = ECE_BINS) -> None:
     """Write a PNG: one accuracy-vs-confidence line per entry of ``curves`` (name -> N x K probabilities),
     ECE in the legend, the diagonal of perfect calibration, and a histogram of confidences below."""
-    from edgekd.plotting import pyplot
+    from edgekd.plotting import pyplot, save_png
 
     plt = pyplot()
     fig, (ax, ax_hist) = plt.subplots(2, 1, figsize=(5.2, 6.0), sharex=True,
@@ -35,6 +34,4 @@ def plot_reliability(labels, curves: dict[str, np.ndarray], path: str | Path, ti
     ax.legend(fontsize=8, loc="upper left")
     ax_hist.set(xlabel=f"confidence (top-label probability, {bins} bins)", ylabel="images")
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=110, format="png")
-    plt.close(fig)
+    save_png(fig, path)

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from edgekd.fileio import atomic_path
-from edgekd.plotting import pyplot
+from edgekd.plotting import pyplot, save_png
 
 
 def plot_curves(history: list[dict], path: str | Path, title: str = "") -> None:
@@ -26,6 +25,4 @@ def plot_curves(history: list[dict], path: str | Path, title: str = "") -> None:
     ax_acc.legend(fontsize=8)
     fig.suptitle(title)
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=110, format="png")
-    plt.close(fig)
+    save_png(fig, path)
