@@ -168,8 +168,6 @@ def test_logit_standardisation_ignores_the_logits_scale_and_shift():
 
 
 def test_the_cosine_map_loss_ignores_the_maps_scale():
-    from edgekd.losses.attention import attention_loss
-
     m = torch.rand(3, 7, 7)
     assert attention_loss(m, 4 * m, "cosine").item() == pytest.approx(0.0, abs=1e-6)
     assert attention_loss(m, 1 - m, "cosine").item() > 0.1

@@ -21,6 +21,7 @@ decisions benchmark (``<ds>/teacher<T>`` and ``<ds>/teacher<T>-student<S>``, res
 from __future__ import annotations
 
 import argparse
+import functools
 import gzip
 import json
 import os
@@ -112,10 +113,22 @@ def collect(runs: Path, also: Path | None) -> None:
     print(f"wrote {rel_path(RECORDS)} ({len(lines)} models)")
 
 
+@functools.cache
+def _data(ds: str):
+    """A data set's facts, its splits and its training prior, read once for every model of it."""
+    from edgekd.data.registry import get_source, load_split
+
+    source = get_source(ds)
+    splits = {s: load_split(ds, s, None, source=source) for s in ("train", "val", "test")}
+    y = {s: d.labels.reshape(-1) for s, d in splits.items()}
+    prior = np.bincount(y["train"], minlength=source.info.num_classes)  # a stratified label fraction keeps these
+    return source.info, splits, y, prior
+
+
 def _record(group: str, role: str, arch: str, draw: int | None, seed: int | None, folder: Path, root: Path) -> dict:
     """The test figures of one model, recomputed from its checkpoint with edgekd's default decision
     rule fitted on validation (so runs made before rules were stored read the same), and its cost."""
-    from edgekd.data.registry import get_source, load_split, positive_class
+    from edgekd.data.registry import positive_class
     from edgekd.decision.fit import DEFAULT_RULE, fit_decision_rule, rule_figures
     from edgekd.metrics import auc, softmax
     from edgekd.training.batches import TensorSplit
@@ -124,13 +137,10 @@ def _record(group: str, role: str, arch: str, draw: int | None, seed: int | None
 
     ds, fraction, _ = GROUPS[base_group(group)]
     content = load_checkpoint(folder / "model.pt")
-    source = get_source(ds)
-    splits = {s: load_split(ds, s, None, source=source) for s in ("train", "val", "test")}
+    info, splits, y, prior = _data(ds)
     model = build_model(content)
-    z = {s: predict_logits(model, TensorSplit.from_split(splits[s], source.info)) for s in ("val", "test")}
-    y = {s: d.labels.reshape(-1) for s, d in splits.items()}
-    names = list(source.info.class_names)
-    prior = np.bincount(y["train"], minlength=len(names))  # a stratified label fraction keeps these shares
+    z = {s: predict_logits(model, TensorSplit.from_split(splits[s], info)) for s in ("val", "test")}
+    names = list(info.class_names)
     rule = fit_decision_rule(y["val"], z["val"], names, prior, DEFAULT_RULE, "temperature",
                              positive_class=positive_class(ds, names))
     test = rule_figures(rule, y["test"], z["test"]).to_dict()
@@ -202,7 +212,7 @@ def _teacher_entry(rows: list[dict], alone: dict[int, dict], metric: str) -> dic
     if len(per_draw) > 1:  # how much of the students' spread is the teacher draw's, how much the seed's
         e["spread"] = {"between_draws_sd": float(np.std([np.mean(v) for v in per_draw], ddof=1)),
                        "within_draw_sd": float(np.sqrt(np.mean([np.var(v, ddof=1) for v in per_draw])))}
-    by_draw = {t["draw"]: t["test"][metric] for t in teachers}
+    by_draw = {d: v["teacher"] for d, v in e["per_draw"].items()}
     e["student_minus_teacher"] = paired([s["test"][metric] for s in students], [by_draw[s["draw"]] for s in students])
     return e
 
