@@ -293,3 +293,95 @@ def test_teachers_benchmark_pairs_students_with_the_alone_student_of_their_seed(
     assert smoothed["vs_alone"]["auc"]["mean"] == pytest.approx(-0.04)  # paired with seed 1's alone only
     assert smoothed["gap_recovery"] is None and smoothed["teacher_minus_alone"] < 0
     assert "teacher below alone" in teachers.markdown({"groups": groups})
+
+
+# --- the third round (lib/v3.py, lib/v3_report.py) ---------------------------------------------
+
+def test_v3_plan_pairs_methods_draws_and_the_student_alone():
+    from benchmarks.study.lib import v3
+
+    screen = v3.plan("screen")
+    assert len(screen) == 3 + 3 * 3 * len(v3.METHODS)  # 3 teachers; 3 groups x 3 seeds x every method, draw 0
+    grid = v3.plan("grid")
+    teachers, students = grid[:6], grid[6:]
+    assert all(s["kind"] == "teacher" and s["train"].epochs == 30 for s in teachers)  # `edgekd train` defaults
+    assert {s["train"].label_fraction for s in teachers if s["dataset"] == "mnist"} == {0.1}
+    # the student alone reads no teacher: one run per seed serves both draws
+    assert len(students) == 12 * len(v3.SEEDS) * (1 + (len(v3.GRID_METHODS) - 1) * len(v3.DRAWS))
+    assert all(s["draw"] == 0 and s["out"].name.startswith("s") for s in students if s["method"] == "ce")
+    # cheapest groups first (so an interrupted grid leaves whole cheap groups), `--epochs auto` per size
+    order = list(dict.fromkeys((s["dataset"], s["regime"], s["model"]) for s in students if s["seed"] == 0))
+    assert order[0] == ("breastmnist", "low", "cnn-tiny") and order[-1] == ("mnist", "full", "cnn-small")
+    epochs = {(s["dataset"], s["regime"]): s["train"].epochs for s in students}
+    assert epochs[("breastmnist", "full")] == 300 and epochs[("pneumoniamnist", "full")] == 100
+    assert epochs[("mnist", "full")] == 100 and epochs[("mnist", "low")] == 300
+    # paired: for one group and seed every method trains with the same recipe (same views, same order)
+    by_run: dict = {}
+    for s in students:
+        by_run.setdefault((s["dataset"], s["regime"], s["model"], s["seed"]), set()).add(
+            json.dumps(s["train"].recipe(), sort_keys=True))
+    assert all(len(recipes) == 1 for recipes in by_run.values())
+    ls = v3.student_spec("breastmnist", "full", "cnn-small", "ls-kd", 0, 1)
+    assert ls["distill"].logit_standardize and ls["teacher"].parent.name == "teacher-t1"
+    assert ls["cache"] != v3.student_spec("breastmnist", "full", "cnn-small", "kd", 0, 0)["cache"]
+
+
+def test_runner_reads_older_records_and_tells_logit_standardisation_apart(tmp_path):
+    from benchmarks.study.lib import v3
+
+    spec = {**v3.student_spec("breastmnist", "full", "cnn-small", "ls-kd", 0, 0), "out": tmp_path / "run"}
+    spec["out"].mkdir()
+    recipe_then = {k: v for k, v in spec["train"].recipe().items()
+                   if k not in ("label_smoothing", "operating_point", "calibration")}  # options added later
+    method = {"method": "kd", "alpha": 0.9, "beta": 0.0, "temperature": 4.0, "att_loss": "mse", "att_size": None}
+    (spec["out"] / "test.json").write_text("{}")
+    for standardised, state in ((True, "done"), (False, "mismatch")):
+        (spec["out"] / "metrics.json").write_text(json.dumps(
+            {"config": recipe_then, "model": {"name": "cnn-small"},
+             "distill": {**method, "logit_standardize": standardised}}))
+        assert runner.run_state(spec) == state
+
+
+def test_v3_report_pairs_the_student_alone_with_every_draw(tmp_path, monkeypatch):
+    from benchmarks.study.lib import v3, v3_report
+
+    monkeypatch.setattr(v3, "PROFILE", {"root": tmp_path, "records": tmp_path / "v3.jsonl.gz"})
+
+    def rec(auc: float, val: float = 0.9) -> dict:
+        return {"metrics": {}, "test": {"test": {"accuracy": auc, "auc": auc}, "val": {"accuracy": val, "auc": val}}}
+
+    g = "breastmnist/full/cnn-small"
+    records.write(tmp_path / "v3.jsonl.gz", {
+        "breastmnist/teacher-t0": rec(0.90), "breastmnist/teacher-t1": rec(0.92),
+        f"{g}/ce/s0": rec(0.80), f"{g}/ce/s1": rec(0.82),
+        f"{g}/kd/t0-s0": rec(0.85), f"{g}/kd/t0-s1": rec(0.87), f"{g}/kd/t1-s0": rec(0.86), f"{g}/kd/t1-s1": rec(0.90),
+        f"{g}/dkd/t0-s0": rec(0.81, 0.95), f"{g}/dkd/t0-s1": rec(0.81, 0.95)})
+    rep = v3_report.summarise()
+    group = rep["groups"]["breastmnist full/cnn-small"]
+    kd = group["methods"]["kd"]
+    assert kd["n"] == 4 and kd["vs_alone"]["n"] == 4  # each seed's alone run paired with both draws
+    assert kd["vs_alone"]["mean"] == pytest.approx((0.05 + 0.05 + 0.06 + 0.08) / 4)
+    assert kd["recovery"] == pytest.approx((0.87 - 0.81) / (0.91 - 0.81))  # teachers' mean over the draws used
+    assert kd["vs_teacher"]["mean"] == pytest.approx((-0.05 - 0.03 - 0.06 - 0.02) / 4)
+    assert kd["variance"]["between_draws_sd"] == pytest.approx(math.sqrt(2e-4))  # draw means .86 and .88
+    assert kd["variance"]["within_draw_sd"] == pytest.approx(math.sqrt((2e-4 + 8e-4) / 2))
+    dkd = group["methods"]["dkd"]
+    assert dkd["vs_kd"]["n"] == 2 and dkd["vs_kd"]["mean"] == pytest.approx(-0.05)  # draw 0's KD runs only
+    assert dkd["recovery"] == pytest.approx(0.0) and dkd["teacher"] == pytest.approx(0.90)  # draw 0's teacher
+    assert group["pick"] == "dkd"  # the best on validation, whatever its test figure
+    assert rep["verdicts"]["kd"]["beats_alone"] == 1 and rep["verdicts"]["dkd"]["beats_alone"] == 0
+    md = "\n".join(v3_report.markdown(rep))
+    assert "breastmnist full/cnn-small (screen)" in md and "**missed**" in md
+
+
+def test_v3_decisions_of_a_run_match_what_training_reported(trained_digits_run, tmp_path):
+    from benchmarks.study.lib import v3
+
+    shutil.copy(trained_digits_run / "model.pt", tmp_path / "model.pt")
+    v3.decide({"out": tmp_path, "dataset": "digits"})
+    got = json.loads((tmp_path / "decide.json").read_text())
+    test = json.loads((trained_digits_run / "test.json").read_text())["test"]
+    assert got["accuracy_at_half"] == pytest.approx(test["accuracy"], abs=1e-12)  # same model, same split
+    assert got["accuracy_at_rule"] == pytest.approx(test["decision"]["accuracy"], abs=1e-12)
+    assert got["ece_after"] == pytest.approx(test["decision"]["ece_after"], abs=1e-6)  # float32 logits
+    assert got["positive_class"] is None and sum(got["estimated_prior"]) == pytest.approx(1.0)

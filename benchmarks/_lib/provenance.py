@@ -56,3 +56,16 @@ def write_outputs(out: Path, report: dict, markdown: Callable[[dict], str],
     atomic_write_text(out.with_suffix(".md"), markdown(report))
     plot(report, out.with_suffix(".png"))
     print(markdown(report))
+
+
+def run_once(out: Path, command: list[str]) -> None:
+    """Run an edgekd ``command`` into ``out`` unless ``out`` already holds a finished run (test.json):
+    one thread, no progress bar, its output in ``out``.log. How the benchmarks make their runs."""
+    import subprocess
+
+    if (out / "test.json").is_file():
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with open(out.with_suffix(".log"), "w") as log:
+        subprocess.run([*command, "--threads", "1", "--quiet", "--force", "--out", str(out)], stdout=log,
+                       stderr=subprocess.STDOUT, check=True)

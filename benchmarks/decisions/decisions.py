@@ -2,13 +2,14 @@
 after adapting to the test split's class balance (no labels), and calibration, over 2 teacher
 draws x 5 student seeds on PneumoniaMNIST and BreastMNIST. Writes decisions.{json,md,png}.
 
+    python benchmarks/decisions/decisions.py --run RUNS       # train the runs below (skips finished ones)
     python benchmarks/decisions/decisions.py --collect RUNS   # val/test logits of every run -> records.jsonl.gz
     python benchmarks/decisions/decisions.py                  # the report, from the committed records
 
 RUNS holds ``<dataset>/teacher<T>`` (``edgekd train --model resnet20 --dataset D --seed T``)
 and ``<dataset>/teacher<T>-student<S>`` (``edgekd distill --teacher .../model.pt --seed S
 --teacher-cache CACHE``: distill's defaults with the teacher's outputs cached, K = 8 views),
-1 thread each (``benchmarks/decisions/run.sh`` makes them). The records keep every run's
+1 thread each (``--run`` makes them; ``EDGEKD`` names the command, default ``edgekd``). The records keep every run's
 validation and test logits, so the report (any rule, estimator or interval) is rebuilt
 without the weights. Every rule is fitted on the validation split, as edgekd does after
 training; adaptation sees the test images, never their labels.
@@ -27,7 +28,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 os.environ.setdefault("EDGEKD_DATA", str(Path(__file__).resolve().parents[3] / "shared" / "data"))
-from benchmarks._lib.provenance import made_how, rel_path, write_outputs  # noqa: E402
+from benchmarks._lib.provenance import made_how, rel_path, run_once, write_outputs  # noqa: E402
 from benchmarks.study.lib.stats import delta_text, mean_sd, ms_text, paired  # noqa: E402
 from edgekd.decision import adapt, decide, fit_decision_rule, prior_interval, probabilities  # noqa: E402
 from edgekd.decision.calibration_metrics import ece_interval, expected_calibration_error, reliability_bins  # noqa: E402
@@ -39,6 +40,21 @@ RECORDS = HERE / "records.jsonl.gz"
 DATASETS = ("pneumoniamnist", "breastmnist")
 RULES = ("0.5", "accuracy", "youden", "balanced", "youden-shrunk", "accuracy-guarded", "sensitivity=0.95",
          "specificity=0.95")
+
+
+def run(runs: Path) -> None:
+    """Train the runs behind the report into ``runs``: per data set 2 teacher draws with the default
+    ``train``, then 5 students per teacher with the default ``distill`` (the teacher's outputs cached)."""
+    edgekd = os.environ.get("EDGEKD", "edgekd")
+    for ds in DATASETS:
+        for t in (0, 1):
+            run_once(runs / ds / f"teacher{t}", [edgekd, "train", "--model", "resnet20", "--dataset", ds, "--seed", str(t)])
+    for t in (0, 1):
+        for ds in ("breastmnist", "pneumoniamnist"):
+            for s in range(5):
+                run_once(runs / ds / f"teacher{t}-student{s}",
+                         [edgekd, "distill", "--teacher", str(runs / ds / f"teacher{t}" / "model.pt"), "--seed", str(s),
+                          "--teacher-cache", str(runs / "cache" / f"{ds}-teacher{t}-s{s}")])
 
 
 def collect(runs: Path) -> None:
@@ -232,7 +248,7 @@ def markdown(report: dict) -> str:
              "(`edgekd train --model resnet20 --dataset D --seed 0|1`), 1 thread each; every rule fitted on the "
              "validation split, as edgekd does after training; adaptation (EM on the calibrated probabilities) "
              "sees the test images without their labels. Rebuild: `python benchmarks/decisions/decisions.py` "
-             "(from `records.jsonl.gz`, no weights needed); the runs: `benchmarks/decisions/run.sh`.", "",
+             "(from `records.jsonl.gz`, no weights needed); the runs: `python benchmarks/decisions/decisions.py --run RUNS`.", "",
              f"Default operating point of `train` / `distill`: **{default}**.", ""]
     for ds, e in report["datasets"].items():
         s = e["students"]
@@ -314,8 +330,11 @@ def plot(report: dict, path: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--run", type=Path, help="Folder to train the runs into (finished runs are kept).")
     parser.add_argument("--collect", type=Path, help="Folder of runs to read logits from (writes the records).")
     args = parser.parse_args()
+    if args.run:
+        run(args.run)
     if args.collect:
         collect(args.collect)
     data, runs = read_records()

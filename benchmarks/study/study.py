@@ -12,6 +12,9 @@ Run from the repository root (``EDGEKD_DATA`` defaults to ../shared/data):
     python benchmarks/study/study.py --quick --report    # rebuild the quick report only
     python benchmarks/study/study.py --v2 --part 1 --jobs 2  # the second recipe (plan.py V2_*), same parts;
                                                          # --report then adds it beside the first recipe
+    python benchmarks/study/study.py --v3 screen --jobs 2    # the third round (lib/v3.py): the product's recipe,
+    python benchmarks/study/study.py --v3 grid --jobs 2      # two teacher draws; screen first, then the grid
+    python benchmarks/study/study.py --v3 grid --list        # what is finished, per group and method
 
 Runs are made in the git-ignored ``benchmarks/_work/study/`` (``v2/`` and ``quick/`` below it);
 each finished run is added to its round's record file, ``records/{v1,v2,quick}.jsonl.gz``
@@ -74,7 +77,7 @@ from edgekd.training.threads import calm_openmp_waits  # noqa: E402
 calm_openmp_waits()  # before torch loads, as the edgekd command does (benchmarks/contention/contention.md)
 
 from benchmarks._lib.provenance import rel_path  # noqa: E402
-from benchmarks.study.lib import records  # noqa: E402
+from benchmarks.study.lib import records, v3  # noqa: E402
 from benchmarks.study.lib.cost import projection  # noqa: E402
 from benchmarks.study.lib.plan import PARTS, PROFILES, STUDY_DIR, part_specs, plan  # noqa: E402
 from benchmarks.study.lib.report import report  # noqa: E402
@@ -88,6 +91,10 @@ def main(argv=None) -> None:
     ap.add_argument("--v2", action="store_true",
                     help="run the second recipe (augmentation + K-view teacher cache, 100 epochs; records in "
                          "benchmarks/study/records/v2.jsonl.gz); the report shows it beside the first recipe")
+    ap.add_argument("--v3", choices=("screen", "grid"),
+                    help="the third round (lib/v3.py): every method on 3 groups (screen) or the kept methods on "
+                         "the 12 groups with 2 teacher draws (grid); --method, --seed and --draw narrow it")
+    ap.add_argument("--draw", nargs="*", type=int, help="with --v3: only these teacher draws (0, 1)")
     ap.add_argument("--part", type=int, help=f"run part N (1..{len(PARTS)}); see --list")
     ap.add_argument("--all", action="store_true", help="run every part in order")
     ap.add_argument("--dataset", nargs="*")
@@ -120,11 +127,21 @@ def main(argv=None) -> None:
     out_dir = STUDY_DIR / "quick" if args.quick else STUDY_DIR
     title = "The study: --quick pipeline check (1 seed, 1 epoch per run: NOT evidence)" if args.quick else \
         "The study: does attention guidance beat KD and AT?"
+    t0 = time.perf_counter()
     if args.collect:
         n = records.collect(profile)
         print(f"{n} run folders recorded in {rel_path(records.records_path(profile))}", flush=True)
         if not args.report:
             return
+    if args.v3:
+        specs = v3.plan(args.v3, args.method, args.draw, args.seed)
+        if args.list:
+            print(v3.listing(specs))
+            return
+        print(f"{len(specs)} runs planned under {rel_path(v3.PROFILE['root'])}", flush=True)
+        counts = run_plan(specs, args.force, log=lambda s: print(s, flush=True), jobs=args.jobs, threads=args.threads)
+        print(f"finished in {time.perf_counter() - t0:.0f}s; states found: {counts}", flush=True)
+        return
     if args.list:
         for i, p in enumerate(PARTS, 1):
             specs = part_specs(profile, i)
@@ -135,7 +152,6 @@ def main(argv=None) -> None:
             print(f"part {i}: {p['dataset']} {p['regime']} {','.join(p['students'])}: {len(specs)} runs, "
                   f"{states.count('done')} done{estimate}")
         return
-    t0 = time.perf_counter()
     if args.teachers:
         specs = [s for s in plan(profile, args.dataset) if s["kind"] == "teacher"]
         print(f"{len(specs)} teachers planned", flush=True)

@@ -26,14 +26,13 @@ import gzip
 import json
 import os
 import re
-import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from benchmarks._lib.provenance import made_how, rel_path, write_outputs  # noqa: E402
+from benchmarks._lib.provenance import made_how, rel_path, run_once, write_outputs  # noqa: E402
 from benchmarks.study.lib.stats import delta_text, mean_sd, ms_text, paired  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
@@ -65,23 +64,14 @@ def run(runs: Path) -> None:
         ds, fraction, seeds = GROUPS[base_group(group)]
         common = ["--label-fraction", str(fraction)] if fraction < 1 else []
         teacher = runs / group / f"{arch}-t{draw}"
-        _once(teacher, [edgekd, "train", "--model", arch, "--dataset", ds, "--seed", str(draw), *common,
+        run_once(teacher, [edgekd, "train", "--model", arch, "--dataset", ds, "--seed", str(draw), *common,
                         *(VARIANTS[group][2] if group in VARIANTS else [])])
         for seed in seeds:
             first = arch == ARCHS[0] and draw == 0 and group in GROUPS
-            _once(runs / group / f"{arch}-t{draw}-s{seed}",
+            run_once(runs / group / f"{arch}-t{draw}-s{seed}",
                   [edgekd, "distill", "--teacher", str(teacher / "model.pt"), "--seed", str(seed), *common,
                    "--baseline", "on" if first else "off",
                    "--teacher-cache", str(runs / "cache" / f"{group}-{arch}-t{draw}-s{seed}")])
-
-
-def _once(out: Path, command: list[str]) -> None:
-    if (out / "test.json").is_file():
-        return
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with open(out.with_suffix(".log"), "w") as log:
-        subprocess.run([*command, "--threads", "1", "--quiet", "--force", "--out", str(out)], stdout=log,
-                       stderr=subprocess.STDOUT, check=True)
 
 
 # ----------------------------------------------------------------------------- collect

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks._lib.provenance import rel_path
-from benchmarks.study.lib import recipe, records
+from benchmarks.study.lib import recipe, records, v3, v3_report
 from benchmarks.study.lib.cost import cost_markdown, projection
 from benchmarks.study.lib.plan import BENCH, PROFILES, PUBLISHED
 from benchmarks.study.lib.stats import aggregate, mean_sd, primary, read_run, targets
@@ -263,7 +263,7 @@ def attention_figure(profile: dict, path: Path, dataset: str = "pneumoniamnist",
     return True
 
 
-def export_latency(profile: dict, out_json: Path) -> dict:
+def export_latency(profile: dict) -> dict:
     """p50 (ms, batch 1, 1 thread, onnxruntime on this machine) of the exported teacher and students:
     ``edgekd export CKPT --format onnx`` + ``edgekd bench FILE --threads 1 --json``.  Latency depends on
     the architecture only (every method exports the same graph), so one checkpoint per model is enough."""
@@ -293,18 +293,18 @@ def export_latency(profile: dict, out_json: Path) -> dict:
                 result[key] = f"{row['p50_ms']:.3f} ms"
             except (subprocess.SubprocessError, OSError, json.JSONDecodeError, KeyError, IndexError) as exc:
                 result[key] = f"not measured (export/bench failed: {type(exc).__name__})"
-    out_json.write_text(json.dumps(result, indent=1) + "\n")
     return result
 
 
 def report(profile: dict, md_path: Path, out_dir: Path, title: str, figures: bool = True, bench: bool = False) -> dict:
-    """Write ``md_path`` and, in ``out_dir``, results.json, params.png, attention.png, latency.json."""
+    """Write ``md_path`` and, in ``out_dir``, results.json (with the exported latencies: ``bench`` measures
+    them again, else the previous results.json's are kept), params.png, attention.png and v3.png."""
     out_dir.mkdir(parents=True, exist_ok=True)
     res = aggregate(profile)
     tg = targets(res)
-    lat_path = out_dir / "latency.json"
-    latency = export_latency(profile, lat_path) if bench else (
-        json.loads(lat_path.read_text()) if lat_path.exists() else {})
+    previous = out_dir / "results.json"  # the latencies are kept there between --bench runs
+    latency = export_latency(profile) if bench else (
+        json.loads(previous.read_text()).get("latency_p50", {}) if previous.exists() else {})
     res["targets"], res["latency_p50"] = tg, latency
     quick = profile is PROFILES["quick"]
     md = markdown(res, tg, latency, title, QUICK_TIMING if quick else FULL_TIMING,
@@ -316,6 +316,12 @@ def report(profile: dict, md_path: Path, out_dir: Path, title: str, figures: boo
             ensemble = json.loads(ens_path.read_text()) if ens_path.exists() else None
             res["recipe_v2"] = {**recipe.compare(res, new, ensemble), "runs": new}
             md += "\n" + "\n".join(recipe.markdown(res["recipe_v2"], PROFILES["v2"]))
+    if profile is PROFILES["full"] and records.load(records.records_path(v3.PROFILE)):  # the third round
+        res["v3"] = v3_report.summarise()
+        md += "\n" + "\n".join(v3_report.markdown(res["v3"]))
+        if figures:
+            v3_report.plot(res["v3"], out_dir / "v3.png")
+            md += f"\n![study v3: each method against the student alone]({os.path.relpath(out_dir, md_path.parent)}/v3.png)\n"
     if quick:  # the quick runs' times project the full study's cost
         last_path = out_dir / "last_run.json"
         last_run = json.loads(last_path.read_text()) if last_path.exists() else None

@@ -19,7 +19,8 @@ from edgekd.training.supervised import train_supervised
 
 
 def _json_spec(spec: dict) -> dict:
-    out = {k: v for k, v in spec.items() if k not in ("train", "distill", "out", "cache", "teacher", "records", "runs")}
+    out = {k: v for k, v in spec.items()
+           if k not in ("train", "distill", "out", "cache", "teacher", "records", "runs", "after")}
     teacher = spec.get("teacher")
     out["teacher"] = ([rel_path(t) for t in teacher] if isinstance(teacher, list)
                       else rel_path(teacher) if teacher else None)
@@ -37,9 +38,14 @@ def _record(spec: dict) -> dict | None:
     return records.load(spec["records"]).get(records.key_of(spec["out"], spec["runs"]))
 
 
+#: options added after runs were recorded, with the value that reproduces what those runs did
+_ADDED_LATER = {"label_smoothing": 0.0, "operating_point": "0.5", "calibration": "temperature"}
+
+
 def _recipe(config: dict) -> dict:
-    """A recorded training config under today's option names (``views`` became ``cache_views``)."""
-    return {("cache_views" if k == "views" else k): v for k, v in config.items()}
+    """A recorded training config under today's option names (``views`` became ``cache_views``),
+    with the options added since then at the value those runs had."""
+    return _ADDED_LATER | {("cache_views" if k == "views" else k): v for k, v in config.items()}
 
 
 def run_state(spec: dict) -> str:
@@ -62,7 +68,8 @@ def run_state(spec: dict) -> str:
         same = (rec.get("method") == d.method and math.isclose(rec.get("alpha", -1), d.alpha)
                 and math.isclose(rec.get("beta", -1), d.beta or 0.0)
                 and math.isclose(rec.get("temperature", -1), d.temperature) and rec.get("att_loss") == d.att_loss
-                and rec.get("att_size") == d.att_size)
+                and rec.get("att_size") == d.att_size
+                and bool(rec.get("logit_standardize")) == bool(getattr(d, "logit_standardize", False)))
     if not same:
         return "mismatch"
     if finished:
@@ -74,6 +81,8 @@ def execute(spec: dict, force: bool = False, log=print) -> str:
     """Run one spec unless finished; returns the state it was found in."""
     state = run_state(spec)
     if state == "done" and not force:
+        if spec.get("after") and spec["out"].is_dir() and not (spec["out"] / f"{spec['after'].__name__}.json").exists():
+            spec["after"](spec)  # a run finished before its round learnt the step after training
         return state
     if state == "mismatch" and not force:
         raise SystemExit(f"{spec['out']} (or its line in {spec.get('records')}) holds a run with another config; "
@@ -84,6 +93,8 @@ def execute(spec: dict, force: bool = False, log=print) -> str:
     resume = state == "partial" and not force
     with _no_curve_plots():
         wall = _train(spec, out, resume, force or state == "mismatch", log, state)
+    if spec.get("after"):
+        spec["after"](spec)  # e.g. the third round's test decisions (v3.decide -> decide.json)
     record = {**_json_spec(spec), "wall_s": round(wall, 2), "resumed": resume}
     (out / "study_run.json").write_text(json.dumps(record, indent=1) + "\n")
     repo_relative_records(out)
@@ -175,7 +186,10 @@ def _record_run(spec: dict, state: str, forced: bool) -> None:
     records, in the parent process only, so parallel workers never write the file at once."""
     if not spec.get("records"):
         return
-    if state != "done" or forced or ((spec["out"] / "test.json").exists() and _record(spec) is None):
+    recorded = _record(spec)
+    on_disk = records.read_folder(spec["out"]) if spec["out"].is_dir() else None
+    newer = bool(on_disk) and (recorded is None or bool(set(on_disk) - set(recorded)))  # e.g. a decide.json added
+    if state != "done" or forced or ((spec["out"] / "test.json").exists() and newer):
         records.update(spec["records"], spec["runs"], [spec["out"]])
 
 
