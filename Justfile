@@ -29,7 +29,7 @@ test-all: setup
     {{py}} -m pytest -q -m "slow or not slow"
 
 # Rebuild every summary that comes from committed records, without training or timing anything: the study
-# (both recipes, from benchmarks/study/records/), its --quick report, the ensemble, schedules, contention,
+# (all three rounds, from benchmarks/study/records/), its --quick report, the ensemble, schedules, contention,
 # decisions and teachers.
 # A rebuilt file that differs from the committed one shows in `git diff`.
 reports: setup
@@ -63,6 +63,14 @@ study-v2: setup
     {{py}} benchmarks/ensemble/ensemble.py --teachers --jobs 2
     {{py}} benchmarks/ensemble/ensemble.py --jobs 2
     {{py}} benchmarks/study/study.py --v2 --report
+
+# The third round (benchmarks/study/lib/v3.py): the product's own recipe with 2 teacher draws; the screen
+# (every method, 3 groups x 3 seeds), then the grid (the kept methods, 12 groups), then the report.
+# Finished runs are skipped; `--v3 grid --list` shows what is left.
+study-v3: setup
+    {{py}} benchmarks/study/study.py --v3 screen --jobs 2
+    {{py}} benchmarks/study/study.py --v3 grid --jobs 2
+    {{py}} benchmarks/study/study.py --report
 
 # ruff over the package, tests and benchmarks.
 lint: setup

@@ -93,7 +93,8 @@ def main(argv=None) -> None:
                          "benchmarks/study/records/v2.jsonl.gz); the report shows it beside the first recipe")
     ap.add_argument("--v3", choices=("screen", "grid"),
                     help="the third round (lib/v3.py): every method on 3 groups (screen) or the kept methods on "
-                         "the 12 groups with 2 teacher draws (grid); --method, --seed and --draw narrow it")
+                         "the 12 groups with 2 teacher draws (grid); --method, --seed, --draw, --dataset, --regime and "
+                         "--student narrow it")
     ap.add_argument("--draw", nargs="*", type=int, help="with --v3: only these teacher draws (0, 1)")
     ap.add_argument("--part", type=int, help=f"run part N (1..{len(PARTS)}); see --list")
     ap.add_argument("--all", action="store_true", help="run every part in order")
@@ -134,7 +135,7 @@ def main(argv=None) -> None:
         if not args.report:
             return
     if args.v3:
-        specs = v3.plan(args.v3, args.method, args.draw, args.seed)
+        specs = v3.plan(args.v3, args.method, args.draw, args.seed, args.dataset, args.regime, args.student)
         if args.list:
             print(v3.listing(specs))
             return

@@ -89,9 +89,12 @@ def groups() -> list[tuple[str, str, str]]:
                                         STUDENTS.index(g[2])))
 
 
-def plan(stage: str, methods=None, draws=None, seeds=None) -> list[dict]:
-    """Teachers, then students seed-major (an interrupted stage leaves whole seeds)."""
-    chosen = SCREEN_GROUPS if stage == "screen" else groups()
+def plan(stage: str, methods=None, draws=None, seeds=None, datasets=None, regimes=None, students=None) -> list[dict]:
+    """Teachers, then students seed-major (an interrupted stage leaves whole seeds); the other
+    arguments narrow the stage to those methods, draws, seeds and groups."""
+    chosen = [g for g in (SCREEN_GROUPS if stage == "screen" else groups())
+              if (not datasets or g[0] in datasets) and (not regimes or g[1] in regimes)
+              and (not students or g[2] in students)]
     names = list(methods or (METHODS if stage == "screen" else GRID_METHODS))
     draws = list(draws if draws is not None else ((0,) if stage == "screen" else DRAWS))
     specs = [teacher_spec(ds, d) for ds in dict.fromkeys(g[0] for g in chosen) for d in draws]

@@ -101,10 +101,9 @@ def group_rows(teachers: dict, runs: dict) -> dict:
             if method != "ce":
                 row["vs_alone"] = _pairs(per_run, alone, metric) if alone else None
                 row["vs_kd"] = _pairs(per_run, kd, metric) if kd and method != "kd" else None
-                vs_teacher = {k: {metric: f[metric] - teachers[ds][k[0]][metric]}
-                              for k, f in per_run.items() if k[0] in teachers.get(ds, {})}
-                row["vs_teacher"] = (paired([v[metric] for v in vs_teacher.values()], [0.0] * len(vs_teacher))
-                                     if vs_teacher else None)
+                to_teacher = [f[metric] - teachers[ds][k[0]][metric] for k, f in per_run.items()
+                              if k[0] in teachers.get(ds, {})]  # each student against its own teacher
+                row["vs_teacher"] = paired(to_teacher, [0.0] * len(to_teacher)) if to_teacher else None
                 draws = sorted({d for d, _ in per_run if d in teachers.get(ds, {})})
                 t_mean = float(np.mean([teachers[ds][d][metric] for d in draws])) if draws else None
                 a_mean = row_value(methods.get("ce"), metric)
@@ -121,7 +120,8 @@ def group_rows(teachers: dict, runs: dict) -> dict:
 
 
 def row_value(row: dict | None, metric: str) -> float | None:
-    return (row or {}).get(metric, {}).get("mean") if row and row.get(metric) else None
+    """The mean of ``metric`` in a method's row (None without the row or the metric)."""
+    return row[metric]["mean"] if row and row.get(metric) else None
 
 
 def verdicts(groups: dict) -> dict:
@@ -141,6 +141,22 @@ def verdicts(groups: dict) -> dict:
                     counts[f"worse_than_{ref}"] += p["worse"]
         out[method] = counts
     return out
+
+
+def screen_ranking(groups: dict) -> list[dict]:
+    """The screen's evidence per method other than KD: its paired difference to KD in each screen
+    group (draw 0, the screen's seeds) and their mean, best first; the grid keeps the best two."""
+    rows = []
+    for method in DISTILLED:
+        if method == "kd":
+            continue
+        deltas = {k: g["methods"][method]["vs_kd"] for k, g in groups.items()
+                  if g["screen"] and method in g["methods"] and g["methods"][method].get("vs_kd")}
+        if deltas:
+            rows.append({"method": method, "mean_vs_kd": float(np.mean([p["mean"] for p in deltas.values()])),
+                         "worse_than_kd": sum(p["worse"] for p in deltas.values()),
+                         "beats_kd": sum(p["beats"] for p in deltas.values()), "groups": deltas})
+    return sorted(rows, key=lambda r: -r["mean_vs_kd"])
 
 
 def targets(groups: dict) -> list[dict]:
@@ -179,7 +195,8 @@ def summarise() -> dict:
     groups = group_rows(teachers, runs)
     return {"teachers": {ds: {f"t{d}": {k: f[k] for k in ("acc", "auc")} for d, f in sorted(t.items())}
                          for ds, t in teachers.items()},
-            "groups": groups, "verdicts": verdicts(groups), "targets": targets(groups),
+            "groups": groups, "verdicts": verdicts(groups), "screen": screen_ranking(groups),
+            "targets": targets(groups),
             "records": rel_path(records.records_path(v3.PROFILE))}
 
 
@@ -228,6 +245,13 @@ def markdown(rep: dict) -> list[str]:
             spread = "-" if not var else (f"{var['between_draws_sd'] * 100:.2f} / {var['within_draw_sd'] * 100:.2f}")
             L.append(f"| {gkey} | {method} | {delta_text(row.get('vs_alone'))} | {delta_text(row.get('vs_kd'))} | "
                      f"{delta_text(row.get('vs_teacher'))} | {_pct(row.get('recovery'))} | {spread} |")
+    L += ["", f"Screen (every method on {len(v3.SCREEN_GROUPS)} groups, draw 0; paired difference to KD on the "
+          "primary metric, points): the grid keeps the student alone, KD and the best two, "
+          f"{', '.join(m for m in v3.GRID_METHODS if m not in ('ce', 'kd'))}.", ""]
+    for r in rep["screen"]:
+        per_group = "; ".join(f"{k}: {delta_text(p)}" for k, p in r["groups"].items())
+        L.append(f"- {r['method']}: mean {r['mean_vs_kd'] * 100:+.2f}, worse than KD in {r['worse_than_kd']}, "
+                 f"better in {r['beats_kd']} ({per_group})")
     L += ["", "Verdict per method (groups where the 95 % interval is above / below zero):", ""]
     for method, c in rep["verdicts"].items():
         L.append(f"- {method}: {c['groups']} groups; beats the student alone in {c['beats_alone']}, worse in "
