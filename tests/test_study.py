@@ -369,6 +369,8 @@ def test_v3_report_pairs_the_student_alone_with_every_draw(tmp_path, monkeypatch
     assert dkd["vs_kd"]["n"] == 2 and dkd["vs_kd"]["mean"] == pytest.approx(-0.05)  # draw 0's KD runs only
     assert dkd["recovery"] == pytest.approx(0.0) and dkd["teacher"] == pytest.approx(0.90)  # draw 0's teacher
     assert group["pick"] == "dkd"  # the best on validation, whatever its test figure
+    assert [r["method"] for r in rep["screen"]] == ["dkd"]  # the screen ranks the others against KD, on draw 0
+    assert rep["screen"][0]["mean_vs_kd"] == pytest.approx(-0.05)
     assert rep["verdicts"]["kd"]["beats_alone"] == 1 and rep["verdicts"]["dkd"]["beats_alone"] == 0
     md = "\n".join(v3_report.markdown(rep))
     assert "breastmnist full/cnn-small (screen)" in md and "**missed**" in md

@@ -101,6 +101,8 @@ def group_rows(teachers: dict, runs: dict) -> dict:
             if method != "ce":
                 row["vs_alone"] = _pairs(per_run, alone, metric) if alone else None
                 row["vs_kd"] = _pairs(per_run, kd, metric) if kd and method != "kd" else None
+                first_draw = {k: f for k, f in per_run.items() if k[0] == 0}  # what the screen saw
+                row["vs_kd_draw0"] = _pairs(first_draw, kd, metric) if kd and first_draw and method != "kd" else None
                 to_teacher = [f[metric] - teachers[ds][k[0]][metric] for k, f in per_run.items()
                               if k[0] in teachers.get(ds, {})]  # each student against its own teacher
                 row["vs_teacher"] = paired(to_teacher, [0.0] * len(to_teacher)) if to_teacher else None
@@ -150,8 +152,8 @@ def screen_ranking(groups: dict) -> list[dict]:
     for method in DISTILLED:
         if method == "kd":
             continue
-        deltas = {k: g["methods"][method]["vs_kd"] for k, g in groups.items()
-                  if g["screen"] and method in g["methods"] and g["methods"][method].get("vs_kd")}
+        deltas = {k: g["methods"][method]["vs_kd_draw0"] for k, g in groups.items()
+                  if g["screen"] and method in g["methods"] and g["methods"][method].get("vs_kd_draw0")}
         if deltas:
             rows.append({"method": method, "mean_vs_kd": float(np.mean([p["mean"] for p in deltas.values()])),
                          "worse_than_kd": sum(p["worse"] for p in deltas.values()),
@@ -260,7 +262,7 @@ def markdown(rep: dict) -> list[str]:
           "| group | method | ACC at 0.5 | ACC at the rule | ACC after adapt | ECE before | ECE after temperature | "
           "ECE after adapt | prior error (positive class) |", "|---|---|---|---|---|---|---|---|---|"]
     for gkey, g in rep["groups"].items():
-        for method in ("ce", DEFAULT_METHOD):
+        for method in ("ce", "kd", DEFAULT_METHOD):
             row = g["methods"].get(method)
             if not row or not row.get("accuracy_at_rule"):
                 continue
@@ -295,6 +297,6 @@ def plot(rep: dict, path) -> None:
     ax.set_yticks(range(len(names)), [n.replace(" ", "\n", 1) for n in names], fontsize=7)
     ax.set_xlabel("test AUC (binary) / ACC (MNIST) minus the same-recipe student alone, points")
     ax.set_title("Study v3: each method against the student alone (95 % t-interval over draw x seed)", fontsize=9)
-    ax.legend(fontsize=7, loc="lower right")
+    ax.legend(fontsize=7, loc="best")
     fig.tight_layout()
     save_png(fig, path)
