@@ -16,8 +16,8 @@ Run from the repository root (``EDGEKD_DATA`` defaults to ../shared/data):
     python benchmarks/study/study.py --v3 grid --jobs 2      # two teacher draws; screen first, then the grid
     python benchmarks/study/study.py --v3 grid --list        # what is finished, per group and method
 
-Runs are made in the git-ignored ``benchmarks/_work/study/`` (``v2/`` and ``quick/`` below it);
-each finished run is added to its round's record file, ``records/{v1,v2,quick}.jsonl.gz``
+Runs are made in the git-ignored ``benchmarks/_work/study/`` (``v2/``, ``v3/`` and ``quick/`` below it);
+each finished run is added to its round's record file, ``records/{v1,v2,v3,quick}.jsonl.gz``
 beside this script (lib/records.py), and the reports are built from those records alone.
 ``--collect`` adds run folders made otherwise. The work is in ``lib/``, one job per module:
 plan (the design as data), runner (resume, jobs), records, recipe, stats (intervals,
@@ -130,8 +130,9 @@ def main(argv=None) -> None:
         "The study: does attention guidance beat KD and AT?"
     t0 = time.perf_counter()
     if args.collect:
-        n = records.collect(profile)
-        print(f"{n} run folders recorded in {rel_path(records.records_path(profile))}", flush=True)
+        target = v3.PROFILE if args.v3 else profile
+        n = records.collect(target)
+        print(f"{n} run folders recorded in {rel_path(records.records_path(target))}", flush=True)
         if not args.report:
             return
     if args.v3:

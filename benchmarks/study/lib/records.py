@@ -94,10 +94,11 @@ def update(path: Path, runs: Path, folders: list[Path]) -> int:
 
 
 def collect(profile: dict) -> int:
-    """Add every run folder of the profile's work folder (one holding ``metrics.json``) to its
-    records file; returns how many."""
+    """Add every finished run folder of the profile's work folder (one holding ``metrics.json`` and
+    ``test.json``; an interrupted run is left out) to its records file; returns how many."""
     runs = runs_dir(profile)
-    folders = sorted({p.parent for p in runs.rglob("metrics.json")}) if runs.is_dir() else []
+    folders = sorted({p.parent for p in runs.rglob("metrics.json") if (p.parent / "test.json").is_file()}
+                     if runs.is_dir() else [])
     return update(records_path(profile), runs, folders)
 
 
