@@ -35,7 +35,7 @@ from benchmarks._lib.provenance import rel_path  # noqa: E402
 from benchmarks.study.lib import recipe  # noqa: E402
 from benchmarks.study.lib.plan import PROFILES, student_spec, teacher_spec  # noqa: E402
 from benchmarks.study.lib.runner import run_plan  # noqa: E402
-from benchmarks.study.lib.stats import mean_sd, paired, row_of  # noqa: E402
+from benchmarks.study.lib.stats import mean_sd, ms_text, paired, row_of  # noqa: E402
 
 DATASET, REGIME, STUDENT = "breastmnist", "full", "cnn-small"
 METHODS = ["kd", "mip+kd"]
@@ -129,7 +129,7 @@ def markdown(res: dict) -> str:
           "95 % t-interval)", "",
           "| method | n | single teacher AUC | ensemble AUC | Δ AUC | single ACC | ensemble ACC | Δ ACC |",
           "|---|---|---|---|---|---|---|---|"]
-    ms, delta = recipe.mean_sd_text, recipe.delta_text
+    ms, delta = ms_text, recipe.delta_text
     for method, row in res["methods"].items():
         cells = [f"{ms(row[m]['single'])} | {ms(row[m]['ensemble'])} | {delta(row[m]['delta'])}" for m in ("auc", "acc")]
         L.append(f"| {method.upper()} | {row['n']} | {cells[0]} | {cells[1]} |")

@@ -8,7 +8,7 @@ import operator
 
 from benchmarks._lib.provenance import rel_path
 from benchmarks.study.lib.records import records_path
-from benchmarks.study.lib.stats import paired, primary
+from benchmarks.study.lib.stats import ms_text, paired, primary
 
 CANDIDATES = ("kd", "mip+kd")  # the new recipe's methods; its pick per group is made on validation
 TARGETS = {"gap_recovery": 0.75, "gap_recovery_groups": 0.5,
@@ -110,13 +110,6 @@ def targets(groups: dict, ensemble: dict | None = None) -> list[dict]:
     return rows
 
 
-def mean_sd_text(ms: dict | None) -> str:
-    """A mean_sd dict as "86.6 ± 1.1" (points), "-" when empty."""
-    if not ms or not ms.get("n"):
-        return "-"
-    return f"{ms['mean'] * 100:.1f}" + (f" ± {ms['sd'] * 100:.1f}" if ms["n"] > 1 else "")
-
-
 def delta_text(p: dict | None) -> str:
     """A paired difference as "+1.25 [+0.88, +1.63]" (points, 95 % t-interval)."""
     if not p or p.get("n", 0) < 2:
@@ -156,7 +149,7 @@ def markdown(cmp: dict, profile: dict) -> list[str]:
         m = g["metric"]
         other = "acc" if m == "auc" else "auc"
         t = g["teacher"][m]
-        rows = " | ".join(mean_sd_text(g[m][k]) for k in ("old kd", "old mip+kd", "new kd", "new mip+kd"))
+        rows = " | ".join(ms_text(g[m][k]) for k in ("old kd", "old mip+kd", "new kd", "new mip+kd"))
         deltas = " | ".join(delta_text(g[f"delta_{m}"][k]) for k in ("vs old same method", "vs new kd"))
         L.append(f"| {name} | {m.upper()} | {'-' if t is None else f'{t * 100:.1f}'} | {rows} | {g['pick']} "
                  f"(n={g['n']}) | {deltas} | "
