@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import math
+import os
 import shutil
 from pathlib import Path
 
@@ -252,6 +253,57 @@ def test_parallel_jobs_match_sequential_runs_and_project_the_cost(tmp_path):
     proj = cost.projection(par, full, jobs=2)
     assert proj["runs_missing"] == 0 and proj["cpu_h"] * 3600 == pytest.approx(expected)
     assert proj["teachers_h"] < proj["wall_h"] < proj["cpu_h"]
+
+
+def _alive_children(pid: int) -> list[int]:
+    """The live child processes of ``pid`` (Linux /proc; a zombie counts as ended)."""
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    pids = [int(c) for c in children.read_text().split()] if children.exists() else []
+    return [c for c in pids if _running(c)]
+
+
+def _running(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads Linux /proc")
+def test_stopping_a_parallel_study_stops_its_workers(tmp_path):
+    """``kill`` on a ``--jobs 2`` study ends its worker processes with it (they used to go on
+    training their current run, and one queued run, with nobody recording them)."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    profile = tiny_profile(tmp_path)
+    profile["datasets"]["digits"]["teacher_epochs"] = 1000  # still training when the kill comes
+    text = json.dumps({**profile, "root": str(tmp_path)})
+    script = ("import json; from pathlib import Path; from benchmarks.study.lib import plan, runner\n"
+              f"profile = json.loads({text!r}); profile['root'] = Path(profile['root'])\n"
+              "runner.run_plan(plan.plan(profile), log=print, jobs=2)\n")
+    parent = subprocess.Popen([sys.executable, "-c", script], cwd=provenance.ROOT)
+    workers: list[int] = []
+    try:
+        deadline = time.monotonic() + 120
+        while len(_alive_children(parent.pid)) < 2 and time.monotonic() < deadline:  # a worker + resource tracker
+            time.sleep(0.5)
+        time.sleep(2)
+        workers = _alive_children(parent.pid)
+        assert len(workers) >= 2, "the study's workers never started"
+        parent.send_signal(signal.SIGTERM)
+        assert parent.wait(timeout=60) != 0
+        deadline = time.monotonic() + 30
+        while any(_running(w) for w in workers) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert not [w for w in workers if _running(w)]
+    finally:  # a failure must not leave training processes behind
+        parent.kill()
+        for w in workers:
+            if _running(w):
+                os.kill(w, signal.SIGKILL)
 
 
 def test_run_records_name_repository_paths_relatively(tmp_path):

@@ -161,19 +161,18 @@ def run_plan(specs: list[dict], force: bool = False, log=print, jobs: int = 1, t
             counts[state] = counts.get(state, 0) + 1
         return counts
     import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor, as_completed
 
     finished = 0
     context = multiprocessing.get_context("spawn")  # fork after torch's thread pools start can hang
-    with ProcessPoolExecutor(jobs, mp_context=context, initializer=_set_threads, initargs=(threads,)) as pool:
+    with _workers_end_with_the_parent(), \
+            context.Pool(jobs, initializer=_set_threads, initargs=(threads,)) as pool:
         for phase in ("teacher", "student"):  # students read the teachers' checkpoints
             todo = [s for s in specs if s["kind"] == phase]
             for spec in todo:
                 _require_teacher(spec)
-            futures = {pool.submit(_execute_quietly, spec, forced(spec)): spec for spec in todo}
-            for future in as_completed(futures):
-                state, line = future.result()
-                _record_run(futures[future], state, forced(futures[future]))
+            tasks = [(i, spec, forced(spec)) for i, spec in enumerate(todo)]
+            for i, state, line in pool.imap_unordered(_execute_numbered, tasks):
+                _record_run(todo[i], state, forced(todo[i]))
                 finished += 1
                 counts[state] = counts.get(state, 0) + 1
                 if line:
@@ -206,8 +205,27 @@ def _set_threads(threads: int) -> None:
         torch.set_num_threads(threads)
 
 
-def _execute_quietly(spec: dict, force: bool) -> tuple[str, str]:
-    """``execute`` in a worker process: its log line comes back to the parent with the state."""
+def _execute_numbered(task: tuple[int, dict, bool]) -> tuple[int, str, str]:
+    """``execute`` in a worker process: the task's number, its state and its log line come back
+    to the parent, which alone writes the records."""
+    number, spec, force = task
     lines: list[str] = []
     state = execute(spec, force, log=lines.append)
-    return state, "\n".join(lines)
+    return number, state, "\n".join(lines)
+
+
+@contextlib.contextmanager
+def _workers_end_with_the_parent():
+    """``kill`` (SIGTERM) on the parent becomes SystemExit, so the pool's exit terminates its
+    workers too; left to the default handler the parent died alone and its workers went on
+    training their current (and one queued) run."""
+    import signal
+
+    def stop(signum, frame):
+        raise SystemExit(f"stopped by signal {signum}")
+
+    saved = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, saved)
