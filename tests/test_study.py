@@ -428,6 +428,41 @@ def test_v3_report_pairs_the_student_alone_with_every_draw(tmp_path, monkeypatch
     assert "breastmnist full/cnn-small (screen)" in md and "**missed**" in md
 
 
+def test_v3_maps_pool_the_common_seeds_per_image_and_pair_over_images(tmp_path, monkeypatch):
+    from benchmarks.study.lib import v3, v3_report
+
+    monkeypatch.setattr(v3, "PROFILE", {"root": tmp_path, "records": tmp_path / "v3.jsonl.gz"})
+    ds, regime, student = v3.MAPS_GROUP
+    g = f"{ds}/{regime}/{student}"
+
+    def rec(ins_del: list, random: list, gain: list, acc: float = 0.9) -> dict:
+        return {"metrics": {}, "test": {}, "maps": {"ins_del": ins_del, "random": random, "agreement_gain": gain,
+                                                    "accuracy": acc}}
+
+    records.write(tmp_path / "v3.jsonl.gz", {
+        f"{g}/ce/s0": rec([0.10, 0.20, 0.30], [0.0, 0.0, 0.0], [0.1, 0.1, 0.1]),
+        f"{g}/ce/s1": rec([0.30, 0.20, None], [0.0, 0.1, 0.0], [0.3, 0.3, 0.3]),
+        f"{g}/kd/t0-s0": rec([0.00, 0.10, 0.10], [0.0, 0.0, 0.0], [0.2, 0.2, 0.2], 0.8),
+        f"{g}/kd/t0-s1": rec([0.20, 0.10, 0.30], [0.0, 0.0, 0.0], [0.4, 0.4, 0.4], 1.0),
+        f"{g}/kd/t0-s2": rec([0.90, 0.90, 0.90], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]),  # seed 2: kd only, left out
+        f"{g}/kd/t1-s0": rec([0.90, 0.90, 0.90], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0])})  # another teacher: left out
+    mp = v3_report.maps_summary()
+    assert mp["seeds"] == [0, 1] and mp["n"] == 3
+    ce, kd = mp["methods"]["ce"], mp["methods"]["kd"]
+    # per image over seeds: ce .2 .2 .3 (a missing score is skipped), kd .1 .1 .2
+    assert ce["ins_del"] == pytest.approx(0.7 / 3) and kd["ins_del"] == pytest.approx(0.4 / 3)
+    assert kd["vs_ce"]["mean"] == pytest.approx(-0.1) and kd["vs_ce"]["n"] == 3
+    assert ce["vs_kd"]["mean"] == pytest.approx(0.1)
+    assert ce["vs_random"]["mean"] == pytest.approx((0.2 + 0.15 + 0.3) / 3)  # random per image 0 .05 0
+    assert kd["agreement_gain"]["mean"] == pytest.approx(0.3) and kd["accuracy"] == pytest.approx(0.9)
+    assert "dkd" not in mp["methods"]
+    assert "The students' own maps" in "\n".join(v3_report.markdown({**_empty_report(), "maps": mp}))
+
+
+def _empty_report() -> dict:
+    return {"records": "r", "teachers": {}, "groups": {}, "screen": [], "verdicts": {}, "targets": []}
+
+
 def test_v3_decisions_of_a_run_match_what_training_reported(trained_digits_run, tmp_path):
     from benchmarks.study.lib import v3
 

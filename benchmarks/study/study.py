@@ -15,6 +15,7 @@ Run from the repository root (``EDGEKD_DATA`` defaults to ../shared/data):
     python benchmarks/study/study.py --v3 screen --jobs 2    # the third round (lib/v3.py): the product's recipe,
     python benchmarks/study/study.py --v3 grid --jobs 2      # two teacher draws; screen first, then the grid
     python benchmarks/study/study.py --v3 grid --list        # what is finished, per group and method
+    python benchmarks/study/study.py --v3 maps               # score the students' own CAMs (v3.MAPS_GROUP)
 
 Runs are made in the git-ignored ``benchmarks/_work/study/`` (``v2/``, ``v3/`` and ``quick/`` below it);
 each finished run is added to its round's record file, ``records/{v1,v2,v3,quick}.jsonl.gz``
@@ -91,10 +92,10 @@ def main(argv=None) -> None:
     ap.add_argument("--v2", action="store_true",
                     help="run the second recipe (augmentation + K-view teacher cache, 100 epochs; records in "
                          "benchmarks/study/records/v2.jsonl.gz); the report shows it beside the first recipe")
-    ap.add_argument("--v3", choices=("screen", "grid"),
+    ap.add_argument("--v3", choices=("screen", "grid", "maps"),
                     help="the third round (lib/v3.py): every method on 3 groups (screen) or the kept methods on "
                          "the 12 groups with 2 teacher draws (grid); --method, --seed, --draw, --dataset, --regime and "
-                         "--student narrow it")
+                         "--student narrow it; maps: score the finished students' CAMs in v3.MAPS_GROUP")
     ap.add_argument("--draw", nargs="*", type=int, help="with --v3: only these teacher draws (0, 1)")
     ap.add_argument("--part", type=int, help=f"run part N (1..{len(PARTS)}); see --list")
     ap.add_argument("--all", action="store_true", help="run every part in order")
@@ -135,6 +136,10 @@ def main(argv=None) -> None:
         print(f"{n} run folders recorded in {rel_path(records.records_path(target))}", flush=True)
         if not args.report:
             return
+    if args.v3 == "maps":
+        for draw in args.draw or (0,):
+            print(f"teacher draw {draw}: {v3.maps(draw, args.seed or v3.SEEDS)} students' maps recorded", flush=True)
+        return
     if args.v3:
         specs = v3.plan(args.v3, args.method, args.draw, args.seed, args.dataset, args.regime, args.student)
         if args.list:

@@ -19,7 +19,7 @@ import json
 import os
 from pathlib import Path
 
-FILES = ("metrics", "test", "study_run", "decide")  # <name>.json in a run folder -> the record's key <name>
+FILES = ("metrics", "test", "study_run", "decide", "maps")  # <name>.json in a run folder -> the record's key <name>
 
 
 def records_path(profile: dict) -> Path:

@@ -18,6 +18,9 @@ Design (written down before the runs, as METHOD.md asks):
 - After each run the study adds its test decisions (``decide.json``: accuracy at 0.5 and at the
   model's operating point, ECE before and after temperature, and after ``edgekd adapt``'s prior
   estimate on the unlabelled test images), so the report carries the decision columns.
+- The maps (``--v3 maps``): in one group (:data:`MAPS_GROUP`) every student's exported CAM is
+  scored for faithfulness (insertion − deletion) on the same test images, so the methods' maps are
+  compared paired by image as well as by seed.
 - Runs made earlier with the same recipe and teachers (``benchmarks/teachers``, the decisions
   runs) were copied in rather than retrained; their records say where from
   (``study_run.imported``). Retrained from this design they come out bit for bit the same
@@ -163,6 +166,42 @@ def decide(spec: dict) -> None:
                "ece_adapted": expected_calibration_error(labels, probabilities(adapted, logits)),
                "estimated_prior": [float(v) for v in adapted.deploy_prior], "true_prior": true_prior.tolist()}
     (spec["out"] / "decide.json").write_text(json.dumps(figures, indent=1) + "\n")
+
+
+#: where the students' own maps are scored (the exported CAM: insertion − deletion, as
+#: ``edgekd attention-agreement`` does): the group the decisions benchmark ships, on the first 300
+#: test images with the blur fill (the faithfulness benchmark's choice for PneumoniaMNIST)
+MAPS_GROUP = ("pneumoniamnist", "full", "cnn-small")
+MAPS_METHODS = ("ce", "kd", "mip+kd", "cam-cos+kd", "dkd")
+MAPS_IMAGES = 300
+
+
+def maps(draw: int = 0, seeds=SEEDS) -> int:
+    """Score the CAM of every finished student of :data:`MAPS_GROUP` with teacher ``draw`` and
+    write ``maps.json`` beside each (per image: the CAM's ins−del, the random control's, and the
+    agreement gain with the teacher's CAM), which its record then carries.  Returns how many."""
+    from benchmarks._lib.provenance import rel_path
+    from benchmarks.study.lib import records
+    from edgekd.explain.study import attention_agreement
+
+    dataset, regime, student = MAPS_GROUP
+    specs = [student_spec(dataset, regime, student, m, s, draw) for s in seeds for m in MAPS_METHODS]
+    specs = [s for s in specs if (s["out"] / "test.json").is_file()]
+    if not specs:
+        return 0
+    teacher = teacher_spec(dataset, draw)["out"] / "model.pt"
+    work = PROFILE["root"] / "maps"
+    result = attention_agreement(teacher, [s["out"] / "model.pt" for s in specs], maps=["cam"],
+                                 out=work / f"t{draw}", limit=MAPS_IMAGES, fill="blur", cache_dir=work / "cache")
+    for spec, rec in zip(specs, result["students"], strict=True):
+        if "cam" not in rec["maps"]:
+            raise SystemExit(f"{spec['out']}: no CAM to score ({rec['unavailable'].get('cam')})")
+        figures = {"teacher": rel_path(teacher), "n": result["n"], "fill": result["fill"], "map": "cam",
+                   "accuracy": rec["accuracy"], "ins_del": rec["maps"]["cam"]["per_image"],
+                   "random": rec["controls"]["random"]["per_image"],
+                   "agreement_gain": rec["agreement"]["cam"]["per_image"]}
+        (spec["out"] / "maps.json").write_text(json.dumps(figures) + "\n")
+    return records.update(PROFILE["records"], runs_dir(PROFILE), [s["out"] for s in specs])
 
 
 def listing(specs: list[dict]) -> str:

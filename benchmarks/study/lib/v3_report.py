@@ -192,13 +192,50 @@ def targets(groups: dict) -> list[dict]:
     return rows
 
 
+def maps_summary() -> dict | None:
+    """The students' own CAMs in ``v3.MAPS_GROUP`` (``--v3 maps``, teacher draw 0): per method, per
+    image the mean over the seeds every method has of the CAM's ins−del (and of its agreement gain
+    with the teacher's CAM); intervals over images, paired against the random control, the student
+    alone and KD.  None before ``--v3 maps`` ran."""
+    ds, regime, student = v3.MAPS_GROUP
+    found: dict = defaultdict(dict)
+    for key, rec in records.load(records.records_path(v3.PROFILE)).items():
+        parts = key.split("/")
+        if parts[:3] == [ds, regime, student] and rec.get("maps") and parts[4].startswith(("s", "t0-")):
+            found[parts[3]][int(parts[4].rpartition("s")[2])] = rec["maps"]
+    if not found:
+        return None
+    seeds = sorted(set.intersection(*(set(r) for r in found.values())))
+
+    def per_image(method: str, name: str) -> np.ndarray:
+        values = [[np.nan if v is None else v for v in found[method][s][name]] for s in seeds]
+        return np.nanmean(np.asarray(values, float), axis=0)
+
+    out = {"group": f"{ds} {regime}/{student}", "seeds": seeds, "methods": {}}
+    for method in (m for m in v3.MAPS_METHODS if m in found):
+        score = per_image(method, "ins_del")
+        out["methods"][method] = {
+            "ins_del": float(np.nanmean(score)), "accuracy": float(np.mean([found[method][s]["accuracy"] for s in seeds])),
+            "vs_random": paired(score, per_image(method, "random")),
+            "agreement_gain": paired(per_image(method, "agreement_gain"), np.zeros_like(score))}
+        for ref in ("ce", "kd"):
+            if ref in found and ref != method:
+                out["methods"][method][f"vs_{ref}"] = paired(score, per_image(ref, "ins_del"))
+    out["n"] = len(score)
+    return out
+
+
+def _map_delta(p: dict | None) -> str:
+    return "-" if not p else f"{p['mean']:+.3f} [{p['ci'][0]:+.3f}, {p['ci'][1]:+.3f}]"
+
+
 def summarise() -> dict:
     teachers, runs = load()
     groups = group_rows(teachers, runs)
     return {"teachers": {ds: {f"t{d}": {k: f[k] for k in ("acc", "auc")} for d, f in sorted(t.items())}
                          for ds, t in teachers.items()},
             "groups": groups, "verdicts": verdicts(groups), "screen": screen_ranking(groups),
-            "targets": targets(groups),
+            "targets": targets(groups), "maps": maps_summary(),
             "records": rel_path(records.records_path(v3.PROFILE))}
 
 
@@ -269,6 +306,20 @@ def markdown(rep: dict) -> list[str]:
             e = [ms_text(row.get(k), 1, 3) for k in ("ece_before", "ece_after", "ece_adapted")]
             L.append(f"| {gkey} | {method} | {ms_text(row['accuracy_at_half'])} | {ms_text(row['accuracy_at_rule'])} | "
                      f"{ms_text(row['accuracy_adapted'])} | {' | '.join(e)} | {ms_text(row.get('prior_error'), 1, 3)} |")
+    if rep.get("maps"):
+        mp = rep["maps"]
+        L += ["", f"### The students' own maps ({mp['group']}, teacher draw 0, seeds "
+              f"{', '.join(map(str, mp['seeds']))})", "",
+              f"`study.py --v3 maps`: each student's exported CAM (its `--attention-head cam`) scored by "
+              f"`edgekd attention-agreement` on the first {mp['n']} test images (blur fill): insertion − deletion of "
+              "the predicted class's probability, higher = more faithful, random orderings 0; per image the mean "
+              "over the seeds, 95 % t-intervals over images. Agreement gain: r with the teacher's CAM of the same "
+              "image minus r with another image's.", "",
+              "| method | ACC (these images) | CAM ins−del | − random | − student alone | − KD | agreement gain |",
+              "|---|---|---|---|---|---|---|"]
+        for method, r in mp["methods"].items():
+            L.append(f"| {method} | {r['accuracy'] * 100:.1f} | {r['ins_del']:+.3f} | {_map_delta(r['vs_random'])} | "
+                     f"{_map_delta(r.get('vs_ce'))} | {_map_delta(r.get('vs_kd'))} | {_map_delta(r['agreement_gain'])} |")
     L += ["", "Targets (the students issue):", ""]
     for t in rep["targets"]:
         margin = f", margin {t['margin'] * 100:+.1f} points" if t.get("margin") is not None else ""
