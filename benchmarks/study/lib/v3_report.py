@@ -218,7 +218,7 @@ def maps_summary() -> dict | None:
             "ins_del": float(np.nanmean(score)), "accuracy": float(np.mean([found[method][s]["accuracy"] for s in seeds])),
             "vs_random": paired(score, per_image(method, "random")),
             "agreement_gain": paired(per_image(method, "agreement_gain"), np.zeros_like(score))}
-        for ref in ("ce", "kd"):
+        for ref in ("ce", "kd", DEFAULT_METHOD):
             if ref in found and ref != method:
                 out["methods"][method][f"vs_{ref}"] = paired(score, per_image(ref, "ins_del"))
     out["n"] = len(score)
@@ -315,11 +315,12 @@ def markdown(rep: dict) -> list[str]:
               "the predicted class's probability, higher = more faithful, random orderings 0; per image the mean "
               "over the seeds, 95 % t-intervals over images. Agreement gain: r with the teacher's CAM of the same "
               "image minus r with another image's.", "",
-              "| method | ACC (these images) | CAM ins−del | − random | − student alone | − KD | agreement gain |",
-              "|---|---|---|---|---|---|---|"]
+              "| method | ACC (these images) | CAM ins−del | − random | − student alone | − KD | − default | "
+              "agreement gain |", "|---|---|---|---|---|---|---|---|"]
         for method, r in mp["methods"].items():
             L.append(f"| {method} | {r['accuracy'] * 100:.1f} | {r['ins_del']:+.3f} | {_map_delta(r['vs_random'])} | "
-                     f"{_map_delta(r.get('vs_ce'))} | {_map_delta(r.get('vs_kd'))} | {_map_delta(r['agreement_gain'])} |")
+                     f"{_map_delta(r.get('vs_ce'))} | {_map_delta(r.get('vs_kd'))} | "
+                     f"{_map_delta(r.get('vs_' + DEFAULT_METHOD))} | {_map_delta(r['agreement_gain'])} |")
     L += ["", "Targets (the students issue):", ""]
     for t in rep["targets"]:
         margin = f", margin {t['margin'] * 100:+.1f} points" if t.get("margin") is not None else ""
