@@ -286,7 +286,8 @@ def markdown(rep: dict) -> list[str]:
                      f"{delta_text(row.get('vs_teacher'))} | {_pct(row.get('recovery'))} | {spread} |")
     L += ["", f"Screen (every method on {len(v3.SCREEN_GROUPS)} groups, draw 0; paired difference to KD on the "
           "primary metric, points): the grid keeps the student alone, KD and the best two, "
-          f"{', '.join(m for m in v3.GRID_METHODS if m not in ('ce', 'kd'))}.", ""]
+          f"{', '.join(m for m in v3.GRID_METHODS if m not in ('ce', 'kd', DEFAULT_METHOD))}, beside the default "
+          f"({DEFAULT_METHOD}), which ships whatever the screen says.", ""]
     for r in rep["screen"]:
         per_group = "; ".join(f"{k}: {delta_text(p)}" for k, p in r["groups"].items())
         L.append(f"- {r['method']}: mean {r['mean_vs_kd'] * 100:+.2f}, worse than KD in {r['worse_than_kd']}, "
