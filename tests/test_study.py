@@ -399,14 +399,16 @@ def test_v3_report_pairs_the_student_alone_with_every_draw(tmp_path, monkeypatch
 
     monkeypatch.setattr(v3, "PROFILE", {"root": tmp_path, "records": tmp_path / "v3.jsonl.gz"})
 
-    def rec(auc: float, val: float = 0.9) -> dict:
-        return {"metrics": {}, "test": {"test": {"accuracy": auc, "auc": auc}, "val": {"accuracy": val, "auc": val}}}
+    def rec(auc: float, val: float = 0.9, rule: float | None = None) -> dict:
+        return {"metrics": {}, "test": {"test": {"accuracy": auc, "auc": auc}, "val": {"accuracy": val, "auc": val}},
+                "decide": {} if rule is None else {"accuracy_at_rule": rule}}
 
     g = "breastmnist/full/cnn-small"
     records.write(tmp_path / "v3.jsonl.gz", {
         "breastmnist/teacher-t0": rec(0.90), "breastmnist/teacher-t1": rec(0.92),
-        f"{g}/ce/s0": rec(0.80), f"{g}/ce/s1": rec(0.82),
-        f"{g}/kd/t0-s0": rec(0.85), f"{g}/kd/t0-s1": rec(0.87), f"{g}/kd/t1-s0": rec(0.86), f"{g}/kd/t1-s1": rec(0.90),
+        f"{g}/ce/s0": rec(0.80, rule=0.70), f"{g}/ce/s1": rec(0.82, rule=0.75),
+        f"{g}/kd/t0-s0": rec(0.85, rule=0.72), f"{g}/kd/t0-s1": rec(0.87), f"{g}/kd/t1-s0": rec(0.86, rule=0.80),
+        f"{g}/kd/t1-s1": rec(0.90),
         f"{g}/dkd/t0-s0": rec(0.81, 0.95), f"{g}/dkd/t0-s1": rec(0.81, 0.95)})
     rep = v3_report.summarise()
     group = rep["groups"]["breastmnist full/cnn-small"]
@@ -415,6 +417,8 @@ def test_v3_report_pairs_the_student_alone_with_every_draw(tmp_path, monkeypatch
     assert kd["vs_alone"]["mean"] == pytest.approx((0.05 + 0.05 + 0.06 + 0.08) / 4)
     assert kd["recovery"] == pytest.approx((0.87 - 0.81) / (0.91 - 0.81))  # teachers' mean over the draws used
     assert kd["vs_teacher"]["mean"] == pytest.approx((-0.05 - 0.03 - 0.06 - 0.02) / 4)
+    # accuracy at the shipped rule is paired where both runs have it: seed 0 of each draw with alone's seed 0
+    assert kd["rule_vs_alone"]["n"] == 2 and kd["rule_vs_alone"]["mean"] == pytest.approx((0.02 + 0.10) / 2)
     assert kd["variance"]["between_draws_sd"] == pytest.approx(math.sqrt(2e-4))  # draw means .86 and .88
     assert kd["variance"]["within_draw_sd"] == pytest.approx(math.sqrt((2e-4 + 8e-4) / 2))
     dkd = group["methods"]["dkd"]

@@ -62,6 +62,7 @@ def _pairs(a: dict, b: dict, metric: str) -> dict | None:
     """Paired difference a - b over the (draw, seed) pairs both hold; b without draws (the student
     alone) pairs with every draw of its seed."""
     keys = [k for k in sorted(a) if (k in b or (None, k[1]) in b)]
+    keys = [k for k in keys if a[k].get(metric) is not None and (b.get(k) or b[(None, k[1])]).get(metric) is not None]
     x = [a[k][metric] for k in keys]
     y = [(b.get(k) or b[(None, k[1])])[metric] for k in keys]
     return paired(x, y) if keys else None
@@ -101,6 +102,9 @@ def group_rows(teachers: dict, runs: dict) -> dict:
             if method != "ce":
                 row["vs_alone"] = _pairs(per_run, alone, metric) if alone else None
                 row["vs_kd"] = _pairs(per_run, kd, metric) if kd and method != "kd" else None
+                # the figure users act on: accuracy at the shipped rule, paired the same way
+                row["rule_vs_alone"] = _pairs(per_run, alone, "accuracy_at_rule") if alone else None
+                row["rule_vs_kd"] = _pairs(per_run, kd, "accuracy_at_rule") if kd and method != "kd" else None
                 first_draw = {k: f for k, f in per_run.items() if k[0] == 0}  # what the screen saw
                 row["vs_kd_draw0"] = _pairs(first_draw, kd, metric) if kd and first_draw and method != "kd" else None
                 to_teacher = [f[metric] - teachers[ds][k[0]][metric] for k, f in per_run.items()
@@ -297,8 +301,9 @@ def markdown(rep: dict) -> list[str]:
         L.append(f"- {method}: {c['groups']} groups; beats the student alone in {c['beats_alone']}, worse in "
                  f"{c['worse_than_alone']}; beats KD in {c['beats_kd']}, worse in {c['worse_than_kd']}")
     L += ["", "### Decisions (test split, each model's shipped rule: temperature, the 0.5 operating point)", "",
-          "| group | method | ACC at 0.5 | ACC at the rule | ACC after adapt | ECE before | ECE after temperature | "
-          "ECE after adapt | prior error (positive class) |", "|---|---|---|---|---|---|---|---|---|"]
+          "| group | method | ACC at 0.5 | ACC at the rule | Δ ACC at the rule vs alone | vs KD | ACC after adapt | "
+          "ECE before | ECE after temperature | ECE after adapt | prior error (positive class) |",
+          "|---|---|---|---|---|---|---|---|---|---|---|"]
     for gkey, g in rep["groups"].items():
         for method in ("ce", "kd", DEFAULT_METHOD):
             row = g["methods"].get(method)
@@ -306,6 +311,7 @@ def markdown(rep: dict) -> list[str]:
                 continue
             e = [ms_text(row.get(k), 1, 3) for k in ("ece_before", "ece_after", "ece_adapted")]
             L.append(f"| {gkey} | {method} | {ms_text(row['accuracy_at_half'])} | {ms_text(row['accuracy_at_rule'])} | "
+                     f"{delta_text(row.get('rule_vs_alone'))} | {delta_text(row.get('rule_vs_kd'))} | "
                      f"{ms_text(row['accuracy_adapted'])} | {' | '.join(e)} | {ms_text(row.get('prior_error'), 1, 3)} |")
     if rep.get("maps"):
         mp = rep["maps"]
