@@ -70,6 +70,7 @@ study-v2: setup
 study-v3: setup
     {{py}} benchmarks/study/study.py --v3 screen --jobs 2
     {{py}} benchmarks/study/study.py --v3 grid --jobs 2
+    {{py}} benchmarks/study/study.py --v3 maps
     {{py}} benchmarks/study/study.py --report
 
 # ruff over the package, tests and benchmarks.
