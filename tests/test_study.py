@@ -428,6 +428,9 @@ def test_v3_report_pairs_the_student_alone_with_every_draw(tmp_path, monkeypatch
     assert [r["method"] for r in rep["screen"]] == ["dkd"]  # the screen ranks the others against KD, on draw 0
     assert rep["screen"][0]["mean_vs_kd"] == pytest.approx(-0.05)
     assert rep["verdicts"]["kd"]["beats_alone"] == 1 and rep["verdicts"]["dkd"]["beats_alone"] == 0
+    pooled = rep["pooled_vs_kd"]["dkd"]  # draw 0's two seeds: .81 - .85, .81 - .87
+    assert pooled["primary"]["n"] == 2 and pooled["primary"]["mean"] == pytest.approx(-0.05)
+    assert pooled["accuracy_at_rule"]["n"] == 0  # dkd's runs carry no decisions
     md = "\n".join(v3_report.markdown(rep))
     assert "breastmnist full/cnn-small (screen)" in md and "**missed**" in md
 

@@ -149,6 +149,29 @@ def verdicts(groups: dict) -> dict:
     return out
 
 
+def pooled_vs_kd(runs: dict) -> dict:
+    """Per method: its paired difference to KD pooled over every group's (draw, seed) pairs, on the
+    group's primary metric and on accuracy at the shipped rule (the default is chosen on these)."""
+    out = {}
+    for method in DISTILLED:
+        if method == "kd":
+            continue
+        pairs: dict = {"primary": ([], []), "accuracy_at_rule": ([], [])}
+        for (ds, regime, student, m), per_run in runs.items():
+            kd = runs.get((ds, regime, student, "kd"), {})
+            if m != method:
+                continue
+            for name, (a, b) in pairs.items():
+                metric = primary(ds) if name == "primary" else name
+                for k in sorted(per_run):
+                    if k in kd and per_run[k].get(metric) is not None and kd[k].get(metric) is not None:
+                        a.append(per_run[k][metric])
+                        b.append(kd[k][metric])
+        if pairs["primary"][0]:
+            out[method] = {name: paired(a, b) for name, (a, b) in pairs.items()}
+    return out
+
+
 def screen_ranking(groups: dict) -> list[dict]:
     """The screen's evidence per method other than KD: its paired difference to KD in each screen
     group (draw 0, the screen's seeds) and their mean, best first; the grid keeps the best two."""
@@ -238,7 +261,8 @@ def summarise() -> dict:
     groups = group_rows(teachers, runs)
     return {"teachers": {ds: {f"t{d}": {k: f[k] for k in ("acc", "auc")} for d, f in sorted(t.items())}
                          for ds, t in teachers.items()},
-            "groups": groups, "verdicts": verdicts(groups), "screen": screen_ranking(groups),
+            "groups": groups, "verdicts": verdicts(groups), "pooled_vs_kd": pooled_vs_kd(runs),
+            "screen": screen_ranking(groups),
             "targets": targets(groups), "maps": maps_summary(),
             "records": rel_path(records.records_path(v3.PROFILE))}
 
@@ -300,6 +324,12 @@ def markdown(rep: dict) -> list[str]:
     for method, c in rep["verdicts"].items():
         L.append(f"- {method}: {c['groups']} groups; beats the student alone in {c['beats_alone']}, worse in "
                  f"{c['worse_than_alone']}; beats KD in {c['beats_kd']}, worse in {c['worse_than_kd']}")
+    L += ["", "Pooled over the groups (every (draw, seed) pair with a KD run of the same group; points):", ""]
+    for method, p in rep.get("pooled_vs_kd", {}).items():
+        L.append(f"- {method} − KD: primary metric {delta_text(p['primary'])} ({p['primary']['n']} pairs, "
+                 f"{p['primary']['wins']} above / {p['primary']['losses']} below); accuracy at the shipped rule "
+                 f"{delta_text(p['accuracy_at_rule'])} ({p['accuracy_at_rule']['wins']} above / "
+                 f"{p['accuracy_at_rule']['losses']} below)")
     L += ["", "### Decisions (test split, each model's shipped rule: temperature, the 0.5 operating point)", "",
           "| group | method | ACC at 0.5 | ACC at the rule | Δ ACC at the rule vs alone | vs KD | ACC after adapt | "
           "ECE before | ECE after temperature | ECE after adapt | prior error (positive class) |",
