@@ -35,9 +35,9 @@ class DistillConfig(Spec):
     """The method and its hyper-parameters (None = the Distiller's documented default)."""
 
     method: str = option(DEFAULT_METHOD, "The term added to KD: none (CE alone), kd, or an attention method (at, "
-                                         "fma, mip, sals, cam...). Default mip (MIP + KD): the study's best method on "
-                                         "validation (benchmarks/study/study.md); cam matches the map the student exports "
-                                         "(its CAM head).", choices=_method_names)
+                                         "fma, mip, sals, cam...). Default mip (MIP + KD): level with KD in the study and its "
+                                         "students' CAMs the most faithful (benchmarks/study/study.md); kd for accuracy "
+                                         "alone; cam matches the map the student exports (its CAM head).", choices=_method_names)
     alpha: float | None = option(None, "KD weight: L = (1-alpha) CE + alpha T^2 KL(teacher || student, both softened "
                                        "by T) + beta L_att (METHOD.md). torchdistill's KDLoss is the other way round: "
                                        "its alpha weighs CE and its beta (default 1-alpha) KD, so edgekd's --alpha 0.9 "
