@@ -32,8 +32,9 @@ from __future__ import annotations
 
 import json
 
+from benchmarks._lib.provenance import rel_path
 from benchmarks.study.lib.plan import RECORDS_DIR, STUDENTS, WORK_DIR
-from benchmarks.study.lib.records import records_path, runs_dir
+from benchmarks.study.lib.records import records_path, runs_dir, update
 from edgekd.distillation.run import DistillConfig
 from edgekd.training.loop import TrainConfig
 from edgekd.training.schedule import auto_epochs
@@ -181,8 +182,6 @@ def maps(draw: int = 0, seeds=SEEDS) -> int:
     """Score the CAM of every finished student of :data:`MAPS_GROUP` with teacher ``draw`` and
     write ``maps.json`` beside each (per image: the CAM's ins−del, the random control's, and the
     agreement gain with the teacher's CAM), which its record then carries.  Returns how many."""
-    from benchmarks._lib.provenance import rel_path
-    from benchmarks.study.lib import records
     from edgekd.explain.study import attention_agreement
 
     dataset, regime, student = MAPS_GROUP
@@ -202,7 +201,7 @@ def maps(draw: int = 0, seeds=SEEDS) -> int:
                    "random": rec["controls"]["random"]["per_image"],
                    "agreement_gain": rec["agreement"]["cam"]["per_image"]}
         (spec["out"] / "maps.json").write_text(json.dumps(figures) + "\n")
-    return records.update(PROFILE["records"], runs_dir(PROFILE), [s["out"] for s in specs])
+    return update(records_path(PROFILE), runs_dir(PROFILE), [s["out"] for s in specs])
 
 
 def listing(specs: list[dict]) -> str:

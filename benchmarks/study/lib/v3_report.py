@@ -58,14 +58,22 @@ def load() -> tuple[dict, dict]:
     return dict(teachers), dict(runs)
 
 
+def _paired_values(a: dict, b: dict, metric: str) -> tuple[list[float], list[float]]:
+    """``metric`` in a and in b over the (draw, seed) pairs both hold with a value; b without draws
+    (the student alone) pairs with every draw of its seed."""
+    x, y = [], []
+    for k in sorted(a):
+        other = b.get(k) or b.get((None, k[1]))
+        if other is not None and a[k].get(metric) is not None and other.get(metric) is not None:
+            x.append(a[k][metric])
+            y.append(other[metric])
+    return x, y
+
+
 def _pairs(a: dict, b: dict, metric: str) -> dict | None:
-    """Paired difference a - b over the (draw, seed) pairs both hold; b without draws (the student
-    alone) pairs with every draw of its seed."""
-    keys = [k for k in sorted(a) if (k in b or (None, k[1]) in b)]
-    keys = [k for k in keys if a[k].get(metric) is not None and (b.get(k) or b[(None, k[1])]).get(metric) is not None]
-    x = [a[k][metric] for k in keys]
-    y = [(b.get(k) or b[(None, k[1])])[metric] for k in keys]
-    return paired(x, y) if keys else None
+    """Paired difference a - b (:func:`_paired_values`); None without a pair."""
+    x, y = _paired_values(a, b, metric)
+    return paired(x, y) if x else None
 
 
 def _variance(per_run: dict, metric: str) -> dict | None:
@@ -158,15 +166,13 @@ def pooled_vs_kd(runs: dict) -> dict:
             continue
         pairs: dict = {"primary": ([], []), "accuracy_at_rule": ([], [])}
         for (ds, regime, student, m), per_run in runs.items():
-            kd = runs.get((ds, regime, student, "kd"), {})
             if m != method:
                 continue
+            kd = runs.get((ds, regime, student, "kd"), {})
             for name, (a, b) in pairs.items():
-                metric = primary(ds) if name == "primary" else name
-                for k in sorted(per_run):
-                    if k in kd and per_run[k].get(metric) is not None and kd[k].get(metric) is not None:
-                        a.append(per_run[k][metric])
-                        b.append(kd[k][metric])
+                x, y = _paired_values(per_run, kd, primary(ds) if name == "primary" else name)
+                a += x
+                b += y
         if pairs["primary"][0]:
             out[method] = {name: paired(a, b) for name, (a, b) in pairs.items()}
     return out
@@ -238,17 +244,15 @@ def maps_summary() -> dict | None:
         values = [[np.nan if v is None else v for v in found[method][s][name]] for s in seeds]
         return np.nanmean(np.asarray(values, float), axis=0)
 
-    out = {"group": f"{ds} {regime}/{student}", "seeds": seeds, "methods": {}}
-    for method in (m for m in v3.MAPS_METHODS if m in found):
-        score = per_image(method, "ins_del")
+    scores = {m: per_image(m, "ins_del") for m in v3.MAPS_METHODS if m in found}
+    out = {"group": f"{ds} {regime}/{student}", "seeds": seeds, "n": len(next(iter(scores.values()))), "methods": {}}
+    for method, score in scores.items():
         out["methods"][method] = {
             "ins_del": float(np.nanmean(score)), "accuracy": float(np.mean([found[method][s]["accuracy"] for s in seeds])),
             "vs_random": paired(score, per_image(method, "random")),
-            "agreement_gain": paired(per_image(method, "agreement_gain"), np.zeros_like(score))}
-        for ref in ("ce", "kd", DEFAULT_METHOD):
-            if ref in found and ref != method:
-                out["methods"][method][f"vs_{ref}"] = paired(score, per_image(ref, "ins_del"))
-    out["n"] = len(score)
+            "agreement_gain": paired(per_image(method, "agreement_gain"), np.zeros_like(score)),
+            **{f"vs_{ref}": paired(score, scores[ref]) for ref in ("ce", "kd", DEFAULT_METHOD)
+               if ref in scores and ref != method}}
     return out
 
 
