@@ -326,17 +326,18 @@ def test_teachers_benchmark_pairs_students_with_the_alone_student_of_their_seed(
     below the student alone gets no recovery."""
     from benchmarks.teachers import teachers
 
-    def rec(group, role, arch, draw, seed, auc):
-        return {"group": group, "role": role, "arch": arch, "draw": draw, "seed": seed, "params": 1, "macs": 1,
+    def rec(group, role, arch, draw, seed, auc, macs=10):
+        return {"group": group, "role": role, "arch": arch, "draw": draw, "seed": seed, "params": 1, "macs": macs,
                 "epochs": 30, "epoch_s_median": 2.0,
                 "test": {"auc": auc, "accuracy": auc, "ece_after": 0.05, "accuracy_at_half": auc}}
 
     rows = [rec("breastmnist", "alone", "-", None, 0, 0.80), rec("breastmnist", "alone", "-", None, 1, 0.84),
-            rec("breastmnist", "teacher", "wrn16-2", 0, None, 0.92),
+            rec("breastmnist", "teacher", "wrn16-2", 0, None, 0.92, macs=25),
             rec("breastmnist", "student", "wrn16-2", 0, 0, 0.86), rec("breastmnist", "student", "wrn16-2", 0, 1, 0.88),
             rec("breastmnist-ls", "teacher", "resnet20", 0, None, 0.70),
             rec("breastmnist-ls", "student", "resnet20", 0, 1, 0.80)]
-    groups = teachers.summarise(rows)["groups"]
+    report = teachers.summarise(rows)
+    groups = report["groups"]
     assert list(groups) == ["breastmnist"]
     wrn, smoothed = groups["breastmnist"]["teachers"]["wrn16-2"], groups["breastmnist"]["teachers"][
         "resnet20, label smoothing 0.1"]
@@ -345,6 +346,9 @@ def test_teachers_benchmark_pairs_students_with_the_alone_student_of_their_seed(
     assert smoothed["vs_alone"]["auc"]["mean"] == pytest.approx(-0.04)  # paired with seed 1's alone only
     assert smoothed["gap_recovery"] is None and smoothed["teacher_minus_alone"] < 0
     assert "teacher below alone" in teachers.markdown({"groups": groups})
+    # what is left of the grid, with its cost from the records that exist (wrn16-2 t1 is not run)
+    assert report["macs_vs_resnet20"] == {"resnet20": 1.0, "wrn16-2": 2.5}
+    assert "breastmnist wrn16-2 t1" in report["not_run"] and "wrn16-2 2.5x" in teachers.markdown(report)
 
 
 # --- the third round (lib/v3.py, lib/v3_report.py) ---------------------------------------------

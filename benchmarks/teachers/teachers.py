@@ -167,7 +167,8 @@ def summarise(records: list[dict]) -> dict:
     students against the same-recipe student alone of the same seed (paired), with the gap recovery."""
     done = {(r["group"], r["arch"], r["draw"]) for r in records if r["role"] == "teacher"}
     report = {"groups": {}, "made": {"threads": 1, "records": rel_path(RECORDS)},
-              "not_run": [f"{g} {a} t{t}" for g, a, t in GRID if (g, a, t) not in done]}
+              "not_run": [f"{g} {a} t{t}" for g, a, t in GRID if (g, a, t) not in done],
+              "macs_vs_resnet20": _macs_ratios(records)}
     for group in GROUPS:
         rows = [r for r in records if base_group(r["group"]) == group]
         if not rows:
@@ -181,6 +182,13 @@ def summarise(records: list[dict]) -> dict:
             entry["teachers"][label] = _teacher_entry(mine, alone, metric)
         report["groups"][group] = entry
     return report
+
+
+def _macs_ratios(records: list[dict]) -> dict[str, float]:
+    """Each teacher architecture's multiply-accumulates per image as a multiple of resnet20's
+    (from any record of it: the input size is 28 x 28 everywhere), what the cost of a run not made yet follows."""
+    macs = {r["arch"]: r["macs"] for r in records if r["role"] == "teacher" and r.get("macs")}
+    return {a: macs[a] / macs["resnet20"] for a in ARCHS if a in macs} if "resnet20" in macs else {}
 
 
 def _teacher_entry(rows: list[dict], alone: dict[int, dict], metric: str) -> dict:
@@ -230,7 +238,10 @@ def markdown(report: dict) -> str:
              "students are the decisions benchmark's runs (`--also`); its student alone was trained directly with what "
              "`--baseline` runs (`distill --method none --alpha 0 --beta 0 --cache-views 8`).", ""]
     if report.get("not_run"):
-        lines += ["Not run yet (resnet56, wrn16-2 and resnet18 cost 3x, 2.5x and 15x resnet20's MACs): "
+        missing = dict.fromkeys(name.split()[1] for name in report["not_run"])
+        cost = ", ".join(f"{a} {report['macs_vs_resnet20'][a]:.1f}x" for a in missing
+                         if a in report.get("macs_vs_resnet20", {}))
+        lines += ["Not run yet" + (f" (MACs per image against resnet20's: {cost})" if cost else "") + ": "
                   + ", ".join(report["not_run"]) + ".", ""]
     for group, e in report["groups"].items():
         metric = e["metric"].upper() if e["metric"] == "auc" else "ACC"
