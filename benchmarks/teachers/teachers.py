@@ -41,7 +41,7 @@ ALONE_NAME = re.compile(r"alone-s(\d+)")
 DECISIONS_NAME = re.compile(r"teacher(\d+)(?:-student(\d+))?")  # the decisions benchmark's run folders
 RECORDS = HERE / "records.jsonl.gz"
 #: group -> (data set, label fraction, student seeds); MNIST at 10 % of its labels
-GROUPS = {"breastmnist": ("breastmnist", 1.0, (0, 1)), "pneumoniamnist": ("pneumoniamnist", 1.0, (0,)),
+GROUPS = {"breastmnist": ("breastmnist", 1.0, (0, 1)), "pneumoniamnist": ("pneumoniamnist", 1.0, (0, 1, 2)),
           "mnist10": ("mnist", 0.1, (0,))}
 #: teacher recipes beside the default, as run-folder groups: (the group they join, row label, extra train options);
 #: their students are compared with that group's student alone (distill has no label smoothing by default)
