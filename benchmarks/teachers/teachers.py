@@ -280,6 +280,8 @@ def plot(report: dict, path: Path) -> None:
     plt = pyplot()
     groups = list(report["groups"].items())
     fig, axes = plt.subplots(1, len(groups), figsize=(4.5 * len(groups), 4), squeeze=False)
+    labels = dict.fromkeys(arch for _, e in groups for arch in sorted(e["teachers"]))
+    colour = {arch: f"C{i}" for i, arch in enumerate(labels)}  # one colour per teacher in every panel
     for ax, (group, e) in zip(axes[0], groups):
         a = e["alone"][e["metric"]]
         if a["n"]:
@@ -289,7 +291,7 @@ def plot(report: dict, path: Path) -> None:
         for arch, t in e["teachers"].items():
             points = [(100 * v["teacher"], 100 * s) for v in t["per_draw"].values() for s in v["students"]]
             if points:
-                ax.plot(*zip(*points), "o", label=arch)
+                ax.plot(*zip(*points), "o", color=colour[arch], label=arch)
         lo, hi = ax.get_xlim()
         ax.plot([lo, hi], [lo, hi], color="black", lw=0.6, ls=":")
         ax.set_xlabel(f"teacher test {e['metric']} (%)")
