@@ -247,7 +247,8 @@ def markdown(report: dict) -> str:
         metric = e["metric"].upper() if e["metric"] == "auc" else "ACC"
         lines += [f"## {group}", "",
                   f"Student alone (same recipe): ACC {ms_text(e['alone']['accuracy'])}, AUC {ms_text(e['alone']['auc'])} "
-                  f"({e['alone']['accuracy']['n']} seeds). Comparisons on {metric}.", "",
+                  f"({e['alone']['accuracy']['n']} seed{'s' * (e['alone']['accuracy']['n'] != 1)}). "
+                  f"Comparisons on {metric}.", "",
                   "| teacher | params | train min | draws | teacher ACC | teacher AUC | teacher ECE | student ACC | "
                   "student AUC | student ECE | student − alone ACC | student − alone AUC | gap recovery | "
                   "student − teacher |",
