@@ -15,7 +15,9 @@ which part of it ran.
 ``--collect`` reads every finished run folder (checkpoints, test.json, metrics.json) into
 ``records.jsonl.gz`` (one line per model: figures recomputed from the checkpoint on the test
 split with edgekd's decision rule, cost, provenance); ``--also`` adds run folders of the
-decisions benchmark (``<ds>/teacher<T>`` and ``<ds>/teacher<T>-student<S>``, resnet20).
+decisions benchmark (``<ds>/teacher<T>`` and ``<ds>/teacher<T>-student<S>``, resnet20). Records
+of models not in the folders read are kept, so a grid can be finished on another machine; a
+model read again replaces its record.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from benchmarks._lib.provenance import made_how, rel_path, run_once, write_outputs  # noqa: E402
 from benchmarks.study.lib.stats import delta_text, mean_sd, ms_text, paired  # noqa: E402
+from edgekd.fileio import atomic_write_bytes  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 RUN_NAME = re.compile(r"(.+)-t(\d+)(?:-s(\d+))?")  # <arch>-t<draw> (teacher), <arch>-t<draw>-s<seed> (student)
@@ -98,9 +101,17 @@ def collect(runs: Path, also: Path | None) -> None:
             found.append(("pneumoniamnist", "student" if m[2] else "teacher", "resnet20", int(m[1]),
                           m[2] and int(m[2]), folder, also))
     lines = [_record(*f) for f in found if (f[-2] / "test.json").is_file()]
-    with gzip.open(RECORDS, "wt", encoding="utf-8") as fh:
-        fh.writelines(json.dumps(line, sort_keys=True) + "\n" for line in lines)
-    print(f"wrote {rel_path(RECORDS)} ({len(lines)} models)")
+    fresh = {_identity(line): line for line in lines}
+    earlier = read_records() if RECORDS.is_file() else []
+    merged = [fresh.pop(_identity(r), r) for r in earlier] + list(fresh.values())  # order kept, new ones last
+    text = "".join(json.dumps(line, sort_keys=True) + "\n" for line in merged)
+    atomic_write_bytes(RECORDS, gzip.compress(text.encode("utf-8"), mtime=0))  # no time stamp: same records, same bytes
+    print(f"wrote {rel_path(RECORDS)} ({len(lines)} models read, {len(merged) - len(lines)} earlier records kept)")
+
+
+def _identity(record: dict) -> tuple:
+    """Which model a record is: a model read again replaces its earlier record in place."""
+    return record["group"], record["role"], record["arch"], record["draw"], record["seed"]
 
 
 @functools.cache
