@@ -351,6 +351,23 @@ def test_teachers_benchmark_pairs_students_with_the_alone_student_of_their_seed(
     assert "breastmnist wrn16-2 t1" in report["not_run"] and "wrn16-2 2.5x" in teachers.markdown(report)
 
 
+def test_teachers_collect_merges_into_the_records_it_finds():
+    """A collect on another machine keeps the models it cannot read, replaces the ones it reads
+    again in place and appends new ones: a grid can be finished where its earlier runs are gone."""
+    from benchmarks.teachers import teachers
+
+    def rec(arch, draw, seed, auc):
+        return {"group": "mnist10", "role": "student" if seed is not None else "teacher", "arch": arch,
+                "draw": draw, "seed": seed, "test": {"auc": auc}}
+
+    earlier = [rec("resnet20", 0, None, 0.90), rec("resnet20", 0, 0, 0.80), rec("resnet56", 0, None, 0.91)]
+    fresh = [rec("resnet18", 0, None, 0.95), rec("resnet20", 0, 0, 0.85)]
+    merged = teachers.merge(earlier, fresh)
+    assert [(r["arch"], r["seed"], r["test"]["auc"]) for r in merged] == [
+        ("resnet20", None, 0.90), ("resnet20", 0, 0.85), ("resnet56", None, 0.91), ("resnet18", None, 0.95)]
+    assert teachers.merge(earlier, []) == earlier
+
+
 # --- the third round (lib/v3.py, lib/v3_report.py) ---------------------------------------------
 
 def test_v3_plan_pairs_methods_draws_and_the_student_alone():

@@ -101,16 +101,21 @@ def collect(runs: Path, also: Path | None) -> None:
             found.append(("pneumoniamnist", "student" if m[2] else "teacher", "resnet20", int(m[1]),
                           m[2] and int(m[2]), folder, also))
     lines = [_record(*f) for f in found if (f[-2] / "test.json").is_file()]
-    fresh = {_identity(line): line for line in lines}
-    earlier = read_records() if RECORDS.is_file() else []
-    merged = [fresh.pop(_identity(r), r) for r in earlier] + list(fresh.values())  # order kept, new ones last
+    merged = merge(read_records() if RECORDS.is_file() else [], lines)
     text = "".join(json.dumps(line, sort_keys=True) + "\n" for line in merged)
     atomic_write_bytes(RECORDS, gzip.compress(text.encode("utf-8"), mtime=0))  # no time stamp: same records, same bytes
     print(f"wrote {rel_path(RECORDS)} ({len(lines)} models read, {len(merged) - len(lines)} earlier records kept)")
 
 
+def merge(earlier: list[dict], fresh: list[dict]) -> list[dict]:
+    """The records after a collect: a model read again replaces its earlier line in place, models
+    not read keep theirs (their run folders may be on another machine), new models come last."""
+    by_model = {_identity(r): r for r in fresh}
+    return [by_model.pop(_identity(r), r) for r in earlier] + list(by_model.values())
+
+
 def _identity(record: dict) -> tuple:
-    """Which model a record is: a model read again replaces its earlier record in place."""
+    """Which model a record is."""
     return record["group"], record["role"], record["arch"], record["draw"], record["seed"]
 
 
